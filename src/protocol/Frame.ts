@@ -1,0 +1,123 @@
+/**
+ * The frames that cross the WebSocket between a tabmux server and the extension.
+ * Every frame is one JSON text message with a `type`; nothing is acted on before
+ * it decodes here, on either side.
+ */
+import { Effect, ParseResult, Schema } from "effect"
+
+/** Bumped on any change a peer of the previous version could misread. */
+export const PROTOCOL_VERSION = 1
+
+/** What an extension call failed with, on the wire. `tag` names the failure (see `ErrorTag`). */
+export const WireError = Schema.Struct({
+  tag: Schema.String,
+  message: Schema.String,
+  data: Schema.optional(Schema.Unknown)
+})
+export type WireError = typeof WireError.Type
+
+/** Tags the extension uses today; unknown tags still decode, so a newer extension never breaks an older server. */
+export const ErrorTag = {
+  BadParams: "BadParams",
+  UnknownMethod: "UnknownMethod",
+  TabNotFound: "TabNotFound",
+  NotOwned: "NotOwned",
+  LockTimeout: "LockTimeout",
+  LeaseLost: "LeaseLost",
+  Unsupported: "Unsupported",
+  Internal: "Internal",
+  BadFrame: "BadFrame"
+} as const
+
+const frame = <T extends string, F extends Schema.Struct.Fields>(type: T, fields: F) =>
+  Schema.Struct({ type: Schema.Literal(type), ...fields })
+
+const CallId = Schema.Int.pipe(Schema.nonNegative())
+
+/** extension → server, first frame. */
+export const Hello = frame("hello", {
+  protocol: Schema.Int,
+  extensionVersion: Schema.String,
+  browser: Schema.String,
+  profile: Schema.optional(Schema.String)
+})
+
+/** server → extension, answer to `hello`: who this server is. `token` lets a user match it with `tabmux status`. */
+export const Welcome = frame("welcome", {
+  protocol: Schema.Int,
+  instanceId: Schema.String,
+  clientName: Schema.String,
+  pid: Schema.Int,
+  serverVersion: Schema.String,
+  token: Schema.String
+})
+
+/** Either side, before closing: why the peer is refused (version mismatch, server busy with another browser). */
+export const Reject = frame("reject", {
+  reason: Schema.Literal("protocol", "busy", "handshake"),
+  message: Schema.String
+})
+
+/** server → extension. */
+export const Call = frame("call", {
+  id: CallId,
+  method: Schema.String,
+  params: Schema.Unknown
+})
+
+/** extension → server, exactly one per call. */
+export const Result = Schema.Union(
+  frame("result", { id: CallId, ok: Schema.Literal(true), value: Schema.Unknown }),
+  frame("result", { id: CallId, ok: Schema.Literal(false), error: WireError })
+)
+
+/** extension → server: something happened that no call asked about (tab closed, dialog opened, lease lost, ...). */
+export const Event = frame("event", { name: Schema.String, data: Schema.Unknown })
+
+/** Keepalive, either direction. JSON on purpose: protocol-level ping frames do not keep an MV3 worker alive. */
+export const Ping = frame("ping", { at: Schema.Number })
+export const Pong = frame("pong", { at: Schema.Number })
+
+/** Either side: the frame you sent could not be decoded. Never closes the connection by itself. */
+export const ErrorFrame = frame("error", { error: WireError })
+
+export const Frame = Schema.Union(Hello, Welcome, Reject, Call, Result, Event, Ping, Pong, ErrorFrame)
+export type Frame = typeof Frame.Type
+export type Hello = typeof Hello.Type
+export type Welcome = typeof Welcome.Type
+export type Call = typeof Call.Type
+export type Result = typeof Result.Type
+
+/** A frame that is not JSON, or not one of ours. `excerpt` is the start of what arrived, for the log. */
+export class BadFrame extends Schema.TaggedError<BadFrame>()("BadFrame", {
+  reason: Schema.String,
+  excerpt: Schema.String
+}) {
+  override get message() {
+    return `bad frame: ${this.reason} (received: ${this.excerpt})`
+  }
+}
+
+const FrameFromJson = Schema.parseJson(Frame)
+const decodeFrameText = Schema.decodeUnknown(FrameFromJson, { errors: "first", onExcessProperty: "ignore" })
+const encodeFrameText = Schema.encodeSync(FrameFromJson)
+
+export const MAX_FRAME_BYTES = 32 * 1024 * 1024
+
+/** Decode one text frame; anything else (binary, oversize, not JSON, unknown type) is a `BadFrame`. */
+export const decodeFrame = (data: unknown): Effect.Effect<Frame, BadFrame> => {
+  const excerpt = (s: string) => (s.length > 120 ? `${s.slice(0, 120)}…` : s)
+  if (typeof data !== "string") {
+    return Effect.fail(new BadFrame({ reason: "expected a JSON text frame", excerpt: `<${typeof data}>` }))
+  }
+  if (data.length > MAX_FRAME_BYTES) {
+    return Effect.fail(new BadFrame({ reason: `frame larger than ${MAX_FRAME_BYTES} bytes`, excerpt: excerpt(data) }))
+  }
+  return decodeFrameText(data).pipe(
+    Effect.mapError((e) =>
+      new BadFrame({ reason: ParseResult.TreeFormatter.formatErrorSync(e), excerpt: excerpt(data) })
+    )
+  )
+}
+
+export const encodeFrame = (frame: Frame): string => encodeFrameText(frame)

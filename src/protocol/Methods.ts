@@ -1,0 +1,83 @@
+/**
+ * The method catalogue: every call the server can make to the extension, with the
+ * schema of its params and of its result, its timeout, and whether it changes the
+ * page (such calls are never retried). Both sides import it; adding a method here
+ * is the whole protocol change.
+ */
+import { Duration, Schema } from "effect"
+
+export interface MethodSpec<P = any, R = any> {
+  readonly params: Schema.Schema<P, any>
+  readonly result: Schema.Schema<R, any>
+  readonly timeout: Duration.Duration
+  /** True when a call may change a page or a tab: never retried automatically. */
+  readonly changesPage: boolean
+}
+
+const method = <P, PI, R, RI>(spec: {
+  readonly params: Schema.Schema<P, PI>
+  readonly result: Schema.Schema<R, RI>
+  readonly timeout: Duration.DurationInput
+  readonly changesPage: boolean
+}): MethodSpec<P, R> => ({ ...spec, timeout: Duration.decode(spec.timeout) })
+
+/** A tab as an agent addresses it: a per-instance handle (`t1`, `t2`, ...), never a Chrome tab id or index. */
+export const TabHandle = Schema.String.pipe(
+  Schema.pattern(/^t[1-9][0-9]*$/),
+  Schema.annotations({ description: "A tab handle from browser_tabs, like \"t1\"." })
+)
+
+export const TabInfo = Schema.Struct({
+  tab: TabHandle,
+  url: Schema.String,
+  title: Schema.String,
+  /** The instance's current tab: where tools act when no `tab` is given. */
+  current: Schema.Boolean
+})
+export type TabInfo = typeof TabInfo.Type
+
+const TabList = Schema.Struct({ tabs: Schema.Array(TabInfo) })
+
+export const Methods = {
+  /** The tabs this instance owns. */
+  "tabs.list": method({
+    params: Schema.Struct({}),
+    result: TabList,
+    timeout: "10 seconds",
+    changesPage: false
+  }),
+  /** Opens a tab in the background, in the instance's group, and makes it current. */
+  "tabs.new": method({
+    params: Schema.Struct({ url: Schema.optional(Schema.String) }),
+    result: TabInfo,
+    timeout: "30 seconds",
+    changesPage: true
+  }),
+  /** Makes an owned tab the instance's current tab (does not steal the user's focus). */
+  "tabs.select": method({
+    params: Schema.Struct({ tab: TabHandle }),
+    result: TabInfo,
+    timeout: "10 seconds",
+    changesPage: false
+  }),
+  "tabs.close": method({
+    params: Schema.Struct({ tab: Schema.optional(TabHandle) }),
+    result: TabList,
+    timeout: "10 seconds",
+    changesPage: true
+  }),
+  /** server → extension when the MCP client's name becomes known after the handshake. */
+  "instance.update": method({
+    params: Schema.Struct({ clientName: Schema.String }),
+    result: Schema.Struct({}),
+    timeout: "5 seconds",
+    changesPage: false
+  })
+} satisfies Record<string, MethodSpec>
+
+export type Methods = typeof Methods
+export type MethodName = keyof Methods
+export type ParamsOf<M extends MethodName> = Methods[M] extends MethodSpec<infer P, any> ? P : never
+export type ResultOf<M extends MethodName> = Methods[M] extends MethodSpec<any, infer R> ? R : never
+
+export const isMethodName = (name: string): name is MethodName => Object.hasOwn(Methods, name)

@@ -1,0 +1,2 @@
+export * from "./Frame.js"
+export * from "./Methods.js"

@@ -1,0 +1,89 @@
+/**
+ * Everything a tabmux server can be told, in one value. The CLI builds it from flags
+ * and `TABMUX_*` variables; embedders and tests build it with `ServerConfig.make`.
+ */
+import { Context, Data, Duration } from "effect"
+import * as Os from "node:os"
+import * as Path from "node:path"
+
+export interface PortRange {
+  readonly first: number
+  readonly last: number
+}
+
+export type LockStrategy = "auto" | "kernel" | "directory"
+
+export interface ServerConfig {
+  readonly ports: PortRange
+  /** Per-user runtime directory (0700): port registry and lock files. */
+  readonly dir: string
+  /** Exact `Origin` values allowed to connect; the extension's own origin is always first. */
+  readonly allowOrigins: ReadonlyArray<string>
+  /** How long a tool call waits for the extension before failing with advice. */
+  readonly connectWait: Duration.Duration
+  readonly handshakeTimeout: Duration.Duration
+  readonly keepaliveInterval: Duration.Duration
+  /** Unanswered keepalives after which the connection is closed. */
+  readonly keepaliveMisses: number
+  readonly heartbeatInterval: Duration.Duration
+  /** A record or lock whose heartbeat is this old, while its process lives, is reported as hung. */
+  readonly staleAfter: Duration.Duration
+  /** Hold the `server` InstanceLock: at most one such server per user and runtime dir. */
+  readonly exclusive: boolean
+  readonly lockStrategy: LockStrategy
+  readonly serverVersion: string
+}
+
+export const ServerConfig = Context.GenericTag<ServerConfig>("tabmux/ServerConfig")
+
+export const DEFAULT_PORTS: PortRange = { first: 8765, last: 8796 }
+
+/** A setting that could not be understood: names the setting, what was given and what is expected. */
+export class BadConfig extends Data.TaggedError("BadConfig")<{
+  readonly setting: string
+  readonly value: string
+  readonly expected: string
+}> {
+  override get message() {
+    return `invalid ${this.setting} ${JSON.stringify(this.value)}: expected ${this.expected}`
+  }
+}
+
+export const parsePortRange = (setting: string, text: string): PortRange | BadConfig => {
+  const bad = new BadConfig({ setting, value: text, expected: "a port or a range like 8765-8796 (1024-65535, at most 1024 ports)" })
+  const m = /^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$/.exec(text)
+  if (!m) return bad
+  const first = Number(m[1])
+  const last = m[2] === undefined ? first : Number(m[2])
+  if (first < 1024 || last > 65535 || last < first || last - first >= 1024) return bad
+  return { first, last }
+}
+
+export const portsOf = (range: PortRange): ReadonlyArray<number> =>
+  Array.from({ length: range.last - range.first + 1 }, (_, i) => range.first + i)
+
+export const formatRange = (range: PortRange) =>
+  range.first === range.last ? `${range.first}` : `${range.first}-${range.last}`
+
+/** `$TABMUX_DIR`, else `$XDG_RUNTIME_DIR/tabmux`, else `%LOCALAPPDATA%\tabmux` on Windows, else `~/.cache/tabmux`. */
+export const defaultDir = (env: NodeJS.ProcessEnv = process.env): string => {
+  if (env.TABMUX_DIR) return Path.resolve(env.TABMUX_DIR)
+  if (env.XDG_RUNTIME_DIR) return Path.join(env.XDG_RUNTIME_DIR, "tabmux")
+  if (process.platform === "win32" && env.LOCALAPPDATA) return Path.join(env.LOCALAPPDATA, "tabmux")
+  return Path.join(Os.homedir(), ".cache", "tabmux")
+}
+
+export const make = (overrides: Partial<ServerConfig> & { readonly allowOrigins: ReadonlyArray<string> }): ServerConfig => ({
+  ports: DEFAULT_PORTS,
+  dir: defaultDir(),
+  connectWait: Duration.seconds(5),
+  handshakeTimeout: Duration.seconds(5),
+  keepaliveInterval: Duration.seconds(20),
+  keepaliveMisses: 2,
+  heartbeatInterval: Duration.seconds(5),
+  staleAfter: Duration.seconds(15),
+  exclusive: false,
+  lockStrategy: "auto",
+  serverVersion: "0.0.0",
+  ...overrides
+})

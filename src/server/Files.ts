@@ -1,0 +1,80 @@
+/**
+ * The few file operations the registry and the locks need, done safely: private
+ * (0600) files that appear whole (temp file + fsync + rename), reads that refuse to
+ * follow symlinks, removals that tolerate a file already gone.
+ */
+import { Data, Effect } from "effect"
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs/promises"
+import { constants } from "node:fs"
+import * as Path from "node:path"
+
+export class FileError extends Data.TaggedError("FileError")<{
+  readonly op: string
+  readonly path: string
+  readonly code: string | undefined
+  readonly cause: unknown
+}> {
+  override get message() {
+    const detail = this.code === "ELOOP"
+      ? "it is a symbolic link, which tabmux never follows"
+      : String((this.cause as Error)?.message ?? this.cause)
+    return `cannot ${this.op} ${this.path}: ${detail}`
+  }
+}
+
+export const errorCode = (e: unknown): string | undefined =>
+  typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : undefined
+
+export const fileOp = <A>(op: string, path: string, f: () => Promise<A>): Effect.Effect<A, FileError> =>
+  Effect.tryPromise({ try: f, catch: (cause) => new FileError({ op, path, code: errorCode(cause), cause }) })
+
+export const randomId = (bytes = 8) => Crypto.randomBytes(bytes).toString("hex")
+
+/** A temp name beside `path`, unique to this process and call; never collides with a record. */
+export const tempPathFor = (path: string) =>
+  Path.join(Path.dirname(path), `.${Path.basename(path)}.${process.pid}.${randomId(4)}.tmp`)
+
+/** Writes `content` to a new private file and fsyncs it; fails if the path exists. */
+export const writeNewPrivateFile = (path: string, content: string) =>
+  fileOp("write", path, async () => {
+    const handle = await Fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+    try {
+      await handle.writeFile(content)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  })
+
+/** Replaces `path` with `content` in one step: readers see the old file or the new one, never a part. */
+export const writeFileAtomic = (path: string, content: string) => {
+  const temp = tempPathFor(path)
+  return writeNewPrivateFile(temp, content).pipe(
+    Effect.zipRight(fileOp("rename", path, () => Fs.rename(temp, path))),
+    Effect.tapError(() => removeFile(temp))
+  )
+}
+
+/** The file's text, or `undefined` when it does not exist. A symlink is an error, never followed. */
+export const readFileNoFollow = (path: string) =>
+  fileOp("read", path, async () => {
+    let handle: Fs.FileHandle
+    try {
+      handle = await Fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW)
+    } catch (e) {
+      if (errorCode(e) === "ENOENT") return undefined
+      throw e
+    }
+    try {
+      return await handle.readFile("utf8")
+    } finally {
+      await handle.close()
+    }
+  })
+
+/** Removes a file; a file already gone is fine. */
+export const removeFile = (path: string) =>
+  fileOp("remove", path, () => Fs.unlink(path)).pipe(
+    Effect.catchIf((e) => e.code === "ENOENT", () => Effect.void)
+  )
