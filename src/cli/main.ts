@@ -1,0 +1,119 @@
+/**
+ * The `tabmux` command. With no subcommand it is the MCP server over stdio (what an
+ * AI client starts); `status` and `doctor` are for people.
+ */
+import { Command, Options } from "@effect/cli"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Config, Console, Duration, Effect, Option } from "effect"
+import * as ServerConfig from "../server/Config.js"
+import { defaultOrigin, packageVersion } from "../server/Extension.js"
+import * as Logging from "../server/Logging.js"
+import { doctor } from "./doctor.js"
+import * as Flags from "./options.js"
+import { serve } from "./serve.js"
+import { status } from "./status.js"
+
+const allowOrigin = Options.text("allow-origin").pipe(
+  Options.withDescription("Also accept WebSocket connections from this exact Origin (repeatable; env TABMUX_ALLOW_ORIGIN, comma-separated)."),
+  Options.repeated
+)
+const connectWait = Options.float("connect-wait").pipe(
+  Options.withDescription("Seconds a tool call waits for the extension to connect before failing with advice."),
+  Options.withFallbackConfig(Config.number("TABMUX_CONNECT_WAIT")),
+  Options.withDefault(5)
+)
+const exclusive = Options.boolean("exclusive").pipe(
+  Options.withDescription("Refuse to start while another exclusive tabmux server runs for this user (env TABMUX_EXCLUSIVE=1).")
+)
+const lockStrategy = Options.choice("lock-strategy", ["auto", "kernel", "directory"]).pipe(
+  Options.withDescription("How single-instance locks are held: kernel (Linux abstract socket / Windows pipe), directory, or auto."),
+  Options.withFallbackConfig(Config.literal("auto", "kernel", "directory")("TABMUX_LOCK_STRATEGY")),
+  Options.withDefault("auto" as const)
+)
+const staleAfter = Options.float("stale-after").pipe(
+  Options.withDescription("Seconds without heartbeat after which a live process's record or lock is reported as hung."),
+  Options.withFallbackConfig(Config.number("TABMUX_STALE_AFTER")),
+  Options.withDefault(15)
+)
+
+/** Prints a failure as one clear message on stderr and exits non-zero; never a stack trace for expected errors. */
+const reportFailure = <A, E extends { readonly message: string }, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(
+    Effect.catchAll((e) =>
+      Console.error(`tabmux: ${e.message}`).pipe(Effect.zipRight(Effect.sync(() => {
+        process.exitCode = 1
+      })))
+    )
+  )
+
+const parsePorts = (text: string) => {
+  const range = ServerConfig.parsePortRange("--ports / TABMUX_PORTS", text)
+  return range instanceof ServerConfig.BadConfig ? Effect.fail(range) : Effect.succeed(range)
+}
+
+const withLogging = (level: Logging.LevelName, file: Option.Option<string>) =>
+  Effect.provide(Logging.layer({ level: Logging.levelOf(level), file: Option.getOrUndefined(file) }))
+
+const root = Command.make(
+  "tabmux",
+  {
+    ports: Flags.ports,
+    dir: Flags.dir,
+    allowOrigin,
+    connectWait,
+    exclusive,
+    lockStrategy,
+    staleAfter,
+    logLevel: Flags.logLevel,
+    logFile: Flags.logFile
+  },
+  (flags) =>
+    Effect.gen(function*() {
+      const ports = yield* parsePorts(flags.ports)
+      const extra = (process.env.TABMUX_ALLOW_ORIGIN ?? "").split(",").map((s) => s.trim()).filter(Boolean)
+      const config = ServerConfig.make({
+        ports,
+        dir: Flags.resolveDir(flags.dir),
+        allowOrigins: [defaultOrigin(), ...flags.allowOrigin, ...extra],
+        connectWait: Duration.seconds(flags.connectWait),
+        staleAfter: Duration.seconds(flags.staleAfter),
+        exclusive: Flags.flagOrEnv(flags.exclusive, "TABMUX_EXCLUSIVE"),
+        lockStrategy: flags.lockStrategy,
+        serverVersion: packageVersion()
+      })
+      yield* serve(config)
+    }).pipe(reportFailure, withLogging(flags.logLevel, flags.logFile))
+).pipe(Command.withDescription("MCP server over stdio that lets several AI agents share one real Chrome, each in its own tabs."))
+
+const statusCommand = Command.make(
+  "status",
+  { dir: Flags.dir, staleAfter, json: Flags.json },
+  (flags) => status({ dir: Flags.resolveDir(flags.dir), staleAfter: Duration.seconds(flags.staleAfter), json: flags.json })
+).pipe(Command.withDescription("List running tabmux servers (port, pid, client, uptime, extension) and sweep stale records."))
+
+const doctorCommand = Command.make(
+  "doctor",
+  { dir: Flags.dir, ports: Flags.ports, staleAfter, lockStrategy },
+  (flags) =>
+    Effect.gen(function*() {
+      const healthy = yield* doctor({
+        dir: Flags.resolveDir(flags.dir),
+        ports: yield* parsePorts(flags.ports),
+        staleAfter: Duration.seconds(flags.staleAfter),
+        lockStrategy: flags.lockStrategy
+      })
+      if (!healthy) process.exitCode = 1
+    }).pipe(reportFailure, withLogging("warning", Option.none()))
+).pipe(Command.withDescription("Check the runtime directory, port registry, port range, locks, browser and extension."))
+
+const cli = Command.run(Command.withSubcommands(root, [statusCommand, doctorCommand]), {
+  name: "tabmux",
+  version: packageVersion()
+})
+
+cli(process.argv).pipe(
+  Effect.provide(NodeContext.layer),
+  Effect.provide(Logging.stderrOnly),
+  NodeRuntime.runMain({ disablePrettyLogger: true })
+)

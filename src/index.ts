@@ -1,0 +1,14 @@
+/**
+ * tabmux as a library: the server Layer and its services, for embedding in another
+ * Effect program, and the protocol both sides speak.
+ */
+export * as Protocol from "./protocol/index.js"
+export * as Bridge from "./server/Bridge.js"
+export * as BridgeErrors from "./server/BridgeErrors.js"
+export * as Config from "./server/Config.js"
+export * as InstanceLock from "./server/InstanceLock.js"
+export * as Mcp from "./server/Mcp.js"
+export * as PortClaims from "./server/PortClaims.js"
+export * as PortRegistry from "./server/PortRegistry.js"
+export * as ServerIdentity from "./server/ServerIdentity.js"
+export * as TabmuxServer from "./server/TabmuxServer.js"

@@ -1,0 +1,290 @@
+/**
+ * The server's side of the extension connection. One extension connection at a time
+ * (a second browser is refused with a `busy` reject); each connection runs in its own
+ * Scope: handshake, welcome, keepalive, frame dispatch. Calls are correlated by id
+ * with a `Deferred` per call in a `Ref`; when the connection closes, the map is
+ * closed and every pending call fails with `ExtensionDisconnected`, so every call ends.
+ */
+import {
+  Context,
+  Deferred,
+  Effect,
+  HashMap,
+  Layer,
+  type Mailbox,
+  Option,
+  ParseResult,
+  PubSub,
+  Ref,
+  Schema,
+  Stream,
+  SubscriptionRef
+} from "effect"
+import {
+  type Call,
+  decodeFrame,
+  encodeFrame,
+  ErrorTag,
+  type Frame,
+  type Hello,
+  type MethodName,
+  type MethodSpec,
+  Methods,
+  type ParamsOf,
+  PROTOCOL_VERSION,
+  type Result,
+  type ResultOf
+} from "../protocol/index.js"
+import {
+  type CallError,
+  CallTimeout,
+  ExtensionCallFailed,
+  ExtensionDisconnected,
+  ExtensionNotConnected,
+  ProtocolMismatch
+} from "./BridgeErrors.js"
+import { ServerConfig } from "./Config.js"
+import { extensionDir } from "./Extension.js"
+import { ServerIdentity } from "./ServerIdentity.js"
+
+/** A message channel to one peer, whatever carries it (a WebSocket, or memory in tests). */
+export interface Transport {
+  /** Messages as received (text, or a Buffer for binary frames); ends when the peer goes. */
+  readonly incoming: Mailbox.ReadonlyMailbox<unknown>
+  readonly send: (text: string) => Effect.Effect<void>
+  readonly close: (code: number, reason: string) => Effect.Effect<void>
+}
+
+export type EventFrame = Extract<Frame, { type: "event" }>
+
+export interface ExtensionInfo {
+  readonly hello: Hello
+  readonly connectedAt: number
+}
+
+export class Bridge extends Context.Tag("tabmux/Bridge")<Bridge, {
+  /** Runs one method on the extension: waits a little for it, validates both ways, times out per method, never retries. */
+  readonly call: <M extends MethodName>(method: M, params: ParamsOf<M>) => Effect.Effect<ResultOf<M>, CallError>
+  /** The connected extension, if any, now and as it changes. */
+  readonly extension: Effect.Effect<Option.Option<ExtensionInfo>>
+  readonly extensionChanges: Stream.Stream<Option.Option<ExtensionInfo>>
+  readonly events: Stream.Stream<EventFrame>
+  /** Serves one connection until it ends. */
+  readonly serve: (transport: Transport) => Effect.Effect<void>
+}>() {}
+
+/** Close codes we send. */
+export const CloseCode = { Normal: 1000, Rejected: 4000, KeepaliveTimeout: 4001, ServerStopping: 1001 } as const
+
+interface Pending {
+  readonly method: string
+  readonly deferred: Deferred.Deferred<Result, ExtensionDisconnected>
+}
+
+interface Link extends ExtensionInfo {
+  readonly send: (frame: Frame) => Effect.Effect<void>
+  /** `None` once the connection is closed: registering a call then fails at once. */
+  readonly pending: Ref.Ref<Option.Option<HashMap.HashMap<number, Pending>>>
+  readonly nextId: Ref.Ref<number>
+  readonly missedPongs: Ref.Ref<number>
+}
+
+const formatIssue = (e: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(e)
+
+export const make = (options: { readonly port: number }) =>
+  Effect.gen(function*() {
+    const config = yield* ServerConfig
+    const identity = yield* ServerIdentity
+    const active = yield* SubscriptionRef.make(Option.none<Link>())
+    const events = yield* PubSub.unbounded<EventFrame>()
+
+    const awaitLink = (method: string) =>
+      active.changes.pipe(
+        Stream.filterMap((l) => l),
+        Stream.runHead,
+        Effect.flatten,
+        Effect.timeoutFail({
+          duration: config.connectWait,
+          onTimeout: () =>
+            new ExtensionNotConnected({ method, port: options.port, range: config.ports, waited: config.connectWait, extensionDir })
+        }),
+        Effect.catchTag("NoSuchElementException", () => Effect.die("extension state stream ended"))
+      )
+
+    const call = <M extends MethodName>(method: M, params: ParamsOf<M>): Effect.Effect<ResultOf<M>, CallError> =>
+      Effect.gen(function*() {
+        const spec: MethodSpec = Methods[method]
+        const encoded = yield* Schema.encodeUnknown(spec.params)(params).pipe(
+          Effect.mapError((e) => new ProtocolMismatch({ method, direction: "params", issue: formatIssue(e) }))
+        )
+        const link = yield* awaitLink(method)
+        const id = yield* Ref.getAndUpdate(link.nextId, (n) => n + 1)
+        const deferred = yield* Deferred.make<Result, ExtensionDisconnected>()
+        const registered = yield* Ref.modify(link.pending, (p) =>
+          Option.isNone(p)
+            ? [false, p] as const
+            : [true, Option.some(HashMap.set(p.value, id, { method, deferred }))] as const)
+        if (!registered) return yield* new ExtensionDisconnected({ method })
+        const frame: Call = { type: "call", id, method, params: encoded }
+        const result = yield* link.send(frame).pipe(
+          Effect.zipRight(Deferred.await(deferred)),
+          Effect.timeoutFail({ duration: spec.timeout, onTimeout: () => new CallTimeout({ method, timeout: spec.timeout }) }),
+          Effect.ensuring(Ref.update(link.pending, Option.map(HashMap.remove(id))))
+        )
+        if (!result.ok) return yield* new ExtensionCallFailed({ method, error: result.error })
+        return (yield* Schema.decodeUnknown(spec.result)(result.value).pipe(
+          Effect.mapError((e) => new ProtocolMismatch({ method, direction: "result", issue: formatIssue(e) }))
+        )) as ResultOf<M>
+      }).pipe(Effect.withSpan("Bridge.call", { attributes: { method } }))
+
+    const reject = (transport: Transport, reason: "protocol" | "busy" | "handshake", message: string) =>
+      Effect.logWarning(`refused an extension connection (${reason}): ${message}`).pipe(
+        Effect.zipRight(transport.send(encodeFrame({ type: "reject", reason, message }))),
+        Effect.zipRight(transport.close(CloseCode.Rejected, reason))
+      )
+
+    const badFrame = (send: (f: Frame) => Effect.Effect<void>, message: string) =>
+      Effect.logWarning(`extension frame refused: ${message}`).pipe(
+        Effect.zipRight(send({ type: "error", error: { tag: ErrorTag.BadFrame, message } }))
+      )
+
+    /** Expects `hello` as the first frame, within the handshake timeout. */
+    const handshake = (transport: Transport) =>
+      transport.incoming.take.pipe(
+        Effect.timeout(config.handshakeTimeout),
+        Effect.option,
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.succeed(Option.none<Hello>()),
+          onSome: (data) =>
+            decodeFrame(data).pipe(
+              Effect.map((f) => (f.type === "hello" ? Option.some(f) : Option.none())),
+              Effect.orElseSucceed(() => Option.none<Hello>())
+            )
+        }))
+      )
+
+    const dispatch = (link: Link) => (data: unknown) =>
+      decodeFrame(data).pipe(
+        Effect.flatMap((frame): Effect.Effect<void> => {
+          switch (frame.type) {
+            case "result":
+              return Ref.get(link.pending).pipe(
+                Effect.map(Option.flatMap(HashMap.get(frame.id))),
+                Effect.flatMap(Option.match({
+                  onNone: () => Effect.logDebug(`result for unknown or finished call ${frame.id} ignored`),
+                  onSome: (p) => Deferred.succeed(p.deferred, frame)
+                }))
+              )
+            case "ping":
+              return link.send({ type: "pong", at: frame.at })
+            case "pong":
+              return Ref.set(link.missedPongs, 0)
+            case "event":
+              return PubSub.publish(events, frame)
+            case "error":
+              return Effect.logWarning(`the extension refused a frame we sent: ${frame.error.message}`)
+            default:
+              return badFrame(link.send, `unexpected "${frame.type}" frame after the handshake`)
+          }
+        }),
+        Effect.catchTag("BadFrame", (e) => badFrame(link.send, e.message))
+      )
+
+    /** Sends a ping every interval; ends when `keepaliveMisses` pings in a row went unanswered. */
+    const keepalive = (link: Link) =>
+      Effect.gen(function*() {
+        while (true) {
+          yield* Effect.sleep(config.keepaliveInterval)
+          const missed = yield* Ref.getAndUpdate(link.missedPongs, (n) => n + 1)
+          if (missed >= config.keepaliveMisses) return
+          yield* link.send({ type: "ping", at: Date.now() })
+        }
+      })
+
+    /** Tells the extension the MCP client's name when it becomes known after the handshake. */
+    const followClientName = identity.clientName.changes.pipe(
+      Stream.drop(1),
+      Stream.changes,
+      Stream.runForEach((clientName) =>
+        call("instance.update", { clientName }).pipe(
+          Effect.catchAll((e) => Effect.logDebug(`instance.update not delivered: ${e.message}`))
+        )
+      )
+    )
+
+    const closeLink = (link: Link) =>
+      Effect.gen(function*() {
+        yield* SubscriptionRef.update(active, (cur) => (Option.exists(cur, (l) => l === link) ? Option.none() : cur))
+        const pending = yield* Ref.getAndSet(link.pending, Option.none())
+        yield* Effect.forEach(
+          Option.match(pending, { onNone: () => [], onSome: HashMap.values }),
+          (p) => Deferred.fail(p.deferred, new ExtensionDisconnected({ method: p.method })),
+          { discard: true }
+        )
+      })
+
+    const serve = (transport: Transport): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        yield* Effect.addFinalizer(() => transport.close(CloseCode.Normal, "closed"))
+        const hello = yield* handshake(transport)
+        if (Option.isNone(hello)) {
+          return yield* reject(transport, "handshake", "expected a hello frame first")
+        }
+        if (hello.value.protocol !== PROTOCOL_VERSION) {
+          const newer = hello.value.protocol > PROTOCOL_VERSION ? "extension" : "server"
+          return yield* reject(
+            transport,
+            "protocol",
+            `the extension speaks protocol ${hello.value.protocol}, this server ${PROTOCOL_VERSION}: ` +
+              `update the ${newer === "extension" ? "server" : "extension"} so both match`
+          )
+        }
+        const send = (frame: Frame) => transport.send(encodeFrame(frame))
+        const link: Link = {
+          hello: hello.value,
+          connectedAt: Date.now(),
+          send,
+          pending: yield* Ref.make(Option.some(HashMap.empty<number, Pending>())),
+          nextId: yield* Ref.make(1),
+          missedPongs: yield* Ref.make(0)
+        }
+        const taken = yield* SubscriptionRef.modify(active, (cur) =>
+          Option.isSome(cur) ? [false, cur] as const : [true, Option.some(link)] as const)
+        if (!taken) {
+          return yield* reject(transport, "busy", "this server is already connected to another browser profile")
+        }
+        yield* Effect.addFinalizer(() => closeLink(link))
+        yield* send({
+          type: "welcome",
+          protocol: PROTOCOL_VERSION,
+          instanceId: identity.instanceId,
+          clientName: yield* identity.clientName.get,
+          pid: identity.pid,
+          serverVersion: identity.serverVersion,
+          token: identity.token
+        })
+        yield* Effect.logInfo(`extension connected (${hello.value.browser}, extension ${hello.value.extensionVersion})`)
+        yield* Effect.forkScoped(followClientName)
+        const reading = transport.incoming.take.pipe(
+          Effect.flatMap(dispatch(link)),
+          Effect.forever,
+          Effect.catchTag("NoSuchElementException", () => Effect.logInfo("extension disconnected"))
+        )
+        const silent = keepalive(link).pipe(
+          Effect.zipRight(Effect.logWarning(`no keepalive answer for ${config.keepaliveMisses} intervals: closing the connection`)),
+          Effect.zipRight(transport.close(CloseCode.KeepaliveTimeout, "keepalive timeout"))
+        )
+        yield* Effect.raceFirst(reading, silent)
+      }).pipe(Effect.scoped, Effect.catchAllCause((cause) => Effect.logError("extension connection failed", cause)))
+
+    return Bridge.of({
+      call,
+      extension: SubscriptionRef.get(active).pipe(Effect.map(Option.map((l) => ({ hello: l.hello, connectedAt: l.connectedAt })))),
+      extensionChanges: active.changes.pipe(Stream.map(Option.map((l) => ({ hello: l.hello, connectedAt: l.connectedAt })))),
+      events: Stream.fromPubSub(events),
+      serve
+    })
+  })
+
+/** The Bridge without a listener: tests and embedders feed it transports through `serve`. */
+export const layerWithoutListener = (options: { readonly port: number }) => Layer.effect(Bridge, make(options))

@@ -1,0 +1,57 @@
+/** How a call to the extension can fail. Each message says what happened and what to do. */
+import { Data, Duration } from "effect"
+import type { WireError } from "../protocol/index.js"
+import { formatRange, type PortRange } from "./Config.js"
+
+export class ExtensionNotConnected extends Data.TaggedError("ExtensionNotConnected")<{
+  readonly method: string
+  readonly port: number
+  readonly range: PortRange
+  readonly waited: Duration.Duration
+  readonly extensionDir: string
+}> {
+  override get message() {
+    return `The tabmux browser extension is not connected to this server (port ${this.port}; waited ${Duration.format(this.waited)}). ` +
+      `To fix: install or enable the tabmux extension in Chrome (chrome://extensions, "Load unpacked": ${this.extensionDir}); ` +
+      `make sure its port range includes ${this.port} (this server's range is ${formatRange(this.range)}, set by --ports / TABMUX_PORTS); ` +
+      "then run `tabmux status` to see servers and their connections."
+  }
+}
+
+export class ExtensionDisconnected extends Data.TaggedError("ExtensionDisconnected")<{ readonly method: string }> {
+  override get message() {
+    return `The browser extension disconnected during ${this.method}; the call's outcome is unknown (it was not retried). ` +
+      "Check the browser, then run `tabmux status`."
+  }
+}
+
+export class CallTimeout extends Data.TaggedError("CallTimeout")<{ readonly method: string; readonly timeout: Duration.Duration }> {
+  override get message() {
+    return `${this.method} got no answer from the browser extension within ${Duration.format(this.timeout)}; it was not retried. ` +
+      "The page may be busy or the browser stalled; check it, then try again."
+  }
+}
+
+/** Parameters or a result that do not match the method catalogue: a version mismatch or a bug, never user input. */
+export class ProtocolMismatch extends Data.TaggedError("ProtocolMismatch")<{
+  readonly method: string
+  readonly direction: "params" | "result"
+  readonly issue: string
+}> {
+  override get message() {
+    return `${this.method}: the ${this.direction} do not match the protocol (${this.issue}). ` +
+      "Update the tabmux server and extension to the same version."
+  }
+}
+
+/** The extension ran the call and reported a failure (tab not found, not owned, lock timeout, ...). */
+export class ExtensionCallFailed extends Data.TaggedError("ExtensionCallFailed")<{
+  readonly method: string
+  readonly error: WireError
+}> {
+  override get message() {
+    return this.error.message
+  }
+}
+
+export type CallError = ExtensionNotConnected | ExtensionDisconnected | CallTimeout | ProtocolMismatch | ExtensionCallFailed

@@ -1,0 +1,75 @@
+/**
+ * The MCP server over a transport (stdio in production, in-memory in tests), as a
+ * scoped Layer: connected on build, closed on release. Tool calls run as fibers of
+ * this layer, so closing it interrupts them; a client's `notifications/cancelled`
+ * interrupts its call. The client's name from `initialize` names this instance.
+ */
+import { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
+import type { Transport as SdkTransport } from "@modelcontextprotocol/sdk/shared/transport.js"
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js"
+import { Cause, Context, Effect, Exit, FiberId, FiberSet, Layer, SubscriptionRef } from "effect"
+import type { Bridge } from "./Bridge.js"
+import { ServerIdentity } from "./ServerIdentity.js"
+import { tools } from "./tools/index.js"
+import type { ToolResult } from "./tools/Tool.js"
+
+export class McpTransport extends Context.Tag("tabmux/McpTransport")<McpTransport, SdkTransport>() {}
+
+export const stdioTransport = Layer.sync(McpTransport, () => new StdioServerTransport())
+
+const INSTRUCTIONS =
+  "tabmux drives the user's real browser, shared with other agents. You see and drive only your own tabs " +
+  "(browser_tabs). Tabs are named by handles like \"t1\"."
+
+export const layer = Layer.scopedDiscard(
+  Effect.gen(function*() {
+    const transport = yield* McpTransport
+    const identity = yield* ServerIdentity
+    const run = yield* FiberSet.makeRuntime<Bridge>()
+    const byName = new Map(tools.map((t) => [t.name, t]))
+
+    const server = new Server(
+      { name: "tabmux", version: identity.serverVersion },
+      { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS }
+    )
+
+    server.setRequestHandler(ListToolsRequestSchema, () => ({
+      tools: tools.map((t) => ({
+        name: t.name,
+        title: t.annotations.title,
+        description: t.description,
+        inputSchema: t.inputSchema as { type: "object" },
+        ...(t.outputSchema ? { outputSchema: t.outputSchema as { type: "object" } } : {}),
+        annotations: t.annotations
+      }))
+    }))
+
+    server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
+      const tool = byName.get(request.params.name)
+      if (tool === undefined) {
+        throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}". Tools: ${[...byName.keys()].join(", ")}`)
+      }
+      return new Promise<ToolResult>((resolve, reject) => {
+        const fiber = run(tool.run(request.params.arguments))
+        const cancel = () => fiber.unsafeInterruptAsFork(FiberId.none)
+        extra.signal.addEventListener("abort", cancel, { once: true })
+        fiber.addObserver((exit) => {
+          extra.signal.removeEventListener("abort", cancel)
+          if (Exit.isSuccess(exit)) resolve(exit.value)
+          else reject(new McpError(ErrorCode.InternalError, Cause.pretty(exit.cause)))
+        })
+      }) as Promise<never>
+    })
+
+    server.oninitialized = () => {
+      const name = server.getClientVersion()?.name
+      if (name) run(SubscriptionRef.set(identity.clientName, name))
+    }
+
+    yield* Effect.acquireRelease(
+      Effect.promise(() => server.connect(transport)),
+      () => Effect.promise(() => server.close())
+    )
+  })
+)

@@ -1,0 +1,124 @@
+/**
+ * Claims a loopback port for this server. The kernel is the source of truth: we bind
+ * exactly 127.0.0.1 on each port of the range until one succeeds, so two live servers
+ * can never share a port and a dead server's port is free the moment it dies. The
+ * registry record written beside it only says who holds it.
+ */
+import { Clock, Context, Data, Effect, Layer, Option, type Scope } from "effect"
+import * as Http from "node:http"
+import { errorCode } from "./Files.js"
+import { formatRange, portsOf, type PortRange, ServerConfig } from "./Config.js"
+import * as PortRegistry from "./PortRegistry.js"
+import { ensurePrivateDir, portsDir, type RuntimeDirError } from "./RuntimeDir.js"
+import { ServerIdentity } from "./ServerIdentity.js"
+
+export interface PortClaim {
+  readonly port: number
+  /** Bound to 127.0.0.1:port; the Bridge serves WebSocket upgrades on it. */
+  readonly server: Http.Server
+}
+
+export class PortClaims extends Context.Tag("tabmux/PortClaims")<PortClaims, {
+  /** The first free port of the range, held (with its registry record) until the scope closes. */
+  readonly claim: Effect.Effect<PortClaim, NoFreePort | PortClaimError | RuntimeDirError, Scope.Scope>
+}>() {}
+
+/** The port this server holds. */
+export class Listener extends Context.Tag("tabmux/Listener")<Listener, PortClaim>() {}
+
+export interface PortHolder {
+  readonly port: number
+  readonly record: Option.Option<PortRegistry.PortRecord>
+}
+
+export class NoFreePort extends Data.TaggedError("NoFreePort")<{
+  readonly range: PortRange
+  readonly holders: ReadonlyArray<PortHolder>
+  readonly now: number
+}> {
+  override get message() {
+    const lines = this.holders.map((h) =>
+      Option.match(h.record, {
+        onNone: () => `  ${h.port}: in use by a program that is not a registered tabmux server`,
+        onSome: (r) => `  ${h.port}: tabmux pid ${r.pid} "${r.clientName}", up ${PortRegistry.formatAge(this.now - r.startedAt)}`
+      })
+    )
+    return [
+      `no free port in ${formatRange(this.range)} (${this.holders.length} in use):`,
+      ...lines,
+      "Stop servers you no longer use (`tabmux status` lists them), or widen the range with --ports / TABMUX_PORTS " +
+      "and set the same range in the extension's options."
+    ].join("\n")
+  }
+}
+
+export class PortClaimError extends Data.TaggedError("PortClaimError")<{ readonly port: number; readonly cause: unknown }> {
+  override get message() {
+    return `cannot listen on 127.0.0.1:${this.port}: ${String((this.cause as Error)?.message ?? this.cause)}`
+  }
+}
+
+type Bind = { readonly _tag: "Bound"; readonly server: Http.Server } | { readonly _tag: "Busy" }
+
+/** Binds exactly 127.0.0.1 (never all interfaces, never `localhost`, never reusePort). */
+const bind = (port: number) =>
+  Effect.async<Bind, PortClaimError>((resume) => {
+    const server = Http.createServer()
+    server.once("error", (e) => {
+      const code = errorCode(e)
+      resume(code === "EADDRINUSE" || code === "EACCES" ? Effect.succeed({ _tag: "Busy" }) : Effect.fail(new PortClaimError({ port, cause: e })))
+    })
+    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
+      resume(Effect.succeed({ _tag: "Bound", server }))
+    })
+  })
+
+const close = (server: Http.Server) =>
+  Effect.async<void>((resume) => {
+    server.closeAllConnections()
+    server.close(() => resume(Effect.void))
+  })
+
+export const make = Effect.gen(function*() {
+  const config = yield* ServerConfig
+  const identity = yield* ServerIdentity
+
+  const firstFree = Effect.gen(function*() {
+    for (const port of portsOf(config.ports)) {
+      const bound = yield* Effect.acquireRelease(bind(port), (b) => (b._tag === "Bound" ? close(b.server) : Effect.void))
+      if (bound._tag === "Bound") return Option.some({ port, server: bound.server })
+    }
+    return Option.none<PortClaim>()
+  })
+
+  const noFreePort = Effect.gen(function*() {
+    const holders = yield* Effect.forEach(portsOf(config.ports), (port) =>
+      PortRegistry.read(config.dir, port).pipe(
+        Effect.orElseSucceed(() => Option.none<PortRegistry.PortRecord>()),
+        Effect.map((record): PortHolder => ({ port, record }))
+      ))
+    return yield* new NoFreePort({ range: config.ports, holders, now: yield* Clock.currentTimeMillis })
+  })
+
+  const claim = Effect.gen(function*() {
+    yield* ensurePrivateDir(config.dir).pipe(Effect.zipRight(ensurePrivateDir(portsDir(config.dir))))
+    const claimed = yield* firstFree
+    if (Option.isNone(claimed)) return yield* noFreePort
+    const { port } = claimed.value
+    const now = yield* Clock.currentTimeMillis
+    const record = PortRegistry.recordOf(identity, port, { clientName: yield* identity.clientName.get, now, extension: Option.none() })
+    yield* Effect.acquireRelease(
+      PortRegistry.write(config.dir, record).pipe(Effect.catchAll((e) => Effect.logWarning(`port record not written: ${e.message}`))),
+      () => PortRegistry.removeIfOurs(config.dir, port, identity.token).pipe(Effect.ignore)
+    )
+    yield* Effect.logInfo(`listening on 127.0.0.1:${port}, waiting for the extension`)
+    return claimed.value
+  })
+
+  return PortClaims.of({ claim })
+})
+
+export const layer = Layer.effect(PortClaims, make)
+
+/** Claims one port for the life of the layer. */
+export const listenerLayer = Layer.scoped(Listener, Effect.flatMap(PortClaims, (p) => p.claim))

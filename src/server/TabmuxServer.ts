@@ -1,0 +1,42 @@
+/**
+ * The whole server as one Layer: config → identity → (exclusive lock) → port claim →
+ * Bridge + WebSocket endpoint + registry heartbeat → MCP. Needs only an MCP transport,
+ * so it can be embedded in another Effect program (with `Mcp.McpTransport` from an
+ * in-memory pair) as easily as run over stdio.
+ */
+import { Effect, Layer } from "effect"
+import * as BridgeModule from "./Bridge.js"
+import { Bridge } from "./Bridge.js"
+import { ServerConfig } from "./Config.js"
+import * as Heartbeat from "./Heartbeat.js"
+import * as InstanceLock from "./InstanceLock.js"
+import * as Mcp from "./Mcp.js"
+import * as PortClaims from "./PortClaims.js"
+import * as ServerIdentity from "./ServerIdentity.js"
+import * as WebSocketServer from "./WebSocketServer.js"
+
+/** The lock an `--exclusive` server holds. */
+export const EXCLUSIVE_LOCK = "server"
+
+const bridgeLayer = Layer.effect(Bridge, Effect.flatMap(PortClaims.Listener, (l) => BridgeModule.make({ port: l.port })))
+
+export const layer = (config: ServerConfig) => {
+  const configLayer = Layer.succeed(ServerConfig, config)
+  const lockLayer = InstanceLock.layer({
+    dir: config.dir,
+    strategy: config.lockStrategy,
+    heartbeatInterval: config.heartbeatInterval,
+    staleAfter: config.staleAfter
+  })
+  const exclusive = config.exclusive
+    ? Layer.scopedDiscard(Effect.flatMap(InstanceLock.InstanceLock, (lock) => lock.acquire(EXCLUSIVE_LOCK)))
+    : Layer.empty
+  const listener = PortClaims.listenerLayer.pipe(Layer.provide(exclusive), Layer.provideMerge(PortClaims.layer))
+  return Layer.mergeAll(WebSocketServer.layer, Heartbeat.layer, Mcp.layer).pipe(
+    Layer.provideMerge(bridgeLayer),
+    Layer.provideMerge(listener),
+    Layer.provideMerge(ServerIdentity.layer),
+    Layer.provideMerge(lockLayer),
+    Layer.provideMerge(configLayer)
+  )
+}

@@ -1,0 +1,93 @@
+/**
+ * The WebSocket endpoint on the claimed listener. An upgrade is accepted only from an
+ * exact allowlisted `Origin` (by default the extension's own; no prefix match, no
+ * missing Origin) and with a loopback `Host` (against DNS rebinding); everything else,
+ * plain HTTP included, gets 403. Each accepted socket becomes a `Transport` that the
+ * Bridge serves in its own fiber.
+ */
+import { Effect, Exit, FiberSet, Layer, Mailbox } from "effect"
+import type * as Http from "node:http"
+import type * as Net from "node:stream"
+import { type WebSocket, WebSocketServer } from "ws"
+import { MAX_FRAME_BYTES } from "../protocol/index.js"
+import { Bridge, CloseCode, type Transport } from "./Bridge.js"
+import { ServerConfig } from "./Config.js"
+import { Listener } from "./PortClaims.js"
+
+/** Why an upgrade is refused, or `undefined` when it may proceed. */
+export const refusal = (
+  headers: { readonly origin?: string | undefined; readonly host?: string | undefined },
+  allowOrigins: ReadonlyArray<string>,
+  port: number
+): string | undefined => {
+  const hosts = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]
+  if (headers.host === undefined || !hosts.includes(headers.host.toLowerCase())) {
+    return `Host ${JSON.stringify(headers.host ?? null)} is not this loopback server`
+  }
+  if (headers.origin === undefined) return "no Origin header"
+  if (!allowOrigins.includes(headers.origin)) {
+    return `Origin ${JSON.stringify(headers.origin)} is not allowed (allowed: ${allowOrigins.join(", ")}; add one with --allow-origin)`
+  }
+  return undefined
+}
+
+const forbidden = (socket: Net.Duplex) => {
+  const body = "tabmux: forbidden\n"
+  socket.end(
+    `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+  )
+}
+
+export const fromWebSocket = (ws: WebSocket): Effect.Effect<Transport> =>
+  Effect.map(Mailbox.make<unknown>(), (incoming) => {
+    ws.on("message", (data, isBinary) => {
+      incoming.unsafeOffer(isBinary ? data : data.toString())
+    })
+    ws.on("close", () => {
+      incoming.unsafeDone(Exit.void)
+    })
+    ws.on("error", () => ws.terminate())
+    return {
+      incoming,
+      send: (text) =>
+        Effect.async<void>((resume) => {
+          if (ws.readyState !== ws.OPEN) return resume(Effect.void)
+          ws.send(text, () => resume(Effect.void))
+        }),
+      close: (code, reason) => Effect.sync(() => ws.close(code, reason))
+    }
+  })
+
+export const layer = Layer.scopedDiscard(
+  Effect.gen(function*() {
+    const { port, server } = yield* Listener
+    const config = yield* ServerConfig
+    const bridge = yield* Bridge
+    const run = yield* FiberSet.makeRuntime<never>()
+    const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
+
+    const onUpgrade = (request: Http.IncomingMessage, socket: Net.Duplex, head: Buffer) => {
+      const refused = refusal(request.headers, config.allowOrigins, port)
+      if (refused !== undefined) {
+        run(Effect.logWarning(`refused a WebSocket connection: ${refused}`))
+        return forbidden(socket)
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        run(Effect.flatMap(fromWebSocket(ws), bridge.serve))
+      })
+    }
+    const onRequest = (_request: Http.IncomingMessage, response: Http.ServerResponse) => {
+      response.writeHead(403, { "content-type": "text/plain" }).end("tabmux: forbidden\n")
+    }
+    server.on("upgrade", onUpgrade)
+    server.on("request", onRequest)
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        server.off("upgrade", onUpgrade)
+        server.off("request", onRequest)
+        for (const ws of wss.clients) ws.close(CloseCode.ServerStopping, "server stopping")
+        wss.close()
+      })
+    )
+  })
+)

@@ -1,0 +1,85 @@
+/**
+ * A tool is an Effect Schema for its input, an optional one for its output, MCP
+ * annotations, and an Effect handler. Arguments are decoded before the handler runs;
+ * every failure becomes an `isError` result whose text says what was wrong and what to do.
+ */
+import { Effect, JSONSchema, ParseResult, Schema } from "effect"
+
+export interface ToolAnnotations {
+  readonly title: string
+  readonly readOnlyHint: boolean
+  readonly destructiveHint: boolean
+  readonly idempotentHint: boolean
+  readonly openWorldHint: boolean
+}
+
+export interface ToolResult {
+  readonly content: ReadonlyArray<{ readonly type: "text"; readonly text: string }>
+  readonly structuredContent?: Record<string, unknown>
+  readonly isError?: boolean
+}
+
+/** What a handler returns: text for every client, and structure for those that read `structuredContent`. */
+export interface ToolOutput<O> {
+  readonly text: string
+  readonly structured: O
+}
+
+export interface Tool<R> {
+  readonly name: string
+  readonly description: string
+  readonly annotations: ToolAnnotations
+  readonly inputSchema: Record<string, unknown>
+  readonly outputSchema: Record<string, unknown> | undefined
+  readonly run: (args: unknown) => Effect.Effect<ToolResult, never, R>
+}
+
+/** Arguments that do not match the tool's input schema, or that contradict each other. */
+export class BadArguments extends Schema.TaggedError<BadArguments>()("BadArguments", {
+  tool: Schema.String,
+  issue: Schema.String
+}) {
+  override get message() {
+    return `Invalid arguments for ${this.tool}: ${this.issue}`
+  }
+}
+
+/** JSON Schema for an MCP tool: an object schema without the `$schema` marker, definitions inlined. */
+const objectJsonSchema = (schema: Schema.Schema.Any): Record<string, unknown> => {
+  const { $schema: _, ...rest } = JSONSchema.make(schema, { target: "jsonSchema7" }) as unknown as Record<string, unknown>
+  return rest
+}
+
+export const errorResult = (message: string): ToolResult => ({ content: [{ type: "text", text: message }], isError: true })
+
+export const make = <I, IE, O, OE, E extends { readonly message: string }, R>(spec: {
+  readonly name: string
+  readonly description: string
+  readonly annotations: ToolAnnotations
+  readonly input: Schema.Schema<I, IE>
+  readonly output: Schema.Schema<O, OE>
+  readonly handler: (input: I) => Effect.Effect<ToolOutput<O>, E, R>
+}): Tool<R> => {
+  const decode = Schema.decodeUnknown(spec.input, { errors: "all", onExcessProperty: "error" })
+  const encodeOutput = Schema.encode(spec.output)
+  return {
+    name: spec.name,
+    description: spec.description,
+    annotations: spec.annotations,
+    inputSchema: objectJsonSchema(spec.input),
+    outputSchema: objectJsonSchema(spec.output),
+    run: (args) =>
+      decode(args ?? {}).pipe(
+        Effect.mapError((e) => new BadArguments({ tool: spec.name, issue: ParseResult.TreeFormatter.formatErrorSync(e) })),
+        Effect.flatMap(spec.handler),
+        Effect.flatMap((out) =>
+          Effect.map(encodeOutput(out.structured).pipe(Effect.orDie), (structured): ToolResult => ({
+            content: [{ type: "text", text: out.text }],
+            structuredContent: structured as Record<string, unknown>
+          }))
+        ),
+        Effect.catchAll((e) => Effect.succeed(errorResult(e.message))),
+        Effect.withSpan(`tool ${spec.name}`)
+      )
+  }
+}

@@ -1,0 +1,4 @@
+import { browserTabs } from "./tabs.js"
+
+/** Every tool this server offers, in the order clients list them. */
+export const tools = [browserTabs] as const

@@ -1,0 +1,59 @@
+/** `browser_tabs`: list, open, select and close the tabs this instance owns (Playwright MCP's name and shape). */
+import { Effect, Schema } from "effect"
+import { TabHandle, type TabInfo } from "../../protocol/index.js"
+import { Bridge } from "../Bridge.js"
+import { BadArguments, make } from "./Tool.js"
+
+const Input = Schema.Struct({
+  action: Schema.Literal("list", "new", "select", "close").annotations({
+    description: "list: your tabs. new: open a tab (in the background) and make it current. select: make a tab current. close: close a tab (default: the current one)."
+  }),
+  tab: Schema.optional(TabHandle.annotations({ description: "The tab for select or close, as listed by action list (like \"t2\")." })),
+  url: Schema.optional(Schema.String.annotations({ description: "For new: the address to open (default about:blank)." }))
+})
+
+const Output = Schema.Struct({
+  tabs: Schema.Array(Schema.Struct({ tab: Schema.String, url: Schema.String, title: Schema.String, current: Schema.Boolean }))
+})
+
+const describe = (tabs: ReadonlyArray<TabInfo>) =>
+  tabs.length === 0
+    ? "You have no tabs. Open one with browser_tabs {\"action\": \"new\", \"url\": \"...\"}."
+    : tabs.map((t) => `- ${t.tab}${t.current ? " (current)" : ""}: ${t.title || "(untitled)"} — ${t.url}`).join("\n")
+
+export const browserTabs = make({
+  name: "browser_tabs",
+  description:
+    "List, open, select or close your browser tabs. You only ever see and drive tabs you opened (other agents' tabs are invisible to you). " +
+    "Tabs are named by handles like \"t1\" that are never reused; other tools act on the current tab unless given a tab.",
+  annotations: { title: "Manage tabs", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  input: Input,
+  output: Output,
+  handler: (input) =>
+    Effect.gen(function*() {
+      const bridge = yield* Bridge
+      switch (input.action) {
+        case "list": {
+          const { tabs } = yield* bridge.call("tabs.list", {})
+          return { text: describe(tabs), structured: { tabs } }
+        }
+        case "new": {
+          yield* bridge.call("tabs.new", input.url === undefined ? {} : { url: input.url })
+          const { tabs } = yield* bridge.call("tabs.list", {})
+          return { text: `Opened a new tab.\n${describe(tabs)}`, structured: { tabs } }
+        }
+        case "select": {
+          if (input.tab === undefined) {
+            return yield* new BadArguments({ tool: "browser_tabs", issue: "action \"select\" needs \"tab\" (a handle from action \"list\", like \"t1\")" })
+          }
+          yield* bridge.call("tabs.select", { tab: input.tab })
+          const { tabs } = yield* bridge.call("tabs.list", {})
+          return { text: `Selected ${input.tab}.\n${describe(tabs)}`, structured: { tabs } }
+        }
+        case "close": {
+          const { tabs } = yield* bridge.call("tabs.close", input.tab === undefined ? {} : { tab: input.tab })
+          return { text: `Closed ${input.tab ?? "the current tab"}.\n${describe(tabs)}`, structured: { tabs } }
+        }
+      }
+    })
+})
