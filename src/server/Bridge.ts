@@ -201,16 +201,17 @@ export const make = (options: { readonly port: number }) =>
         }
       })
 
-    /** Tells the extension the MCP client's name when it becomes known after the handshake. */
-    const followClientName = identity.clientName.changes.pipe(
-      Stream.drop(1),
-      Stream.changes,
-      Stream.runForEach((clientName) =>
-        call("instance.update", { clientName }).pipe(
-          Effect.catchAll((e) => Effect.logDebug(`instance.update not delivered: ${e.message}`))
+    /** Tells the extension the MCP client's name when it changes from the one the welcome carried. */
+    const followClientName = (welcomed: string) =>
+      identity.clientName.changes.pipe(
+        Stream.changes,
+        Stream.dropWhile((name) => name === welcomed),
+        Stream.runForEach((clientName) =>
+          call("instance.update", { clientName }).pipe(
+            Effect.catchAll((e) => Effect.logDebug(`instance.update not delivered: ${e.message}`))
+          )
         )
       )
-    )
 
     const closeLink = (link: Link) =>
       Effect.gen(function*() {
@@ -254,17 +255,18 @@ export const make = (options: { readonly port: number }) =>
           return yield* reject(transport, "busy", "this server is already connected to another browser profile")
         }
         yield* Effect.addFinalizer(() => closeLink(link))
+        const clientName = yield* identity.clientName.get
         yield* send({
           type: "welcome",
           protocol: PROTOCOL_VERSION,
           instanceId: identity.instanceId,
-          clientName: yield* identity.clientName.get,
+          clientName,
           pid: identity.pid,
           serverVersion: identity.serverVersion,
           token: identity.token
         })
         yield* Effect.logInfo(`extension connected (${hello.value.browser}, extension ${hello.value.extensionVersion})`)
-        yield* Effect.forkScoped(followClientName)
+        yield* Effect.forkScoped(followClientName(clientName))
         const reading = transport.incoming.take.pipe(
           Effect.flatMap(dispatch(link)),
           Effect.forever,

@@ -1,0 +1,264 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Fiber, Layer, Option, Stream, SubscriptionRef, TestClock } from "effect"
+import * as BridgeModule from "../../src/server/Bridge.js"
+import { Bridge } from "../../src/server/Bridge.js"
+import * as ServerConfig from "../../src/server/Config.js"
+import { ServerIdentity } from "../../src/server/ServerIdentity.js"
+import { hello, makePeer } from "../support/memory.js"
+
+const config = ServerConfig.make({ allowOrigins: [], ports: { first: 18000, last: 18001 }, connectWait: Duration.seconds(2) })
+
+const identityLayer = Layer.effect(
+  ServerIdentity,
+  Effect.map(SubscriptionRef.make("test-client"), (clientName) => ({
+    instanceId: "i-1",
+    token: "tok",
+    pid: 42,
+    processStartTime: undefined,
+    startedAt: 0,
+    serverVersion: "0.0.0",
+    clientName
+  }))
+)
+
+const TestBridge = BridgeModule.layerWithoutListener({ port: 18000 }).pipe(
+  Layer.provideMerge(identityLayer),
+  Layer.provideMerge(Layer.succeed(ServerConfig.ServerConfig, config))
+)
+
+/** A peer whose handshake is done: the welcome has been read. */
+const connected = Effect.gen(function*() {
+  const bridge = yield* Bridge
+  const peer = yield* makePeer
+  const serving = yield* Effect.fork(bridge.serve(peer.transport))
+  yield* peer.send(hello)
+  const welcome = yield* peer.next
+  return { bridge, peer, serving, welcome }
+})
+
+describe("Bridge", () => {
+  it.effect("answers hello with a welcome that names the server", () =>
+    Effect.gen(function*() {
+      const { bridge, welcome } = yield* connected
+      expect(welcome).toEqual({
+        type: "welcome",
+        protocol: 1,
+        instanceId: "i-1",
+        clientName: "test-client",
+        pid: 42,
+        serverVersion: "0.0.0",
+        token: "tok"
+      })
+      expect(Option.map(yield* bridge.extension, (e) => e.hello.browser)).toEqual(Option.some("Chromium 156"))
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("correlates results with calls by id, whatever the order", () =>
+    Effect.gen(function*() {
+      const { bridge, peer } = yield* connected
+      const a = yield* Effect.fork(bridge.call("tabs.select", { tab: "t1" }))
+      const b = yield* Effect.fork(bridge.call("tabs.select", { tab: "t2" }))
+      const callA = yield* peer.next
+      const callB = yield* peer.next
+      expect(callA).toMatchObject({ type: "call", method: "tabs.select", params: { tab: "t1" } })
+      const tab = (t: string) => ({ tab: t, url: `https://${t}.test/`, title: t, current: true })
+      yield* peer.send({ type: "result", id: callB.id, ok: true, value: tab("t2") })
+      yield* peer.send({ type: "result", id: callA.id, ok: true, value: tab("t1") })
+      expect((yield* Fiber.join(a)).tab).toBe("t1")
+      expect((yield* Fiber.join(b)).tab).toBe("t2")
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("times out a call exactly at its method's timeout, and ignores a late result", () =>
+    Effect.gen(function*() {
+      const { bridge, peer } = yield* connected
+      const call = yield* Effect.fork(bridge.call("tabs.list", {}))
+      const sent = yield* peer.next
+      yield* TestClock.adjust("9999 millis")
+      expect(call.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      const exit = yield* Fiber.await(call)
+      expect(exit).toEqual(Exit.fail(expect.objectContaining({ _tag: "CallTimeout", method: "tabs.list" })))
+      yield* peer.send({ type: "result", id: sent.id, ok: true, value: { tabs: [] } })
+      // The connection survives the late result and serves the next call.
+      const next = yield* Effect.fork(bridge.call("tabs.list", {}))
+      const again = yield* peer.next
+      yield* peer.send({ type: "result", id: again.id, ok: true, value: { tabs: [] } })
+      expect(yield* Fiber.join(next)).toEqual({ tabs: [] })
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("reports a failure from the extension with its tag and message", () =>
+    Effect.gen(function*() {
+      const { bridge, peer } = yield* connected
+      const call = yield* Effect.fork(bridge.call("tabs.select", { tab: "t9" }))
+      const sent = yield* peer.next
+      yield* peer.send({ type: "result", id: sent.id, ok: false, error: { tag: "TabNotFound", message: "no tab t9; yours: t1" } })
+      const error = yield* Fiber.join(call).pipe(Effect.flip)
+      expect(error._tag).toBe("ExtensionCallFailed")
+      expect(error.message).toBe("no tab t9; yours: t1")
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("rejects a result that does not match the method's schema", () =>
+    Effect.gen(function*() {
+      const { bridge, peer } = yield* connected
+      const call = yield* Effect.fork(bridge.call("tabs.list", {}))
+      const sent = yield* peer.next
+      yield* peer.send({ type: "result", id: sent.id, ok: true, value: { tabs: "none" } })
+      const error = yield* Fiber.join(call).pipe(Effect.flip)
+      expect(error._tag).toBe("ProtocolMismatch")
+      expect(error.message).toContain("tabs.list")
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("fails every pending call with ExtensionDisconnected when the peer goes", () =>
+    Effect.gen(function*() {
+      const { bridge, peer, serving } = yield* connected
+      const calls = yield* Effect.forEach(["t1", "t2", "t3"], (tab) => Effect.fork(bridge.call("tabs.select", { tab })))
+      for (let i = 0; i < 3; i++) yield* peer.next
+      yield* peer.hangUp
+      yield* Fiber.join(serving)
+      for (const call of calls) {
+        const error = yield* Fiber.join(call).pipe(Effect.flip)
+        expect(error._tag).toBe("ExtensionDisconnected")
+      }
+      expect(yield* bridge.extension).toEqual(Option.none())
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("fails pending calls and closes the socket when the server's scope closes", () =>
+    Effect.gen(function*() {
+      const { bridge, peer, serving } = yield* connected
+      const call = yield* Effect.fork(bridge.call("tabs.list", {}))
+      yield* peer.next
+      yield* Fiber.interrupt(serving)
+      expect((yield* Fiber.join(call).pipe(Effect.flip))._tag).toBe("ExtensionDisconnected")
+      expect(yield* peer.closed).toEqual({ code: 1000, reason: "closed" })
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("pings every 20 s and closes after two unanswered pings", () =>
+    Effect.gen(function*() {
+      const { peer, serving } = yield* connected
+      yield* TestClock.adjust("19999 millis")
+      expect(yield* peer.pendingOut).toBe(0)
+      yield* TestClock.adjust("1 millis")
+      expect(yield* peer.next).toMatchObject({ type: "ping" })
+      yield* TestClock.adjust("20 seconds")
+      expect(yield* peer.next).toMatchObject({ type: "ping" })
+      expect(yield* peer.isClosed).toBe(false)
+      yield* TestClock.adjust("20 seconds")
+      expect(yield* peer.closed).toEqual({ code: 4001, reason: "keepalive timeout" })
+      yield* Fiber.join(serving)
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("keeps a connection whose pongs arrive", () =>
+    Effect.gen(function*() {
+      const { peer } = yield* connected
+      for (let i = 0; i < 5; i++) {
+        yield* TestClock.adjust("20 seconds")
+        const ping = yield* peer.next
+        yield* peer.send({ type: "pong", at: ping.at })
+      }
+      expect(yield* peer.isClosed).toBe(false)
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("answers the extension's own pings", () =>
+    Effect.gen(function*() {
+      const { peer } = yield* connected
+      yield* peer.send({ type: "ping", at: 123 })
+      expect(yield* peer.next).toEqual({ type: "pong", at: 123 })
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("answers bad frames with a typed error and keeps serving", () =>
+    Effect.gen(function*() {
+      const { bridge, peer } = yield* connected
+      for (const bad of ["not json", "{\"type\":\"teleport\"}", "{\"type\":\"result\",\"id\":-1,\"ok\":true}", "[]"]) {
+        yield* peer.send(bad)
+        const answer = yield* peer.next
+        expect(answer.type).toBe("error")
+        expect(answer.error.tag).toBe("BadFrame")
+      }
+      yield* peer.send({ type: "hello", protocol: 1, extensionVersion: "x", browser: "y" })
+      expect((yield* peer.next).error.message).toContain("unexpected \"hello\"")
+      const call = yield* Effect.fork(bridge.call("tabs.list", {}))
+      const sent = yield* peer.next
+      yield* peer.send({ type: "result", id: sent.id, ok: true, value: { tabs: [] } })
+      expect(yield* Fiber.join(call)).toEqual({ tabs: [] })
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("rejects a peer that speaks another protocol version, saying which side to update", () =>
+    Effect.gen(function*() {
+      const bridge = yield* Bridge
+      const peer = yield* makePeer
+      const serving = yield* Effect.fork(bridge.serve(peer.transport))
+      yield* peer.send({ ...hello, protocol: 2 })
+      const reject = yield* peer.next
+      expect(reject).toMatchObject({ type: "reject", reason: "protocol" })
+      expect(reject.message).toContain("update the server")
+      yield* Fiber.join(serving)
+      expect(yield* bridge.extension).toEqual(Option.none())
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("rejects a peer that does not say hello within the handshake timeout", () =>
+    Effect.gen(function*() {
+      const bridge = yield* Bridge
+      const peer = yield* makePeer
+      const serving = yield* Effect.fork(bridge.serve(peer.transport))
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* peer.next).toMatchObject({ type: "reject", reason: "handshake" })
+      yield* Fiber.join(serving)
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("refuses a second browser while one is connected", () =>
+    Effect.gen(function*() {
+      const { bridge } = yield* connected
+      const second = yield* makePeer
+      const serving = yield* Effect.fork(bridge.serve(second.transport))
+      yield* second.send(hello)
+      expect(yield* second.next).toMatchObject({ type: "reject", reason: "busy" })
+      yield* Fiber.join(serving)
+      expect(Option.isSome(yield* bridge.extension)).toBe(true)
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("a call without an extension waits connectWait, then fails with advice", () =>
+    Effect.gen(function*() {
+      const bridge = yield* Bridge
+      const call = yield* Effect.fork(bridge.call("tabs.list", {}))
+      yield* TestClock.adjust("1999 millis")
+      expect(call.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      const error = yield* Fiber.join(call).pipe(Effect.flip)
+      expect(error._tag).toBe("ExtensionNotConnected")
+      expect(error.message).toContain("port 18000")
+      expect(error.message).toContain("18000-18001")
+      expect(error.message).toContain("tabmux status")
+      expect(error.message).toContain("Load unpacked")
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("a call made while waiting runs as soon as the extension connects", () =>
+    Effect.gen(function*() {
+      const bridge = yield* Bridge
+      const call = yield* Effect.fork(bridge.call("tabs.list", {}))
+      yield* TestClock.adjust("1 second")
+      const peer = yield* makePeer
+      yield* Effect.fork(bridge.serve(peer.transport))
+      yield* peer.send(hello)
+      yield* peer.next // welcome
+      const sent = yield* peer.next
+      yield* peer.send({ type: "result", id: sent.id, ok: true, value: { tabs: [] } })
+      expect(yield* Fiber.join(call)).toEqual({ tabs: [] })
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("publishes extension events", () =>
+    Effect.gen(function*() {
+      const { bridge, peer } = yield* connected
+      const first = yield* Effect.fork(Stream.runHead(bridge.events))
+      yield* Effect.yieldNow()
+      yield* peer.send({ type: "event", name: "tab.closed", data: { tab: "t1" } })
+      expect(yield* Fiber.join(first)).toEqual(Option.some({ type: "event", name: "tab.closed", data: { tab: "t1" } }))
+    }).pipe(Effect.provide(TestBridge)))
+
+  it.effect("tells the extension when the MCP client's name becomes known", () =>
+    Effect.gen(function*() {
+      const { peer } = yield* connected
+      const identity = yield* ServerIdentity
+      yield* Effect.yieldNow()
+      yield* SubscriptionRef.set(identity.clientName, "claude-code")
+      expect(yield* peer.next).toMatchObject({ type: "call", method: "instance.update", params: { clientName: "claude-code" } })
+    }).pipe(Effect.provide(TestBridge)))
+})

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Schema } from "effect"
+import { decodeFrame, encodeFrame, type Frame, Methods } from "../../src/protocol/index.js"
+
+const frames: Array<Frame> = [
+  { type: "hello", protocol: 1, extensionVersion: "0.1.0", browser: "Chromium 156", profile: "Default" },
+  { type: "welcome", protocol: 1, instanceId: "i", clientName: "c", pid: 1, serverVersion: "0.1.0", token: "t" },
+  { type: "reject", reason: "busy", message: "m" },
+  { type: "call", id: 1, method: "tabs.list", params: {} },
+  { type: "result", id: 1, ok: true, value: { tabs: [] } },
+  { type: "result", id: 2, ok: false, error: { tag: "TabNotFound", message: "m" } },
+  { type: "event", name: "tab.closed", data: { tab: "t1" } },
+  { type: "ping", at: 1 },
+  { type: "pong", at: 1 },
+  { type: "error", error: { tag: "BadFrame", message: "m" } }
+]
+
+describe("protocol frames", () => {
+  it.effect("every frame survives encode then decode", () =>
+    Effect.forEach(frames, (f) => Effect.map(decodeFrame(encodeFrame(f)), (back) => expect(back).toEqual(f))))
+
+  it.effect("anything else decodes to a BadFrame that says why, never a throw", () =>
+    Effect.gen(function*() {
+      const cases: Array<[unknown, string]> = [
+        ["not json", "JSON"],
+        ["{\"type\":\"teleport\"}", "teleport"],
+        ["{\"type\":\"call\",\"id\":1.5,\"method\":\"x\",\"params\":null}", "integer"],
+        ["{\"type\":\"result\",\"id\":1,\"ok\":\"yes\"}", "ok"],
+        ["null", "null"],
+        [Buffer.from("{}"), "text frame"],
+        ["x".repeat(33 * 1024 * 1024), "larger than"]
+      ]
+      for (const [input, mention] of cases) {
+        const error = yield* Effect.flip(decodeFrame(input))
+        expect(error._tag).toBe("BadFrame")
+        expect(error.message).toContain(mention)
+        expect(error.excerpt.length).toBeLessThanOrEqual(121)
+      }
+    }))
+})
+
+describe("method catalogue", () => {
+  it("names tabs by handles, never by numbers", () => {
+    const decode = Schema.decodeUnknownEither(Methods["tabs.select"].params)
+    expect(decode({ tab: "t1" })._tag).toBe("Right")
+    for (const bad of [{ tab: "1" }, { tab: "t0" }, { tab: 3 }, {}]) expect(decode(bad)._tag).toBe("Left")
+  })
+
+  it("gives every method a timeout and says whether it changes the page", () => {
+    for (const [name, spec] of Object.entries(Methods)) {
+      expect(name).toMatch(/^[a-z]+\.[a-z]+$/)
+      expect(typeof spec.changesPage).toBe("boolean")
+      expect(spec.timeout).toBeDefined()
+    }
+    expect(Methods["tabs.new"].changesPage).toBe(true)
+    expect(Methods["tabs.list"].changesPage).toBe(false)
+  })
+})
