@@ -90,7 +90,8 @@ export const makeDirectoryBackend = (options: {
         const placed = yield* writeNewPrivateFile(Path.join(temp, file), encodeOwner(owner)).pipe(
           Effect.zipRight(fileOp("rename", dir, () => Fs.rename(temp, dir))),
           Effect.as(true),
-          Effect.catchIf((e) => e.code === "ENOTEMPTY" || e.code === "EEXIST", () => Effect.succeed(false))
+          // Occupied (or not a directory at all: the look below says what is there).
+          Effect.catchIf((e) => e.code === "ENOTEMPTY" || e.code === "EEXIST" || e.code === "ENOTDIR", () => Effect.succeed(false))
         )
         if (!placed) {
           yield* fileOp("clean up", temp, () => Fs.rm(temp, { recursive: true, force: true })).pipe(Effect.ignore)
