@@ -126,6 +126,7 @@ export const make = (options: { readonly port: number }) =>
             : [true, Option.some(HashMap.set(p.value, id, { method, deferred }))] as const)
         if (!registered) return yield* new ExtensionDisconnected({ method })
         const frame: Call = { type: "call", id, method, params: encoded }
+        yield* Effect.logDebug(`call ${id} ${method}`)
         const result = yield* link.send(frame).pipe(
           Effect.zipRight(Deferred.await(deferred)),
           Effect.timeoutFail({ duration: spec.timeout, onTimeout: () => new CallTimeout({ method, timeout: spec.timeout }) }),

@@ -44,6 +44,35 @@ export class BadArguments extends Schema.TaggedError<BadArguments>()("BadArgumen
   }
 }
 
+/**
+ * What was wrong with the arguments, one line per argument, in words an agent can act
+ * on: `action: expected one of "list", "new", got "explode"`.
+ */
+export const describeIssues = (error: ParseResult.ParseError): string => {
+  const byPath = new Map<string, Array<ParseResult.ArrayFormatterIssue>>()
+  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
+    const key = issue.path.map(String).join(".")
+    byPath.set(key, [...(byPath.get(key) ?? []), issue])
+  }
+  return [...byPath].map(([path, issues]) => {
+    if (path === "") return "the arguments must be an object"
+    if (issues.some((i) => i._tag === "Missing")) return `${path}: is required`
+    if (issues.some((i) => i._tag === "Unexpected")) return `${path}: is not an argument of this tool`
+    const expected: Array<string> = []
+    let actual = ""
+    for (const issue of issues) {
+      const m = /^Expected (.*), actual (.*)$/s.exec(issue.message)
+      if (m === null) expected.push(issue.message)
+      else if (m[1] !== "undefined") {
+        expected.push(m[1]!.replace(/\.$/, ""))
+        actual = m[2]!
+      }
+    }
+    const want = expected.length > 1 ? `one of ${expected.join(", ")}` : expected[0] ?? "a valid value"
+    return `${path}: expected ${want}${actual ? `, got ${actual}` : ""}`
+  }).join("; ")
+}
+
 /** JSON Schema for an MCP tool: an object schema without the `$schema` marker, definitions inlined. */
 const objectJsonSchema = (schema: Schema.Schema.Any): Record<string, unknown> => {
   const { $schema: _, ...rest } = JSONSchema.make(schema, { target: "jsonSchema7" }) as unknown as Record<string, unknown>
@@ -69,8 +98,9 @@ export const make = <I, IE, O, OE, E extends { readonly message: string }, R>(sp
     inputSchema: objectJsonSchema(spec.input),
     outputSchema: objectJsonSchema(spec.output),
     run: (args) =>
-      decode(args ?? {}).pipe(
-        Effect.mapError((e) => new BadArguments({ tool: spec.name, issue: ParseResult.TreeFormatter.formatErrorSync(e) })),
+      Effect.logDebug(`tool ${spec.name} ${JSON.stringify(args ?? {})}`).pipe(
+        Effect.zipRight(decode(args ?? {})),
+        Effect.mapError((e) => new BadArguments({ tool: spec.name, issue: describeIssues(e) })),
         Effect.flatMap(spec.handler),
         Effect.flatMap((out) =>
           Effect.map(encodeOutput(out.structured).pipe(Effect.orDie), (structured): ToolResult => ({
