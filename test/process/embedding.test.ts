@@ -1,0 +1,150 @@
+/**
+ * The server Layer built inside another Effect program (embedding), driven by an MCP
+ * client over an in-memory transport, with a test peer over a real WebSocket playing
+ * the extension: Origin and Host checks, handshake, calls routed to the peer, bad
+ * frames, and a peer that vanishes mid-call.
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
+import { Duration, Effect, Exit, Layer, Scope } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import WebSocket from "ws"
+import { Config, Mcp, PortClaims, ServerIdentity, TabmuxServer } from "../../src/index.js"
+import { readRegistry, tempRuntimeDir, waitFor } from "../support/server.js"
+
+const ORIGIN = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
+const dir = tempRuntimeDir()
+let scope: Scope.CloseableScope
+let client: Client
+let port: number
+let token: string
+
+const open = (headers: Record<string, string>) =>
+  new Promise<{ ws?: WebSocket; status?: number }>((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`, { headers })
+    ws.once("open", () => resolve({ ws }))
+    ws.once("unexpected-response", (_req, res) => resolve({ status: res.statusCode! }))
+    ws.once("error", () => {})
+  })
+
+/** A fake extension: says hello, then answers calls with `answer`. */
+const peer = async (answer: (call: any) => object | undefined) => {
+  const { ws } = await open({ Origin: ORIGIN })
+  const frames: Array<any> = []
+  ws!.on("message", (data) => {
+    const frame = JSON.parse(String(data))
+    frames.push(frame)
+    if (frame.type === "call") {
+      const reply = answer(frame)
+      if (reply) ws!.send(JSON.stringify({ type: "result", id: frame.id, ...reply }))
+    }
+  })
+  ws!.send(JSON.stringify({ type: "hello", protocol: 1, extensionVersion: "0.1.0", browser: "TestPeer 1" }))
+  await waitFor(() => frames.find((f) => f.type === "welcome"))
+  return { ws: ws!, frames }
+}
+
+/** Closes a peer and waits until the server has seen it go (else the next peer would be refused as busy). */
+const hangUp = async (ws: WebSocket) => {
+  const closed = new Promise((resolve) => ws.once("close", resolve))
+  ws.close()
+  await closed
+  await waitFor(() => readRegistry(dir).find((r) => r.extension === undefined))
+}
+
+const text = (result: any) => result.content.map((c: any) => c.text).join("\n")
+
+beforeAll(async () => {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+  const config = Config.make({
+    ports: { first: 18400, last: 18403 },
+    dir,
+    allowOrigins: [ORIGIN],
+    connectWait: Duration.millis(300)
+  })
+  const app = TabmuxServer.layer(config).pipe(Layer.provide(Layer.succeed(Mcp.McpTransport, serverSide)))
+  scope = Effect.runSync(Scope.make())
+  const context = await Effect.runPromise(Layer.buildWithScope(app, scope))
+  port = (await Effect.runPromise(Effect.provide(PortClaims.Listener, context))).port
+  token = (await Effect.runPromise(Effect.provide(ServerIdentity.ServerIdentity, context))).token
+  client = new Client({ name: "embedded-agent", version: "1" })
+  await client.connect(clientSide)
+})
+
+afterAll(async () => {
+  await client?.close()
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+  expect(readRegistry(dir)).toEqual([])
+})
+
+describe.sequential("embedded server with a WebSocket peer", () => {
+  it("refuses foreign, prefix-matching and missing Origins and non-loopback Hosts with 403", async () => {
+    expect((await open({ Origin: "https://evil.example" })).status).toBe(403)
+    expect((await open({ Origin: `${ORIGIN}x` })).status).toBe(403)
+    expect((await open({})).status).toBe(403)
+    expect((await open({ Origin: ORIGIN, Host: `evil.example:${port}` })).status).toBe(403)
+    const plain = await fetch(`http://127.0.0.1:${port}/`)
+    expect(plain.status).toBe(403)
+  })
+
+  it("welcomes the extension with the server's identity, and shows the connection in the registry", async () => {
+    const { ws, frames } = await peer(() => undefined)
+    const welcome = frames.find((f) => f.type === "welcome")
+    expect(welcome).toMatchObject({ protocol: 1, clientName: "embedded-agent", pid: process.pid, token })
+    const record = await waitFor(() => readRegistry(dir).find((r) => r.extension?.browser === "TestPeer 1"))
+    expect(record.token).toBe(token)
+    await hangUp(ws)
+  })
+
+  it("routes a tool call to the extension and returns its answer as text and structure", async () => {
+    const tabs = [{ tab: "t1", url: "http://127.0.0.1/a", title: "A", current: true }]
+    const { ws, frames } = await peer((call) => (call.method === "tabs.list" ? { ok: true, value: { tabs } } : undefined))
+    const result: any = await client.callTool({ name: "browser_tabs", arguments: { action: "list" } })
+    expect(result.isError).toBeFalsy()
+    expect(text(result)).toContain("t1 (current): A — http://127.0.0.1/a")
+    expect(result.structuredContent).toEqual({ tabs })
+    expect(frames.filter((f) => f.type === "call").map((f) => f.method)).toEqual(["tabs.list"])
+    await hangUp(ws)
+  })
+
+  it("passes the extension's error through as an isError result", async () => {
+    const { ws } = await peer(() => ({ ok: false, error: { tag: "TabNotFound", message: "No tab t7. Your tabs: t1." } }))
+    const result: any = await client.callTool({ name: "browser_tabs", arguments: { action: "select", tab: "t7" } })
+    expect(result.isError).toBe(true)
+    expect(text(result)).toBe("No tab t7. Your tabs: t1.")
+    await hangUp(ws)
+  })
+
+  it("answers a bad frame with a typed error and keeps the connection", async () => {
+    const { ws, frames } = await peer((call) => ({ ok: true, value: { tabs: [] }, id: call.id }))
+    ws.send("{not json")
+    ws.send(Buffer.from([1, 2, 3]), { binary: true })
+    await waitFor(() => frames.filter((f) => f.type === "error").length === 2)
+    expect(frames.filter((f) => f.type === "error").every((f) => f.error.tag === "BadFrame")).toBe(true)
+    const result: any = await client.callTool({ name: "browser_tabs", arguments: { action: "list" } })
+    expect(result.isError).toBeFalsy()
+    await hangUp(ws)
+  })
+
+  it("a peer that vanishes mid-call ends the call with a clear error, and a new peer is served", async () => {
+    const first = await peer(() => undefined)
+    const pending = client.callTool({ name: "browser_tabs", arguments: { action: "new", url: "http://127.0.0.1/" } })
+    await waitFor(() => first.frames.some((f) => f.type === "call"))
+    first.ws.terminate()
+    const result: any = await pending
+    await waitFor(() => readRegistry(dir).find((r) => r.extension === undefined))
+    expect(result.isError).toBe(true)
+    expect(text(result)).toContain("disconnected during tabs.new")
+    expect(text(result)).toContain("not retried")
+    const second = await peer(() => ({ ok: true, value: { tabs: [] } }))
+    const after: any = await client.callTool({ name: "browser_tabs", arguments: { action: "list" } })
+    expect(after.isError).toBeFalsy()
+    await hangUp(second.ws)
+  })
+
+  it("without an extension, a call fails after connect-wait with advice", async () => {
+    const result: any = await client.callTool({ name: "browser_tabs", arguments: { action: "list" } })
+    expect(result.isError).toBe(true)
+    expect(text(result)).toContain(`port ${port}`)
+  })
+})
