@@ -1,0 +1,60 @@
+/** The commands people type: help, version, status (with sweeping) and doctor. */
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { describe, expect, it } from "vitest"
+import { BIN, readRegistry, spawnTabmux, tempRuntimeDir } from "../support/server.js"
+
+const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  ChildProcess.spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, encoding: "utf8" })
+
+describe("tabmux CLI", () => {
+  it("--help describes the server and its flags; --version prints the package version", () => {
+    const help = run(["--help"])
+    expect(help.status).toBe(0)
+    for (const flag of ["--ports", "--dir", "--allow-origin", "--connect-wait", "--exclusive", "--log-level", "--log-file"]) {
+      expect(help.stdout).toContain(flag)
+    }
+    const version = run(["--version"])
+    expect(version.stdout.trim()).toBe(JSON.parse(Fs.readFileSync("package.json", "utf8")).version)
+  })
+
+  it("refuses a bad port range with the setting named, and exits non-zero", () => {
+    const bad = run(["--ports", "99-1"], { TABMUX_DIR: tempRuntimeDir() })
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toContain("invalid --ports / TABMUX_PORTS \"99-1\"")
+    expect(bad.stdout).toBe("")
+  })
+
+  it("status lists live servers and sweeps the records of dead ones", async () => {
+    const dir = tempRuntimeDir()
+    const server = spawnTabmux(["--ports", "18500-18501"], { TABMUX_DIR: dir })
+    const port = await server.listening
+    const stale = { ...readRegistry(dir)[0], port: 18501, pid: 4_194_304 + 99, clientName: "ghost" }
+    Fs.writeFileSync(Path.join(dir, "ports", "18501.json"), JSON.stringify(stale), { mode: 0o600 })
+    const table = run(["status"], { TABMUX_DIR: dir })
+    expect(table.status).toBe(0)
+    expect(table.stdout).toMatch(new RegExp(`^${port}\\s+${server.child.pid}\\s+tabmux\\s+\\d+s\\s+no\\s+\\S+\\s+live$`, "m"))
+    expect(table.stdout).toContain(`swept stale record: port 18501, pid ${stale.pid} "ghost" (dead)`)
+    const json = JSON.parse(run(["status", "--json"], { TABMUX_DIR: dir }).stdout)
+    expect(json.servers.map((s: any) => [s.port, s.verdict])).toEqual([[port, "live"]])
+    expect(json.swept).toEqual([])
+    server.child.stdin!.end()
+    await server.exited
+    expect(run(["status"], { TABMUX_DIR: dir }).stdout).toContain("No tabmux server is running")
+  })
+
+  it("doctor checks the directory, registry, ports, locks, browser and extension", () => {
+    const dir = tempRuntimeDir()
+    const ok = run(["doctor", "--ports", "18502-18503"], { TABMUX_DIR: dir })
+    for (const title of ["Node.js", "runtime directory", "port registry", "port range 18502-18503", "locks (", "browser", "extension folder"]) {
+      expect(ok.stdout).toContain(title)
+    }
+    expect(ok.stdout).toContain("allowed origin chrome-extension://")
+    expect(ok.status).toBe(0)
+    Fs.chmodSync(dir, 0o755)
+    const bad = run(["doctor", "--ports", "18502-18503"], { TABMUX_DIR: dir })
+    expect(bad.status).toBe(1)
+    expect(bad.stdout).toContain("chmod 700")
+  })
+})
