@@ -6,6 +6,7 @@
  * closed and every pending call fails with `ExtensionDisconnected`, so every call ends.
  */
 import {
+  Clock,
   Context,
   Deferred,
   Effect,
@@ -198,7 +199,7 @@ export const make = (options: { readonly port: number }) =>
           yield* Effect.sleep(config.keepaliveInterval)
           const missed = yield* Ref.getAndUpdate(link.missedPongs, (n) => n + 1)
           if (missed >= config.keepaliveMisses) return
-          yield* link.send({ type: "ping", at: Date.now() })
+          yield* link.send({ type: "ping", at: yield* Clock.currentTimeMillis })
         }
       })
 
@@ -244,7 +245,7 @@ export const make = (options: { readonly port: number }) =>
         const send = (frame: Frame) => transport.send(encodeFrame(frame))
         const link: Link = {
           hello: hello.value,
-          connectedAt: Date.now(),
+          connectedAt: yield* Clock.currentTimeMillis,
           send,
           pending: yield* Ref.make(Option.some(HashMap.empty<number, Pending>())),
           nextId: yield* Ref.make(1),

@@ -5,7 +5,7 @@
  * socket, Windows named pipe), else the race-free directory protocol. A holder keeps
  * a heartbeat in its record so a hung holder is reported as hung, never stolen from.
  */
-import { Clock, Context, Duration, Effect, Layer, Option, Schedule, type Scope } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
 import { randomId } from "./Files.js"
 import type { LockBackend, LockHandle, LockState } from "./lock/Backend.js"
 import { makeDirectoryBackend } from "./lock/DirectoryLock.js"
@@ -92,4 +92,3 @@ export const layer = (options: InstanceLockOptions): Layer.Layer<InstanceLock, L
     })
   )
 
-export const heldPid = (e: LockHeld) => Option.orElse(Option.map(e.holder, (h) => h.pid), () => e.pid)

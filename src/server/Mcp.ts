@@ -59,7 +59,7 @@ export const layer = Layer.scopedDiscard(
           if (Exit.isSuccess(exit)) resolve(exit.value)
           else reject(new McpError(ErrorCode.InternalError, Cause.pretty(exit.cause)))
         })
-      }) as Promise<never>
+      })
     })
 
     server.oninitialized = () => {

@@ -3,6 +3,7 @@
  * annotations, and an Effect handler. Arguments are decoded before the handler runs;
  * every failure becomes an `isError` result whose text says what was wrong and what to do.
  */
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, JSONSchema, ParseResult, Schema } from "effect"
 
 export interface ToolAnnotations {
@@ -13,11 +14,7 @@ export interface ToolAnnotations {
   readonly openWorldHint: boolean
 }
 
-export interface ToolResult {
-  readonly content: ReadonlyArray<{ readonly type: "text"; readonly text: string }>
-  readonly structuredContent?: Record<string, unknown>
-  readonly isError?: boolean
-}
+export type ToolResult = CallToolResult
 
 /** What a handler returns: text for every client, and structure for those that read `structuredContent`. */
 export interface ToolOutput<O> {
