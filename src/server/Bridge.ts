@@ -99,7 +99,11 @@ export const make = (options: { readonly port: number }) =>
     const active = yield* SubscriptionRef.make(Option.none<Link>())
     const events = yield* PubSub.unbounded<EventFrame>()
 
+    /** The connected extension; when there is none, waits for one up to `connectWait`. */
     const awaitLink = (method: string) =>
+      Effect.flatMap(SubscriptionRef.get(active), Option.match({ onSome: Effect.succeed, onNone: () => waitForLink(method) }))
+
+    const waitForLink = (method: string) =>
       active.changes.pipe(
         Stream.filterMap((l) => l),
         Stream.runHead,
