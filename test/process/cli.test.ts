@@ -44,6 +44,24 @@ describe("tabmux CLI", () => {
     expect(run(["status"], { TABMUX_DIR: dir }).stdout).toContain("No tabmux server is running")
   })
 
+  it("--log-file gets the same lines as stderr, in a private file; TABMUX_LOG_LEVEL sets the level", async () => {
+    const dir = tempRuntimeDir()
+    const file = Path.join(dir, "tabmux.log")
+    const server = spawnTabmux(["--ports", "18504-18505", "--log-file", file], { TABMUX_DIR: dir, TABMUX_LOG_LEVEL: "debug" })
+    await server.listening
+    server.child.stdin!.end()
+    await server.exited
+    const log = Fs.readFileSync(file, "utf8")
+    expect(log).toContain("listening on 127.0.0.1:1850")
+    expect(log).toContain("stdin closed: shutting down")
+    expect(log).toBe(server.stderr())
+    expect(Fs.statSync(file).mode & 0o777).toBe(0o600)
+    const quiet = spawnTabmux(["--ports", "18504-18505"], { TABMUX_DIR: dir, TABMUX_LOG_LEVEL: "error" })
+    quiet.child.stdin!.end()
+    await quiet.exited
+    expect(quiet.stderr()).toBe("")
+  })
+
   it("doctor checks the directory, registry, ports, locks, browser and extension", () => {
     const dir = tempRuntimeDir()
     const ok = run(["doctor", "--ports", "18502-18503"], { TABMUX_DIR: dir })
