@@ -1,0 +1,287 @@
+/**
+ * One lock per tab. Every operation on a tab runs under it, so calls never interleave
+ * on a tab, in FIFO order. A lease is the lock held across calls by one instance: while
+ * it lasts, only that instance's operations run on the tab (still one at a time, and
+ * ahead of other instances' waiters, which wait for the lease to end). A lease not
+ * renewed within its TTL is recovered exactly at the TTL; every operation of the holder
+ * renews it. All per-tab state lives in one Ref changed by atomic `modify` steps; a
+ * waiter is a `Deferred` completed by whichever step grants it.
+ */
+import { Clock, Context, Data, Deferred, Duration, Effect, FiberMap, Layer, PubSub, Ref, type Scope, Stream } from "effect"
+
+/** Who holds or waits: an instance, with the name other agents see in errors. */
+export interface Who {
+  readonly instanceId: string
+  readonly name: string
+}
+
+export interface Lease {
+  readonly who: Who
+  readonly ttl: Duration.Duration
+  readonly expiresAt: number
+}
+
+interface Waiter {
+  readonly id: number
+  readonly who: Who
+  readonly kind: "op" | "lease"
+  readonly since: number
+  readonly deferred: Deferred.Deferred<void, TabGone | InstanceGone>
+}
+
+interface TabState {
+  readonly lease: Lease | undefined
+  readonly op: { readonly id: number; readonly who: Who } | undefined
+  readonly waiters: ReadonlyArray<Waiter>
+}
+
+export class LockTimeout extends Data.TaggedError("LockTimeout")<{
+  readonly tab: string
+  readonly holder: string | undefined
+  readonly waited: Duration.Duration
+}> {
+  override get message() {
+    return `${this.tab} is busy${this.holder ? `: ${this.holder} holds it` : ""}; gave up after ${Duration.format(this.waited)}. ` +
+      "Try again later, or wait longer (waitSeconds)."
+  }
+}
+
+/** The tab was closed while the call waited for it. */
+export class TabGone extends Data.TaggedError("TabGone")<{ readonly tab: string }> {
+  override get message() {
+    return `${this.tab} was closed while waiting for it.`
+  }
+}
+
+/** The waiting instance disconnected (its calls end with it). */
+export class InstanceGone extends Data.TaggedError("InstanceGone")<{ readonly instanceId: string }> {}
+
+export type LockEvent =
+  | { readonly _tag: "LeaseExpired"; readonly tab: number; readonly who: Who }
+  | { readonly _tag: "Waiting"; readonly tab: number; readonly who: Who; readonly position: number; readonly holder: string | undefined }
+
+export interface TabLockView {
+  readonly tab: number
+  readonly lease: Lease | undefined
+  readonly busyWith: Who | undefined
+  readonly waiters: ReadonlyArray<{ readonly who: Who; readonly kind: "op" | "lease"; readonly since: number }>
+}
+
+export interface LockOptions {
+  /** How long to wait for the tab before failing with `LockTimeout`. */
+  readonly wait: Duration.Duration
+  /** A label for messages (the caller's handle for the tab, like `t3`). */
+  readonly label: string
+}
+
+export class TabLocks extends Context.Tag("tabmux/TabLocks")<TabLocks, {
+  /** Runs `effect` holding `tab`'s lock. The lease holder's calls go first and renew its lease. */
+  readonly withTab: <A, E, R>(
+    tab: number,
+    who: Who,
+    options: LockOptions,
+    effect: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | LockTimeout | TabGone | InstanceGone, R>
+  /** Takes (or renews) a lease on `tab` for `ttl`. */
+  readonly lease: (tab: number, who: Who, ttl: Duration.Duration, options: LockOptions) => Effect.Effect<Lease, LockTimeout | TabGone | InstanceGone>
+  /** Ends `who`'s lease on `tab`; false when it held none. */
+  readonly unlock: (tab: number, who: Who) => Effect.Effect<boolean>
+  /** Drops everything of an instance: its leases, and its waiters (they fail with `InstanceGone`). */
+  readonly releaseInstance: (instanceId: string) => Effect.Effect<void>
+  /** Forgets a closed tab: its waiters fail with `TabGone`. */
+  readonly forgetTab: (tab: number) => Effect.Effect<void>
+  readonly view: Effect.Effect<ReadonlyArray<TabLockView>>
+  readonly events: Stream.Stream<LockEvent>
+}>() {}
+
+const empty: TabState = { lease: undefined, op: undefined, waiters: [] }
+
+/** Grants what can be granted, FIFO, the lease holder's operations first. Pure. */
+const grant = (state: TabState, now: number): [TabState, ReadonlyArray<Waiter>] => {
+  let s = state
+  const granted: Array<Waiter> = []
+  while (s.op === undefined && s.waiters.length > 0) {
+    const holder = s.lease?.who.instanceId
+    let index = holder === undefined ? -1 : s.waiters.findIndex((w) => w.kind === "op" && w.who.instanceId === holder)
+    if (index < 0) {
+      const head = s.waiters[0]!
+      const free = s.lease === undefined || s.lease.who.instanceId === head.who.instanceId
+      if (!free) break
+      index = 0
+    }
+    const w = s.waiters[index]!
+    const waiters = s.waiters.filter((_, i) => i !== index)
+    s = w.kind === "op"
+      ? { ...s, op: { id: w.id, who: w.who }, waiters }
+      : { ...s, lease: { who: w.who, ttl: Duration.zero, expiresAt: now }, waiters }
+    granted.push(w)
+  }
+  return [s, granted]
+}
+
+type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
+const holderName = (s: TabState | undefined) => s?.lease?.who.name ?? s?.op?.who.name
+
+export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = Effect.gen(function*() {
+  const tabs = yield* Ref.make(new Map<number, TabState>())
+  const timers = yield* FiberMap.make<number>()
+  const events = yield* PubSub.unbounded<LockEvent>()
+  let nextId = 1
+
+  /** Applies `f` to one tab's state atomically, grants what it can, and wakes the granted. */
+  const update = <B>(tab: number, f: (s: TabState, now: number) => readonly [TabState, B]) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Ref.modify(tabs, (map) => {
+        const [changed, result] = f(map.get(tab) ?? empty, now)
+        const [next, granted] = grant(changed, now)
+        const copy = new Map(map)
+        if (next.lease === undefined && next.op === undefined && next.waiters.length === 0) copy.delete(tab)
+        else copy.set(tab, next)
+        return [[result, granted] as const, copy]
+      })).pipe(
+        Effect.tap(([, granted]) => Effect.forEach(granted, (w) => Deferred.succeed(w.deferred, undefined), { discard: true })),
+        Effect.map(([result]) => result)
+      )
+
+  /** (Re)starts the lease timer: renewal is replacing it. */
+  const arm = (tab: number, lease: Lease) =>
+    FiberMap.run(
+      timers,
+      tab,
+      Effect.sleep(lease.ttl).pipe(
+        Effect.zipRight(update(tab, (s) =>
+          s.lease !== undefined && s.lease.who.instanceId === lease.who.instanceId
+            ? [{ ...s, lease: undefined }, true] as const
+            : [s, false] as const
+        )),
+        Effect.flatMap((expired) => (expired ? PubSub.publish(events, { _tag: "LeaseExpired", tab, who: lease.who }) : Effect.void))
+      )
+    )
+
+  /**
+   * Waits in the tab's queue. Runs inside the caller's `uninterruptibleMask`; only the wait
+   * itself is interruptible (`restore`), so no waiter or grant can leak.
+   */
+  const acquire = (restore: Restore, tab: number, who: Who, kind: "op" | "lease", options: LockOptions) =>
+      Effect.gen(function*() {
+        const deferred = yield* Deferred.make<void, TabGone | InstanceGone>()
+        const id = nextId++
+        const since = yield* Clock.currentTimeMillis
+        const position = yield* update(tab, (s) => [{ ...s, waiters: [...s.waiters, { id, who, kind, since, deferred }] }, s.waiters.length] as const)
+        if (!(yield* Deferred.isDone(deferred))) {
+          const holder = holderName((yield* Ref.get(tabs)).get(tab))
+          yield* PubSub.publish(events, { _tag: "Waiting", tab, who, position, holder })
+        }
+        const waited = yield* restore(Deferred.await(deferred).pipe(
+          Effect.timeoutFail({
+            duration: options.wait,
+            onTimeout: () => new LockTimeout({ tab: options.label, holder: undefined, waited: options.wait })
+          })
+        )).pipe(Effect.exit)
+        if (waited._tag === "Success") return id
+        // Not granted in time (or interrupted, or the tab/instance went): leave the queue; if we were
+        // granted at the last moment, hand the grant on.
+        const holder = holderName((yield* Ref.get(tabs)).get(tab))
+        yield* update(tab, (s) => {
+          const grantedOp = kind === "op" && s.op?.id === id
+          // A granted lease is a zero-TTL placeholder until `lease` arms it.
+          const grantedLease = kind === "lease" && s.lease?.who.instanceId === who.instanceId && Duration.toMillis(s.lease.ttl) === 0
+          return [{
+            ...s,
+            op: grantedOp ? undefined : s.op,
+            lease: grantedLease ? undefined : s.lease,
+            waiters: s.waiters.filter((w) => w.id !== id)
+          }, undefined] as const
+        })
+        const cause = waited.cause
+        if (cause._tag === "Fail" && cause.error._tag === "LockTimeout") {
+          return yield* Effect.fail(new LockTimeout({ tab: options.label, holder, waited: options.wait }))
+        }
+        return yield* Effect.failCause(cause)
+      })
+
+  const releaseOp = (tab: number, id: number) =>
+    update(tab, (s) => [s.op?.id === id ? { ...s, op: undefined } : s, undefined] as const)
+
+  const renewIfHolder = (tab: number, who: Who) =>
+    Effect.flatMap(Ref.get(tabs), (map) => {
+      const lease = map.get(tab)?.lease
+      return lease !== undefined && lease.who.instanceId === who.instanceId && Duration.toMillis(lease.ttl) > 0
+        ? setLease(tab, who, lease.ttl)
+        : Effect.void
+    })
+
+  const setLease = (tab: number, who: Who, ttl: Duration.Duration) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const lease: Lease = { who, ttl, expiresAt: now + Duration.toMillis(ttl) }
+      return update(tab, (s) => [{ ...s, lease }, lease] as const).pipe(Effect.tap(() => arm(tab, lease)))
+    })
+
+  const withTab = <A, E, R>(tab: number, who: Who, options: LockOptions, effect: Effect.Effect<A, E, R>) =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(acquire(restore, tab, who, "op", options), (id) =>
+        restore(Effect.zipRight(renewIfHolder(tab, who), effect)).pipe(
+          Effect.ensuring(Effect.zipRight(renewIfHolder(tab, who), releaseOp(tab, id)))
+        ))
+    )
+
+  const lease = (tab: number, who: Who, ttl: Duration.Duration, options: LockOptions) =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const current = (yield* Ref.get(tabs)).get(tab)?.lease
+        if (current === undefined || current.who.instanceId !== who.instanceId) {
+          yield* acquire(restore, tab, who, "lease", options)
+        }
+        return yield* setLease(tab, who, ttl)
+      })
+    )
+
+  const unlock = (tab: number, who: Who) =>
+    update(tab, (s) =>
+      s.lease?.who.instanceId === who.instanceId ? [{ ...s, lease: undefined }, true] as const : [s, false] as const
+    ).pipe(Effect.tap((released) => (released ? FiberMap.remove(timers, tab) : Effect.void)))
+
+  const failWaiters = (tab: number, which: (w: Waiter) => boolean, error: TabGone | InstanceGone, clearLease: (l: Lease) => boolean) =>
+    update(tab, (s) => [{
+      ...s,
+      lease: s.lease !== undefined && clearLease(s.lease) ? undefined : s.lease,
+      waiters: s.waiters.filter((w) => !which(w))
+    }, s.waiters.filter(which)] as const).pipe(
+      Effect.flatMap((dropped) => Effect.forEach(dropped, (w) => Deferred.fail(w.deferred, error), { discard: true }))
+    )
+
+  const releaseInstance = (instanceId: string) =>
+    Effect.gen(function*() {
+      const map = yield* Ref.get(tabs)
+      for (const [tab, s] of map) {
+        if (s.lease?.who.instanceId === instanceId) yield* FiberMap.remove(timers, tab)
+        yield* failWaiters(tab, (w) => w.who.instanceId === instanceId, new InstanceGone({ instanceId }), (l) => l.who.instanceId === instanceId)
+      }
+    })
+
+  const forgetTab = (tab: number) =>
+    FiberMap.remove(timers, tab).pipe(
+      Effect.zipRight(failWaiters(tab, () => true, new TabGone({ tab: `tab ${tab}` }), () => true))
+    )
+
+  const view = Effect.map(Ref.get(tabs), (map) =>
+    [...map].map(([tab, s]): TabLockView => ({
+      tab,
+      lease: s.lease,
+      busyWith: s.op?.who,
+      waiters: s.waiters.map((w) => ({ who: w.who, kind: w.kind, since: w.since }))
+    })))
+
+  return {
+    withTab,
+    lease,
+    unlock,
+    releaseInstance,
+    forgetTab,
+    view,
+    events: Stream.fromPubSub(events)
+  }
+})
+
+export const layer = Layer.scoped(TabLocks, make)

@@ -1,0 +1,161 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Fiber, Option, Ref, Stream, TestClock } from "effect"
+import * as TabLocks from "../../extension/src/TabLocks.js"
+
+const A: TabLocks.Who = { instanceId: "a", name: "claude-desktop" }
+const B: TabLocks.Who = { instanceId: "b", name: "cursor" }
+const C: TabLocks.Who = { instanceId: "c", name: "claude-code" }
+const opts = (wait = "1 hour"): TabLocks.LockOptions => ({ wait: Duration.decode(wait as Duration.DurationInput), label: "t1" })
+const TAB = 7
+
+const withLocks = <A, E>(f: (locks: typeof TabLocks.TabLocks.Service) => Effect.Effect<A, E>) =>
+  Effect.flatMap(TabLocks.make, f).pipe(Effect.scoped)
+
+/** An operation that logs when it starts, then waits for `gate`. */
+const held = (log: Ref.Ref<Array<string>>, name: string, ms = 100) =>
+  Ref.update(log, (l) => [...l, `${name}+`]).pipe(
+    Effect.zipRight(Effect.sleep(ms)),
+    Effect.zipRight(Ref.update(log, (l) => [...l, `${name}-`]))
+  )
+
+describe("TabLocks", () => {
+  it.effect("serialises operations on one tab, in arrival order", () =>
+    withLocks((locks) =>
+      Effect.gen(function*() {
+        const log = yield* Ref.make<Array<string>>([])
+        const fibers = []
+        for (const name of ["1", "2", "3", "4"]) {
+          fibers.push(yield* Effect.fork(locks.withTab(TAB, A, opts(), held(log, name))))
+          yield* Effect.yieldNow()
+        }
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.joinAll(fibers)
+        expect(yield* Ref.get(log)).toEqual(["1+", "1-", "2+", "2-", "3+", "3-", "4+", "4-"])
+      })))
+
+  it.effect("lets different tabs run at the same time", () =>
+    withLocks((locks) =>
+      Effect.gen(function*() {
+        const log = yield* Ref.make<Array<string>>([])
+        const one = yield* Effect.fork(locks.withTab(1, A, opts(), held(log, "x")))
+        const two = yield* Effect.fork(locks.withTab(2, A, opts(), held(log, "y")))
+        yield* TestClock.adjust("100 millis")
+        yield* Fiber.joinAll([one, two])
+        expect((yield* Ref.get(log)).slice(0, 2)).toEqual(["x+", "y+"])
+      })))
+
+  it.effect("a lease makes others wait; the holder's calls go first; unlock hands the tab on", () =>
+    withLocks((locks) =>
+      Effect.gen(function*() {
+        const log = yield* Ref.make<Array<string>>([])
+        yield* locks.lease(TAB, A, Duration.seconds(60), opts())
+        const b = yield* Effect.fork(locks.withTab(TAB, B, opts(), held(log, "B")))
+        yield* Effect.yieldNow()
+        const a = yield* Effect.fork(locks.withTab(TAB, A, opts(), held(log, "A")))
+        yield* TestClock.adjust("100 millis")
+        yield* Fiber.join(a)
+        expect(yield* Ref.get(log)).toEqual(["A+", "A-"])
+        expect(yield* locks.unlock(TAB, A)).toBe(true)
+        yield* TestClock.adjust("100 millis")
+        yield* Fiber.join(b)
+        expect(yield* Ref.get(log)).toEqual(["A+", "A-", "B+", "B-"])
+      })))
+
+  it.effect("recovers a lease exactly at its TTL, not a millisecond before", () =>
+    withLocks((locks) =>
+      Effect.gen(function*() {
+        const expired = yield* Effect.fork(Stream.runHead(Stream.filter(locks.events, (e) => e._tag === "LeaseExpired")))
+        yield* locks.lease(TAB, A, Duration.seconds(60), opts())
+        const b = yield* Effect.fork(locks.withTab(TAB, B, opts(), Effect.succeed("B ran")))
+        yield* TestClock.adjust("59999 millis")
+        expect(b.unsafePoll()).toBeNull()
+        yield* TestClock.adjust("1 millis")
+        expect(yield* Fiber.join(b)).toBe("B ran")
+        expect(yield* Fiber.join(expired)).toEqual(Option.some({ _tag: "LeaseExpired", tab: TAB, who: A }))
+      })))
+
+  it.effect("every call of the holder renews its lease", () =>
+    withLocks((locks) =>
+      Effect.gen(function*() {
+        yield* locks.lease(TAB, A, Duration.seconds(60), opts())
+        const b = yield* Effect.fork(locks.withTab(TAB, B, opts(), Effect.succeed("B ran")))
+        yield* TestClock.adjust("50 seconds")
+        yield* locks.withTab(TAB, A, opts(), Effect.void) // renews: now expires at 110 s
+        yield* TestClock.adjust("59999 millis")
+        expect(b.unsafePoll()).toBeNull()
+        yield* TestClock.adjust("1 millis")
+        expect(yield* Fiber.join(b)).toBe("B ran")
+      })))
+
+  it.effect("a waiter gives up at waitSeconds with an error naming the holder, and leaves the queue", () =>
+    withLocks((locks) =>
+      Effect.gen(function*() {
+        yield* locks.lease(TAB, A, Duration.seconds(60), opts())
+        const b = yield* Effect.fork(locks.withTab(TAB, B, opts("1 second"), Effect.void))
+        yield* TestClock.adjust("999 millis")
+        expect(b.unsafePoll()).toBeNull()
+        yield* TestClock.adjust("1 millis")
+        const error = yield* Fiber.join(b).pipe(Effect.flip)
+        expect(error._tag).toBe("LockTimeout")
+        expect(error.message).toContain("claude-desktop holds it")
+        expect((yield* locks.view)[0]?.waiters).toEqual([])
+      })))
+
+  it.effect("leases and operations of other instances are served in arrival order", () =>
+    withLocks((locks) =>
+      Effect.gen(function*() {
+        const log = yield* Ref.make<Array<string>>([])
+        yield* locks.lease(TAB, A, Duration.seconds(60), opts())
+        const b = yield* Effect.fork(locks.lease(TAB, B, Duration.seconds(60), opts()).pipe(Effect.zipRight(Ref.update(log, (l) => [...l, "B leased"]))))
+        yield* Effect.yieldNow()
+        const c = yield* Effect.fork(locks.withTab(TAB, C, opts(), Ref.update(log, (l) => [...l, "C ran"])))
+        yield* Effect.yieldNow()
+        yield* locks.unlock(TAB, A)
+        yield* Fiber.join(b)
+        expect(yield* Ref.get(log)).toEqual(["B leased"])
+        yield* locks.unlock(TAB, B)
+        yield* Fiber.join(c)
+        expect(yield* Ref.get(log)).toEqual(["B leased", "C ran"])
+      })))
+
+  it.effect("releasing an instance drops its leases and fails its waiters; others go on", () =>
+    withLocks((locks) =>
+      Effect.gen(function*() {
+        yield* locks.lease(TAB, A, Duration.seconds(60), opts())
+        yield* locks.lease(8, B, Duration.seconds(60), opts())
+        const aWaits = yield* Effect.fork(locks.withTab(8, A, opts(), Effect.void))
+        const bWaits = yield* Effect.fork(locks.withTab(TAB, B, opts(), Effect.succeed("B ran")))
+        yield* Effect.yieldNow()
+        yield* locks.releaseInstance("a")
+        expect((yield* Fiber.join(aWaits).pipe(Effect.flip))._tag).toBe("InstanceGone")
+        expect(yield* Fiber.join(bWaits)).toBe("B ran")
+        const view = yield* locks.view
+        expect(view.map((v) => [v.tab, v.lease?.who.name])).toEqual([[8, "cursor"]])
+        // The released lease's timer is gone too: nothing fires at its old TTL.
+        yield* TestClock.adjust("61 seconds")
+      })))
+
+  it.effect("a closed tab fails its waiters with TabGone", () =>
+    withLocks((locks) =>
+      Effect.gen(function*() {
+        yield* locks.lease(TAB, A, Duration.seconds(60), opts())
+        const b = yield* Effect.fork(locks.withTab(TAB, B, opts(), Effect.void))
+        yield* Effect.yieldNow()
+        yield* locks.forgetTab(TAB)
+        expect((yield* Fiber.join(b).pipe(Effect.flip))._tag).toBe("TabGone")
+        expect(yield* locks.view).toEqual([])
+      })))
+
+  it.effect("an interrupted waiter leaves no trace and does not block the tab", () =>
+    withLocks((locks) =>
+      Effect.gen(function*() {
+        const first = yield* Effect.fork(locks.withTab(TAB, A, opts(), Effect.sleep("1 second")))
+        yield* Effect.yieldNow()
+        const second = yield* Effect.fork(locks.withTab(TAB, B, opts(), Effect.void))
+        yield* Effect.yieldNow()
+        yield* Fiber.interrupt(second)
+        yield* Fiber.interrupt(first)
+        expect(yield* locks.view).toEqual([])
+        expect(Exit.isSuccess(yield* Effect.exit(locks.withTab(TAB, C, opts("1 millis"), Effect.void)))).toBe(true)
+      })))
+})
