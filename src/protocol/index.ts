@@ -1,2 +1,3 @@
 export * from "./Frame.js"
 export * from "./Methods.js"
+export * from "./Ports.js"

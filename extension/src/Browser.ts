@@ -1,0 +1,32 @@
+/**
+ * The few browser abilities the extension's logic needs, behind one interface: Chrome's
+ * APIs in the worker (`ChromeBrowser`), memory in unit tests. Where an API is missing
+ * (tab groups in some browsers or modes), the Chrome implementation degrades with a
+ * logged warning instead of failing.
+ */
+import { Context, Data, type Effect, type Option, type Stream } from "effect"
+
+export interface TabSnapshot {
+  readonly id: number
+  readonly url: string
+  readonly title: string
+}
+
+export type GroupColor = "grey" | "blue" | "red" | "yellow" | "green" | "pink" | "purple" | "cyan" | "orange"
+export const GROUP_COLORS: ReadonlyArray<GroupColor> = ["blue", "red", "yellow", "green", "pink", "purple", "cyan", "orange", "grey"]
+
+export class BrowserError extends Data.TaggedError("BrowserError")<{ readonly op: string; readonly message: string }> {}
+
+export class Browser extends Context.Tag("tabmux/Browser")<Browser, {
+  /** Opens a tab in the background: never activates it, never steals focus. */
+  readonly openTab: (url: string) => Effect.Effect<TabSnapshot, BrowserError>
+  /** Closes a tab; a tab already gone is fine. */
+  readonly closeTab: (id: number) => Effect.Effect<void>
+  readonly getTab: (id: number) => Effect.Effect<Option.Option<TabSnapshot>>
+  /** Puts tabs in a group (a new one when `group` is none) titled and coloured as given; `None` where groups are unsupported. */
+  readonly group: (tabs: ReadonlyArray<number>, group: Option.Option<number>, title: string, color: GroupColor) => Effect.Effect<Option.Option<number>>
+  readonly ungroup: (tabs: ReadonlyArray<number>) => Effect.Effect<void>
+  readonly setBadge: (text: string) => Effect.Effect<void>
+  /** Tabs closed by anyone (the user included). */
+  readonly tabRemoved: Stream.Stream<number>
+}>() {}

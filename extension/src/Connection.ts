@@ -1,0 +1,145 @@
+/**
+ * The extension's side of one server connection: open the WebSocket, say hello, bind
+ * the instance to this socket on the welcome, run calls (concurrently; each tab's lock
+ * orders them), answer pings, forward events, and watch for silence. When the socket
+ * closes, the instance's scope closes: its tabs are handled, then its locks released.
+ */
+import { Clock, Duration, Effect, Exit, Fiber, Mailbox, Option, Ref, type Scope, Stream } from "effect"
+import { decodeFrame, encodeFrame, ErrorTag, type Frame, PROTOCOL_VERSION } from "../../src/protocol/index.js"
+import type { Browser } from "./Browser.js"
+import { handle } from "./Handlers.js"
+import { type DisconnectPolicy, Instances } from "./Instances.js"
+import type { TabLocks } from "./TabLocks.js"
+
+/** How a connection attempt ended; Discovery decides when to try that port again. */
+export type Outcome =
+  | { readonly _tag: "Refused" }
+  | { readonly _tag: "Rejected"; readonly reason: string }
+  | { readonly _tag: "Closed"; readonly served: boolean }
+
+export interface ConnectionOptions {
+  readonly extensionVersion: string
+  readonly browser: string
+  readonly handshakeTimeout: Duration.Duration
+  /** No frame at all from the server for this long: it is gone (it pings every 20 s). */
+  readonly silenceLimit: Duration.Duration
+  readonly policy: DisconnectPolicy
+}
+
+interface Socket {
+  readonly incoming: Mailbox.ReadonlyMailbox<unknown>
+  readonly send: (frame: Frame) => Effect.Effect<void>
+  readonly close: Effect.Effect<void>
+}
+
+/**
+ * Whether anything listens on the port. A plain request, not a WebSocket: Chromium
+ * reports a refused WebSocket only after 1-4 s (measured, headless Chromium 156), a
+ * refused fetch in under 10 ms; the server answers it with 403, which is enough.
+ */
+const listening = (port: number): Effect.Effect<boolean> =>
+  Effect.promise(() =>
+    fetch(`http://127.0.0.1:${port}/`, { mode: "no-cors", cache: "no-store", credentials: "omit" }).then(() => true, () => false)
+  )
+
+/** Opens ws://127.0.0.1:port; `None` when the upgrade fails. */
+const open = (port: number): Effect.Effect<Option.Option<Socket>> =>
+  Effect.flatMap(Mailbox.make<unknown>(), (incoming) =>
+    Effect.async<Option.Option<Socket>>((resume) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`)
+      let opened = false
+      ws.onopen = () => {
+        opened = true
+        resume(Effect.succeed(Option.some({
+          incoming,
+          send: (frame) =>
+            Effect.sync(() => {
+              if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(frame))
+            }),
+          close: Effect.sync(() => ws.close(1000))
+        })))
+      }
+      ws.onmessage = (event) => {
+        incoming.unsafeOffer(event.data)
+      }
+      ws.onclose = () => {
+        incoming.unsafeDone(Exit.void)
+        if (!opened) resume(Effect.succeed(Option.none()))
+      }
+      return Effect.sync(() => ws.close())
+    }))
+
+export const connect = (port: number, options: ConnectionOptions): Effect.Effect<Outcome, never, Browser | Instances | TabLocks> =>
+  Effect.gen(function*() {
+    if (!(yield* listening(port))) return { _tag: "Refused" } as const
+    const opened = yield* Effect.acquireRelease(open(port), (s) => Option.match(s, { onNone: () => Effect.void, onSome: (s) => s.close }))
+    if (Option.isNone(opened)) return { _tag: "Rejected", reason: "something listens there, but not a tabmux server that accepts us" } as const
+    const socket = opened.value
+    yield* socket.send({ type: "hello", protocol: PROTOCOL_VERSION, extensionVersion: options.extensionVersion, browser: options.browser })
+    const first = yield* socket.incoming.take.pipe(
+      Effect.flatMap(decodeFrame),
+      Effect.timeout(options.handshakeTimeout),
+      Effect.option
+    )
+    if (Option.isNone(first) || (first.value.type !== "welcome" && first.value.type !== "reject")) {
+      return { _tag: "Rejected", reason: "no welcome (not a tabmux server?)" } as const
+    }
+    if (first.value.type === "reject") {
+      yield* Effect.logWarning(`server on port ${port} refused us: ${first.value.message}`)
+      return { _tag: "Rejected", reason: first.value.reason } as const
+    }
+    const welcome = first.value
+    const instances = yield* Instances
+    const instance = yield* instances.register({ id: welcome.instanceId, clientName: welcome.clientName, port, policy: options.policy })
+    yield* Effect.logInfo(`connected to ${welcome.clientName} (pid ${welcome.pid}) on port ${port}`)
+
+    const lastHeard = yield* Ref.make(yield* Clock.currentTimeMillis)
+    const dispatch = (data: unknown) =>
+      Effect.zipRight(
+        Clock.currentTimeMillis.pipe(Effect.flatMap((now) => Ref.set(lastHeard, now))),
+        decodeFrame(data).pipe(
+          Effect.flatMap((frame): Effect.Effect<void, never, Browser | Instances | TabLocks | Scope.Scope> => {
+            switch (frame.type) {
+              case "call":
+                return handle(instance, frame.method, frame.params).pipe(
+                  Effect.matchEffect({
+                    onFailure: (error) => socket.send({ type: "result", id: frame.id, ok: false, error }),
+                    onSuccess: (value) => socket.send({ type: "result", id: frame.id, ok: true, value })
+                  }),
+                  Effect.forkScoped,
+                  Effect.asVoid
+                )
+              case "ping":
+                return socket.send({ type: "pong", at: frame.at })
+              case "pong":
+                return Effect.void
+              case "error":
+                return Effect.logWarning(`server refused a frame: ${frame.error.message}`)
+              default:
+                return socket.send({ type: "error", error: { tag: ErrorTag.BadFrame, message: `unexpected "${frame.type}" frame` } })
+            }
+          }),
+          Effect.catchTag("BadFrame", (e) => socket.send({ type: "error", error: { tag: ErrorTag.BadFrame, message: e.message } }))
+        )
+      )
+
+    const forwardClosedTabs = instances.closedByUser.pipe(
+      Stream.filter((e) => e.instanceId === instance.id),
+      Stream.runForEach((e) => socket.send({ type: "event", name: "tab.closed", data: { tab: e.handle, by: "user" } }))
+    )
+    yield* Effect.forkScoped(forwardClosedTabs)
+
+    const silence = Effect.gen(function*() {
+      while (true) {
+        yield* Effect.sleep(options.silenceLimit)
+        const quiet = (yield* Clock.currentTimeMillis) - (yield* Ref.get(lastHeard))
+        if (quiet >= Duration.toMillis(options.silenceLimit)) return
+      }
+    })
+    const reading = socket.incoming.take.pipe(Effect.flatMap(dispatch), Effect.forever, Effect.ignore)
+    const ended = yield* Effect.raceFirst(reading, silence.pipe(Effect.zipRight(Effect.logWarning(`port ${port}: server silent, closing`))))
+      .pipe(Effect.fork)
+    yield* Fiber.join(ended)
+    yield* Effect.logInfo(`disconnected from ${welcome.clientName} on port ${port}`)
+    return { _tag: "Closed", served: true } as const
+  }).pipe(Effect.scoped)
