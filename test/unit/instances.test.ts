@@ -1,0 +1,92 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Fiber, Layer, Option, Ref, Scope, Stream } from "effect"
+import { retryDelay } from "../../extension/src/Discovery.js"
+import { handle } from "../../extension/src/Handlers.js"
+import * as Instances from "../../extension/src/Instances.js"
+import * as TabLocks from "../../extension/src/TabLocks.js"
+import * as MemoryBrowser from "../support/memoryBrowser.js"
+
+const setup = Effect.gen(function*() {
+  const memory = yield* MemoryBrowser.make
+  const context = yield* Layer.build(Instances.layer.pipe(Layer.provideMerge(TabLocks.layer), Layer.provideMerge(MemoryBrowser.layer(memory))))
+  return { memory, context }
+})
+
+describe("Instances", () => {
+  it.scoped("on disconnect, closes the instance's tabs first and only then releases its locks", () =>
+    Effect.gen(function*() {
+      const { context, memory } = yield* setup
+      const instances = Instances.Instances.pipe(Effect.provide(context))
+      const locks = yield* TabLocks.TabLocks.pipe(Effect.provide(context))
+      const scope = yield* Scope.make()
+      const a = yield* Effect.flatMap(instances, (i) => i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close" })).pipe(Scope.extend(scope))
+      yield* handle(a, "tabs.new", { url: "http://x/1" }).pipe(Effect.provide(context))
+      yield* handle(a, "tabs.new", { url: "http://x/2" }).pipe(Effect.provide(context))
+      const who = yield* Ref.get(a.who)
+      yield* locks.lease(100, who, Duration.seconds(60), { wait: Duration.seconds(1), label: "t1" })
+      // Someone else waits for that tab: it must not get it before the tab is closed.
+      const other = yield* Effect.fork(locks.withTab(100, { instanceId: "b", name: "b" }, { wait: Duration.seconds(10), label: "x" },
+        MemoryBrowser.make.pipe(Effect.zipRight(Ref.update(memory.log, (l) => [...l, "b got tab 100"])))))
+      yield* Effect.yieldNow()
+      yield* Scope.close(scope, Exit.void)
+      yield* Fiber.await(other)
+      const log = yield* Ref.get(memory.log)
+      const closes = log.filter((l) => l.startsWith("close"))
+      expect(closes).toEqual(["close 100", "close 101"])
+      // b ran only after both tabs were closed (or failed because its tab is gone), never before.
+      const got = log.indexOf("b got tab 100")
+      if (got >= 0) expect(got).toBeGreaterThan(log.indexOf("close 101"))
+      expect(log[log.length - 1]).toBe("badge \"\"")
+    }))
+
+  it.scoped("hands out handles that are never reused, even after closes", () =>
+    Effect.gen(function*() {
+      const { context } = yield* setup
+      const i = yield* Instances.Instances.pipe(Effect.provide(context))
+      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close" })
+      const open = () => handle(a, "tabs.new", {}).pipe(Effect.provide(context)) as Effect.Effect<any, any>
+      expect((yield* open()).tab).toBe("t1")
+      expect((yield* open()).tab).toBe("t2")
+      yield* handle(a, "tabs.close", { tab: "t2" }).pipe(Effect.provide(context))
+      expect((yield* open()).tab).toBe("t3")
+      const listed: any = yield* handle(a, "tabs.list", {}).pipe(Effect.provide(context))
+      expect(listed.tabs.map((t: any) => t.tab)).toEqual(["t1", "t3"])
+    }))
+
+  it.scoped("never shows one instance's tabs to another; unknown handles list only the caller's tabs", () =>
+    Effect.gen(function*() {
+      const { context } = yield* setup
+      const i = yield* Instances.Instances.pipe(Effect.provide(context))
+      const a = yield* i.register({ id: "a", clientName: "agent", port: 1, policy: "close" })
+      const b = yield* i.register({ id: "b", clientName: "agent", port: 2, policy: "close" })
+      yield* handle(a, "tabs.new", { url: "http://secret/" }).pipe(Effect.provide(context))
+      const listed: any = yield* handle(b, "tabs.list", {}).pipe(Effect.provide(context))
+      expect(listed.tabs).toEqual([])
+      const error: any = yield* Effect.flip(handle(b, "tabs.select", { tab: "t1" }).pipe(Effect.provide(context)))
+      expect(error.tag).toBe("TabNotFound")
+      expect(error.message).toContain("you have no tabs")
+      // Two clients with one name get distinct display names.
+      expect((yield* i.list).map((v) => v.name)).toEqual(["agent", "agent (b)"])
+    }))
+
+  it.scoped("a tab the user closes is forgotten and reported to its owner", () =>
+    Effect.gen(function*() {
+      const { context, memory } = yield* setup
+      const i = yield* Instances.Instances.pipe(Effect.provide(context))
+      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close" })
+      yield* handle(a, "tabs.new", {}).pipe(Effect.provide(context))
+      const reported = yield* Effect.fork(Stream.runHead(i.closedByUser))
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      yield* memory.browser.closeTab(100)
+      expect(yield* Fiber.join(reported)).toEqual(Option.some({ instanceId: "a", handle: "t1" }))
+      const listed: any = yield* handle(a, "tabs.list", {}).pipe(Effect.provide(context))
+      expect(listed.tabs).toEqual([])
+    }))
+
+  it("backs off from servers that refuse us, never from idle ports", () => {
+    expect(Duration.toMillis(retryDelay({ _tag: "Refused" }, 0))).toBe(0)
+    expect(Duration.toMillis(retryDelay({ _tag: "Closed", served: true }, 0))).toBe(0)
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => Duration.toMillis(retryDelay({ _tag: "Rejected", reason: "busy" }, n))))
+      .toEqual([2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000])
+  })
+})
