@@ -9,11 +9,11 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import WebSocket, { WebSocketServer } from "ws"
-import { Config, Mcp, PortClaims, TabmuxServer } from "../dist/index.js"
+import { Config, Mcp, PortClaims, Protocol, TabmuxServer } from "../dist/index.js"
 
 const calls = Number(process.argv[2] ?? 2000)
 const ORIGIN = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
-const tabs = [{ tab: "t1", url: "http://127.0.0.1/", title: "Bench", current: true }]
+const tabs = [{ tab: "t1", url: "http://127.0.0.1/", title: "Bench", current: true, shared: false }]
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]
 const time = async (n, f) => {
   for (let i = 0; i < 200; i++) await f() // warm-up
@@ -51,7 +51,7 @@ peer.on("message", (d) => {
   const f = JSON.parse(String(d))
   if (f.type === "call") peer.send(JSON.stringify({ type: "result", id: f.id, ok: true, value: { tabs } }))
 })
-peer.send(JSON.stringify({ type: "hello", protocol: 1, extensionVersion: "bench", browser: "bench" }))
+peer.send(JSON.stringify({ type: "hello", protocol: Protocol.PROTOCOL_VERSION, extensionVersion: "bench", browser: "bench" }))
 const client = new Client({ name: "bench", version: "1" })
 await client.connect(clientSide)
 const full = await time(calls, () => client.callTool({ name: "browser_tabs", arguments: { action: "list" } }))

@@ -15,6 +15,9 @@ export interface TabSnapshot {
 export type GroupColor = "grey" | "blue" | "red" | "yellow" | "green" | "pink" | "purple" | "cyan" | "orange"
 export const GROUP_COLORS: ReadonlyArray<GroupColor> = ["blue", "red", "yellow", "green", "pink", "purple", "cyan", "orange", "grey"]
 
+/** The group a user drags a tab into to share it with every agent. */
+export const SHARED_GROUP = "tabmux · shared"
+
 export class BrowserError extends Data.TaggedError("BrowserError")<{ readonly op: string; readonly message: string }> {}
 
 export class Browser extends Context.Tag("tabmux/Browser")<Browser, {
@@ -27,6 +30,8 @@ export class Browser extends Context.Tag("tabmux/Browser")<Browser, {
   readonly group: (tabs: ReadonlyArray<number>, group: Option.Option<number>, title: string, color: GroupColor) => Effect.Effect<Option.Option<number>>
   readonly ungroup: (tabs: ReadonlyArray<number>) => Effect.Effect<void>
   readonly setBadge: (text: string) => Effect.Effect<void>
+  /** Tabs in a group titled `SHARED_GROUP`, in any window. */
+  readonly sharedTabs: Effect.Effect<ReadonlyArray<TabSnapshot>>
   /** Tabs closed by anyone (the user included). */
   readonly tabRemoved: Stream.Stream<number>
 }>() {}

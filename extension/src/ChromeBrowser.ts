@@ -1,6 +1,6 @@
 /** `Browser` on Chrome's extension APIs. Tab groups are optional: without them, tabs stay ungrouped and a warning is logged once. */
 import { Effect, Layer, Option, Stream } from "effect"
-import { Browser, BrowserError, type TabSnapshot } from "./Browser.js"
+import { Browser, BrowserError, SHARED_GROUP, type TabSnapshot } from "./Browser.js"
 
 const snapshot = (tab: chrome.tabs.Tab): TabSnapshot => ({
   id: tab.id ?? -1,
@@ -40,6 +40,13 @@ export const layer = Layer.effect(
           : Effect.as(noGroups, Option.none()),
       ungroup: (tabs) =>
         groupsAvailable() && tabs.length > 0 ? Effect.promise(() => chrome.tabs.ungroup(tabs as unknown as [number, ...Array<number>]).catch(() => undefined)) : Effect.void,
+      sharedTabs: groupsAvailable()
+        ? Effect.promise(async () => {
+          const groups = await chrome.tabGroups.query({ title: SHARED_GROUP })
+          const tabs = await Promise.all(groups.map((g) => chrome.tabs.query({ groupId: g.id })))
+          return tabs.flat().map(snapshot)
+        })
+        : Effect.succeed([]),
       setBadge: (text) => Effect.promise(() => chrome.action.setBadgeText({ text }).catch(() => undefined)),
       tabRemoved: Stream.async<number>((emit) => {
         const listener = (tabId: number) => {

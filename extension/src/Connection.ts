@@ -4,12 +4,12 @@
  * orders them), answer pings, forward events, and watch for silence. When the socket
  * closes, the instance's scope closes: its tabs are handled, then its locks released.
  */
-import { Clock, Duration, Effect, Exit, Fiber, Mailbox, Option, Ref, type Scope, Stream } from "effect"
+import { Clock, Duration, Effect, Exit, Fiber, Mailbox, Option, Ref, type Scope, Stream, SynchronizedRef } from "effect"
 import { decodeFrame, encodeFrame, ErrorTag, type Frame, PROTOCOL_VERSION } from "../../src/protocol/index.js"
 import type { Browser } from "./Browser.js"
 import { handle } from "./Handlers.js"
 import { type DisconnectPolicy, Instances } from "./Instances.js"
-import type { TabLocks } from "./TabLocks.js"
+import { TabLocks } from "./TabLocks.js"
 
 /** How a connection attempt ended; Discovery decides when to try that port again. */
 export type Outcome =
@@ -101,7 +101,10 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
           Effect.flatMap((frame): Effect.Effect<void, never, Browser | Instances | TabLocks | Scope.Scope> => {
             switch (frame.type) {
               case "call":
-                return handle(instance, frame.method, frame.params).pipe(
+                return handle({
+                  instance,
+                  progress: (message) => socket.send({ type: "event", name: "call.progress", data: { call: frame.id, message } })
+                }, frame.method, frame.params).pipe(
                   Effect.matchEffect({
                     onFailure: (error) => socket.send({ type: "result", id: frame.id, ok: false, error }),
                     onSuccess: (value) => socket.send({ type: "result", id: frame.id, ok: true, value })
@@ -128,6 +131,18 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
       Stream.runForEach((e) => socket.send({ type: "event", name: "tab.closed", data: { tab: e.handle, by: "user" } }))
     )
     yield* Effect.forkScoped(forwardClosedTabs)
+    const locks = yield* TabLocks
+    const forwardExpiredLeases = locks.events.pipe(
+      Stream.filter((e) => e._tag === "LeaseExpired" && e.who.instanceId === instance.id),
+      Stream.runForEach((e) =>
+        Effect.gen(function*() {
+          const names = [...(yield* SynchronizedRef.get(instance.tabs)), ...(yield* SynchronizedRef.get(instance.shared))]
+          const handle = names.find(([, tab]) => tab === e.tab)?.[0]
+          if (handle !== undefined) yield* socket.send({ type: "event", name: "lease.expired", data: { tab: handle } })
+        })
+      )
+    )
+    yield* Effect.forkScoped(forwardExpiredLeases)
 
     const silence = Effect.gen(function*() {
       while (true) {

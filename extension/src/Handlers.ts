@@ -1,7 +1,8 @@
 /**
  * What each protocol method does in the browser, for one instance. Params are decoded
  * with the method catalogue before anything runs; every failure becomes a wire error
- * whose message tells the agent what to do. Every operation on a tab runs under its lock.
+ * whose message tells the agent what to do. Every operation on a tab runs under its
+ * lock; a call that has to wait reports its progress.
  */
 import { Duration, Effect, Option, ParseResult, Ref, Schema, SynchronizedRef } from "effect"
 import { ErrorTag, isMethodName, type MethodName, Methods, type ParamsOf, type TabInfo, type WireError } from "../../src/protocol/index.js"
@@ -9,39 +10,69 @@ import { Browser } from "./Browser.js"
 import { type Instance, Instances } from "./Instances.js"
 import { type InstanceGone, type LockTimeout, type TabGone, TabLocks } from "./TabLocks.js"
 
+/** One call: the instance it came from, and where to report progress while it waits. */
+export interface Call {
+  readonly instance: Instance
+  readonly progress: (message: string) => Effect.Effect<void>
+}
+
+type Needs = Browser | Instances | TabLocks
+
 const fail = (tag: string, message: string) => Effect.fail<WireError>({ tag, message })
 
 /** How long an operation waits for a tab another call holds. */
 const OP_WAIT = Duration.seconds(8)
 
 const ownTabs = (instance: Instance) =>
-  Effect.map(SynchronizedRef.get(instance.tabs), (m) => (m.size === 0 ? "you have no tabs" : `your tabs: ${[...m.keys()].join(", ")}`))
+  Effect.map(Effect.all([SynchronizedRef.get(instance.tabs), SynchronizedRef.get(instance.shared)]), ([owned, shared]) => {
+    const handles = [...owned.keys(), ...shared.keys()]
+    return handles.length === 0 ? "you have no tabs" : `your tabs: ${handles.join(", ")}`
+  })
 
-/** The instance's tab for `handle` (default: its current tab), or an error listing its own tabs. */
+/** The instance's tab for `handle` (default: its current tab), owned or shared, or an error listing its tabs. */
 const resolve = (instance: Instance, handle: string | undefined) =>
   Effect.gen(function*() {
     const chosen = handle ?? Option.getOrUndefined(yield* Ref.get(instance.current))
     if (chosen === undefined) return yield* fail(ErrorTag.TabNotFound, "No current tab: open one with browser_tabs {\"action\": \"new\"}.")
-    const tab = (yield* SynchronizedRef.get(instance.tabs)).get(chosen)
+    const owned = (yield* SynchronizedRef.get(instance.tabs)).get(chosen)
+    const shared = (yield* SynchronizedRef.get(instance.shared)).get(chosen)
+    const tab = owned ?? shared
     if (tab === undefined) {
       return yield* fail(ErrorTag.TabNotFound, `No tab ${chosen} among yours (${yield* ownTabs(instance)}). List them with browser_tabs {"action": "list"}.`)
     }
-    return { handle: chosen, tab }
-  })
-
-const info = (instance: Instance, handle: string, tab: number) =>
-  Effect.gen(function*() {
-    const browser = yield* Browser
-    const snapshot = yield* browser.getTab(tab)
-    const current = Option.contains(yield* Ref.get(instance.current), handle)
-    return Option.map(snapshot, (s): TabInfo => ({ tab: handle, url: s.url, title: s.title, current }))
+    return { handle: chosen, tab, shared: owned === undefined }
   })
 
 const list = (instance: Instance) =>
   Effect.gen(function*() {
-    const tabs = yield* SynchronizedRef.get(instance.tabs)
-    const infos = yield* Effect.forEach([...tabs], ([handle, tab]) => info(instance, handle, tab))
-    return { tabs: infos.flatMap(Option.toArray) }
+    const browser = yield* Browser
+    const locks = yield* TabLocks
+    yield* Effect.flatMap(Instances, (i) => i.syncShared(instance))
+    const leases = new Map((yield* locks.view).flatMap((v) => (v.lease ? [[v.tab, v.lease.who] as const] : [])))
+    const current = yield* Ref.get(instance.current)
+    const entries = [
+      ...[...(yield* SynchronizedRef.get(instance.tabs))].map(([h, t]) => [h, t, false] as const),
+      ...[...(yield* SynchronizedRef.get(instance.shared))].map(([h, t]) => [h, t, true] as const)
+    ]
+    const tabs = yield* Effect.forEach(entries, ([handle, tab, shared]) =>
+      Effect.map(browser.getTab(tab), Option.map((s): TabInfo => {
+        const holder = leases.get(tab)
+        return {
+          tab: handle,
+          url: s.url,
+          title: s.title,
+          current: Option.contains(current, handle),
+          shared,
+          ...(holder === undefined ? {} : { leasedBy: holder.instanceId === instance.id ? "you" : holder.name })
+        }
+      })))
+    return { tabs: tabs.flatMap(Option.toArray) }
+  })
+
+const info = (instance: Instance, handle: string) =>
+  Effect.flatMap(list(instance), ({ tabs }) => {
+    const found = tabs.find((t) => t.tab === handle)
+    return found ? Effect.succeed(found) : fail(ErrorTag.TabNotFound, `${handle} was closed.`)
   })
 
 const lockError = (handle: string, e: LockTimeout | TabGone | InstanceGone): WireError => {
@@ -55,57 +86,98 @@ const lockError = (handle: string, e: LockTimeout | TabGone | InstanceGone): Wir
   }
 }
 
-/** Runs `effect` under the tab's lock, as this instance. */
-const locked = <A, R>(instance: Instance, handle: string, tab: number, effect: Effect.Effect<A, WireError, R>) =>
+/** Runs `effect` under the tab's lock, as the calling instance. */
+const locked = <A, R>(call: Call, handle: string, tab: number, effect: Effect.Effect<A, WireError, R>) =>
   Effect.gen(function*() {
     const locks = yield* TabLocks
-    const who = yield* Ref.get(instance.who)
-    return yield* locks.withTab(tab, who, { wait: OP_WAIT, label: handle }, effect).pipe(
+    const who = yield* Ref.get(call.instance.who)
+    return yield* locks.withTab(tab, who, { wait: OP_WAIT, label: handle, onWait: call.progress }, effect).pipe(
       Effect.mapError((e) => ("_tag" in e ? lockError(handle, e) : e))
     )
   })
 
 const run = {
-  "tabs.list": (instance: Instance) => list(instance),
-  "tabs.new": (instance: Instance, params: ParamsOf<"tabs.new">) =>
+  "tabs.list": (call: Call) => list(call.instance),
+  "tabs.new": (call: Call, params: ParamsOf<"tabs.new">) =>
     Effect.gen(function*() {
       const browser = yield* Browser
       const instances = yield* Instances
       const opened = yield* browser.openTab(params.url ?? "about:blank").pipe(
         Effect.catchTag("BrowserError", (e) => fail(ErrorTag.Internal, `could not open a tab: ${e.message}`))
       )
-      const handle = yield* instances.adopt(instance, opened.id)
-      return { tab: handle, url: opened.url, title: opened.title, current: true }
+      const handle = yield* instances.adopt(call.instance, opened.id)
+      return { tab: handle, url: opened.url, title: opened.title, current: true, shared: false }
     }),
-  "tabs.select": (instance: Instance, params: ParamsOf<"tabs.select">) =>
+  "tabs.select": (call: Call, params: ParamsOf<"tabs.select">) =>
     Effect.gen(function*() {
-      const { handle, tab } = yield* resolve(instance, params.tab)
-      yield* Ref.set(instance.current, Option.some(handle))
-      const found = yield* locked(instance, handle, tab, info(instance, handle, tab))
-      return yield* Option.match(found, { onNone: () => fail(ErrorTag.TabNotFound, `${handle} was closed.`), onSome: Effect.succeed })
+      const { handle, tab } = yield* resolve(call.instance, params.tab)
+      yield* Ref.set(call.instance.current, Option.some(handle))
+      return yield* locked(call, handle, tab, info(call.instance, handle))
     }),
-  "tabs.close": (instance: Instance, params: ParamsOf<"tabs.close">) =>
+  "tabs.close": (call: Call, params: ParamsOf<"tabs.close">) =>
     Effect.gen(function*() {
       const browser = yield* Browser
       const instances = yield* Instances
-      const { handle, tab } = yield* resolve(instance, params.tab)
+      const { handle, shared, tab } = yield* resolve(call.instance, params.tab)
+      if (shared) {
+        return yield* fail(ErrorTag.NotOwned, `${handle} is a tab the user shared; only the user closes it. Unlock it when you are done (browser_tab_unlock).`)
+      }
       // Forget the handle before closing, so the tab's removal is not reported as the user's doing.
-      yield* locked(instance, handle, tab, instances.drop(instance, handle).pipe(Effect.zipRight(browser.closeTab(tab))))
-      return yield* list(instance)
+      yield* locked(call, handle, tab, instances.drop(call.instance, handle).pipe(Effect.zipRight(browser.closeTab(tab))))
+      return yield* list(call.instance)
     }),
-  "instance.update": (instance: Instance, params: ParamsOf<"instance.update">) =>
-    Effect.flatMap(Instances, (instances) => instances.rename(instance, params.clientName)).pipe(Effect.as({}))
-} satisfies { readonly [M in MethodName]: (instance: Instance, params: ParamsOf<M>) => Effect.Effect<unknown, WireError, Browser | Instances | TabLocks> }
+  "tab.lock": (call: Call, params: ParamsOf<"tab.lock">) =>
+    Effect.gen(function*() {
+      const locks = yield* TabLocks
+      yield* Effect.flatMap(Instances, (i) => i.syncShared(call.instance))
+      const { handle, tab } = yield* resolve(call.instance, params.tab)
+      const who = yield* Ref.get(call.instance.who)
+      const lease = yield* locks.lease(tab, who, Duration.seconds(params.ttlSeconds), {
+        wait: Duration.seconds(params.waitSeconds),
+        label: handle,
+        onWait: call.progress
+      }).pipe(Effect.mapError((e) => lockError(handle, e)))
+      return { tab: handle, ttlSeconds: params.ttlSeconds, expiresAt: lease.expiresAt }
+    }),
+  "tab.unlock": (call: Call, params: ParamsOf<"tab.unlock">) =>
+    Effect.gen(function*() {
+      const locks = yield* TabLocks
+      const { handle, tab } = yield* resolve(call.instance, params.tab)
+      return { tab: handle, released: yield* locks.unlock(tab, yield* Ref.get(call.instance.who)) }
+    }),
+  "instances.list": (call: Call) =>
+    Effect.gen(function*() {
+      const instances = yield* Instances
+      const locks = yield* TabLocks
+      const browser = yield* Browser
+      const views = yield* instances.list
+      const leases = (yield* locks.view).flatMap((v) => (v.lease ? [{ tab: v.tab, holder: v.lease.who.instanceId }] : []))
+      return {
+        instances: yield* Effect.forEach(views, (v) =>
+          Effect.gen(function*() {
+            // Only leases of shared tabs are visible to others, by title: never a URL, never an owned tab.
+            const titles = yield* Effect.forEach(leases.filter((l) => l.holder === v.id), (l) =>
+              Effect.gen(function*() {
+                if (Option.isSome(yield* instances.ownerOf(l.tab))) return []
+                return Option.match(yield* browser.getTab(l.tab), { onNone: () => [], onSome: (t) => [t.title] })
+              }))
+            return { name: v.name, you: v.id === call.instance.id, ownedTabs: v.tabs, leases: titles.flat() }
+          }))
+      }
+    }),
+  "instance.update": (call: Call, params: ParamsOf<"instance.update">) =>
+    Effect.flatMap(Instances, (instances) => instances.rename(call.instance, params.clientName)).pipe(Effect.as({}))
+} satisfies { readonly [M in MethodName]: (call: Call, params: ParamsOf<M>) => Effect.Effect<unknown, WireError, Needs> }
 
 const issue = (e: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(e)
 
-/** Runs one call for `instance`; the result is already encoded for the wire. */
-export const handle = (instance: Instance, method: string, params: unknown): Effect.Effect<unknown, WireError, Browser | Instances | TabLocks> => {
+/** Runs one call; the result is already encoded for the wire. */
+export const handle = (call: Call, method: string, params: unknown): Effect.Effect<unknown, WireError, Needs> => {
   if (!isMethodName(method)) return fail(ErrorTag.UnknownMethod, `unknown method ${method}: update the tabmux extension`)
   const spec = Methods[method]
   return Schema.decodeUnknown(spec.params as Schema.Schema<any, any>)(params).pipe(
     Effect.mapError((e): WireError => ({ tag: ErrorTag.BadParams, message: `${method}: ${issue(e)}` })),
-    Effect.flatMap((decoded) => (run[method] as (i: Instance, p: unknown) => Effect.Effect<unknown, WireError, Browser | Instances | TabLocks>)(instance, decoded)),
+    Effect.flatMap((decoded) => (run[method] as (c: Call, p: unknown) => Effect.Effect<unknown, WireError, Needs>)(call, decoded)),
     Effect.flatMap((value) =>
       Schema.encodeUnknown(spec.result as Schema.Schema<any, any>)(value).pipe(
         Effect.mapError((e): WireError => ({ tag: ErrorTag.Internal, message: `${method} produced a bad result: ${issue(e)}` }))

@@ -17,8 +17,10 @@ export interface Instance {
   readonly clientName: string
   readonly color: GroupColor
   readonly port: number
-  /** handle → Chrome tab id, in creation order. */
+  /** Owned tabs: handle → Chrome tab id, in creation order. */
   readonly tabs: SynchronizedRef.SynchronizedRef<ReadonlyMap<string, number>>
+  /** The user's shared tabs as this instance names them: handle → Chrome tab id. */
+  readonly shared: SynchronizedRef.SynchronizedRef<ReadonlyMap<string, number>>
   readonly nextHandle: Ref.Ref<number>
   readonly current: Ref.Ref<Option.Option<string>>
   readonly group: Ref.Ref<Option.Option<number>>
@@ -41,6 +43,10 @@ export class Instances extends Context.Tag("tabmux/Instances")<Instances, {
   readonly adopt: (instance: Instance, tab: number) => Effect.Effect<string>
   /** Forgets a handle (the tab was closed). */
   readonly drop: (instance: Instance, handle: string) => Effect.Effect<void>
+  /** Brings the instance's names for shared tabs up to date: new shared tabs get new handles, unshared ones lose theirs. */
+  readonly syncShared: (instance: Instance) => Effect.Effect<void>
+  /** The instance that owns a tab, if any. */
+  readonly ownerOf: (tab: number) => Effect.Effect<Option.Option<Instance>>
   /** Emitted when a tab owned by an instance was closed by someone else (the user). */
   readonly closedByUser: Stream.Stream<{ readonly instanceId: string; readonly handle: string }>
 }>() {}
@@ -92,6 +98,7 @@ export const make = Effect.gen(function*() {
             color,
             port: info.port,
             tabs: yield* SynchronizedRef.make<ReadonlyMap<string, number>>(new Map()),
+            shared: yield* SynchronizedRef.make<ReadonlyMap<string, number>>(new Map()),
             nextHandle: yield* Ref.make(1),
             current: yield* Ref.make(Option.none<string>()),
             group: yield* Ref.make(Option.none<number>())
@@ -126,13 +133,34 @@ export const make = Effect.gen(function*() {
 
   const drop = (instance: Instance, handle: string) =>
     Effect.gen(function*() {
-      const left = yield* SynchronizedRef.modify(instance.tabs, (m) => {
+      const without = (m: ReadonlyMap<string, number>) => {
         const copy = new Map(m)
         copy.delete(handle)
+        return copy
+      }
+      yield* SynchronizedRef.update(instance.shared, without)
+      const left = yield* SynchronizedRef.modify(instance.tabs, (m) => {
+        const copy = without(m)
         return [[...copy.keys()], copy] as const
       })
       yield* Ref.update(instance.current, (c) => (Option.contains(c, handle) ? Option.fromNullable(left[left.length - 1]) : c))
     })
+
+  const syncShared = (instance: Instance) =>
+    Effect.gen(function*() {
+      const now = new Set((yield* browser.sharedTabs).map((t) => t.id))
+      const owned = new Set((yield* SynchronizedRef.get(instance.tabs)).values())
+      const known = yield* SynchronizedRef.get(instance.shared)
+      const kept = [...known].filter(([, tab]) => now.has(tab))
+      const fresh = [...now].filter((tab) => !owned.has(tab) && !kept.some(([, t]) => t === tab))
+      const added = yield* Effect.forEach(fresh, (tab) =>
+        Effect.map(Ref.getAndUpdate(instance.nextHandle, (k) => k + 1), (n) => [`t${n}`, tab] as const))
+      yield* SynchronizedRef.set(instance.shared, new Map([...kept, ...added]))
+    })
+
+  const ownerOf = (tab: number) =>
+    Effect.flatMap(SynchronizedRef.get(registry), (map) =>
+      Effect.findFirst([...map.values()], (i) => Effect.map(SynchronizedRef.get(i.tabs), (m) => [...m.values()].includes(tab))))
 
   const rename = (instance: Instance, clientName: string) =>
     Effect.gen(function*() {
@@ -152,7 +180,8 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       yield* locks.forgetTab(tab)
       for (const instance of (yield* SynchronizedRef.get(registry)).values()) {
-        const handle = [...(yield* SynchronizedRef.get(instance.tabs))].find(([, id]) => id === tab)?.[0]
+        const handle = [...(yield* SynchronizedRef.get(instance.tabs)), ...(yield* SynchronizedRef.get(instance.shared))]
+          .find(([, id]) => id === tab)?.[0]
         if (handle === undefined) continue
         yield* drop(instance, handle)
         yield* PubSub.publish(closed, { instanceId: instance.id, handle })
@@ -160,7 +189,7 @@ export const make = Effect.gen(function*() {
     })
   yield* Effect.forkScoped(Stream.runForEach(browser.tabRemoved, onTabRemoved))
 
-  return Instances.of({ register, list, rename, adopt, drop, closedByUser: Stream.fromPubSub(closed) })
+  return Instances.of({ register, list, rename, adopt, drop, syncShared, ownerOf, closedByUser: Stream.fromPubSub(closed) })
 })
 
 export const layer = Layer.scoped(Instances, make)

@@ -72,7 +72,11 @@ export interface LockOptions {
   readonly wait: Duration.Duration
   /** A label for messages (the caller's handle for the tab, like `t3`). */
   readonly label: string
+  /** Told when the call starts waiting, and every `progressEvery` while it waits. */
+  readonly onWait?: (message: string) => Effect.Effect<void>
 }
+
+const PROGRESS_EVERY = Duration.seconds(5)
 
 export class TabLocks extends Context.Tag("tabmux/TabLocks")<TabLocks, {
   /** Runs `effect` holding `tab`'s lock. The lease holder's calls go first and renew its lease. */
@@ -169,11 +173,24 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
         const id = nextId++
         const since = yield* Clock.currentTimeMillis
         const position = yield* update(tab, (s) => [{ ...s, waiters: [...s.waiters, { id, who, kind, since, deferred }] }, s.waiters.length] as const)
-        if (!(yield* Deferred.isDone(deferred))) {
+        const waiting = !(yield* Deferred.isDone(deferred))
+        if (waiting) {
           const holder = holderName((yield* Ref.get(tabs)).get(tab))
           yield* PubSub.publish(events, { _tag: "Waiting", tab, who, position, holder })
         }
-        const waited = yield* restore(Deferred.await(deferred).pipe(
+        const tell = options.onWait
+        const report = tell === undefined || !waiting ? Effect.void : Effect.gen(function*() {
+          const started = yield* Clock.currentTimeMillis
+          while (true) {
+            const s = (yield* Ref.get(tabs)).get(tab)
+            const ahead = s?.waiters.findIndex((w) => w.id === id) ?? 0
+            const holder = holderName(s)
+            const waited = Duration.format(Duration.millis((yield* Clock.currentTimeMillis) - started))
+            yield* tell(`waiting for ${options.label}${holder ? ` (held by ${holder})` : ""}, ${ahead} ahead, ${waited} so far`)
+            yield* Effect.sleep(PROGRESS_EVERY)
+          }
+        })
+        const waited = yield* restore(Effect.raceFirst(Deferred.await(deferred), Effect.zipRight(report, Effect.never)).pipe(
           Effect.timeoutFail({
             duration: options.wait,
             onTimeout: () => new LockTimeout({ tab: options.label, holder: undefined, waited: options.wait })

@@ -6,7 +6,7 @@
 import { Effect, ParseResult, Schema } from "effect"
 
 /** Bumped on any change a peer of the previous version could misread. */
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 
 /** What an extension call failed with, on the wire. `tag` names the failure (see `ErrorTag`). */
 export const WireError = Schema.Struct({
@@ -71,7 +71,11 @@ export const Result = Schema.Union(
   frame("result", { id: CallId, ok: Schema.Literal(false), error: WireError })
 )
 
-/** extension → server: something happened that no call asked about (tab closed, dialog opened, lease lost, ...). */
+/**
+ * extension → server: something happened that no call asked about (`tab.closed`,
+ * `lease.expired`, ...), or progress of a call still running (`call.progress`, data
+ * `{call, message}`: e.g. waiting for a tab another agent leases).
+ */
 export const Event = frame("event", { name: Schema.String, data: Schema.Unknown })
 
 /** Keepalive, either direction. JSON on purpose: protocol-level ping frames do not keep an MV3 worker alive. */

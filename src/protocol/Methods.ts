@@ -9,7 +9,8 @@ import { Duration, Schema } from "effect"
 export interface MethodSpec<P = any, R = any> {
   readonly params: Schema.Schema<P, any>
   readonly result: Schema.Schema<R, any>
-  readonly timeout: Duration.Duration
+  /** How long the server waits for the answer: fixed, or from the params (a lock waits as long as asked). */
+  readonly timeout: (params: P) => Duration.Duration
   /** True when a call may change a page or a tab: never retried automatically. */
   readonly changesPage: boolean
 }
@@ -17,9 +18,15 @@ export interface MethodSpec<P = any, R = any> {
 const method = <P, PI, R, RI>(spec: {
   readonly params: Schema.Schema<P, PI>
   readonly result: Schema.Schema<R, RI>
-  readonly timeout: Duration.DurationInput
+  readonly timeout: Duration.DurationInput | ((params: P) => Duration.DurationInput)
   readonly changesPage: boolean
-}): MethodSpec<P, R> => ({ ...spec, timeout: Duration.decode(spec.timeout) })
+}): MethodSpec<P, R> => {
+  const timeout = spec.timeout
+  return {
+    ...spec,
+    timeout: typeof timeout === "function" ? (params) => Duration.decode(timeout(params)) : () => Duration.decode(timeout)
+  }
+}
 
 /** A tab as an agent addresses it: a per-instance handle (`t1`, `t2`, ...), never a Chrome tab id or index. */
 export const TabHandle = Schema.String.pipe(
@@ -32,11 +39,24 @@ export const TabInfo = Schema.Struct({
   url: Schema.String,
   title: Schema.String,
   /** The instance's current tab: where tools act when no `tab` is given. */
-  current: Schema.Boolean
+  current: Schema.Boolean,
+  /** A tab the user shared with every agent (its "tabmux · shared" group), not owned by this instance. */
+  shared: Schema.Boolean,
+  /** Who leases the tab now: "you", or another agent's display name. */
+  leasedBy: Schema.optional(Schema.String)
 })
 export type TabInfo = typeof TabInfo.Type
 
 const TabList = Schema.Struct({ tabs: Schema.Array(TabInfo) })
+
+export const InstanceInfo = Schema.Struct({
+  name: Schema.String,
+  you: Schema.Boolean,
+  ownedTabs: Schema.Int,
+  /** Shared tabs this instance leases, by their titles. */
+  leases: Schema.Array(Schema.String)
+})
+export type InstanceInfo = typeof InstanceInfo.Type
 
 export const Methods = {
   /** The tabs this instance owns. */
@@ -65,6 +85,30 @@ export const Methods = {
     result: TabList,
     timeout: "10 seconds",
     changesPage: true
+  }),
+  /** Takes (or renews) a lease on a tab: only this instance's calls run on it until unlock, TTL expiry or disconnect. */
+  "tab.lock": method({
+    params: Schema.Struct({
+      tab: Schema.optional(TabHandle),
+      ttlSeconds: Schema.Number.pipe(Schema.between(1, 3600)),
+      waitSeconds: Schema.Number.pipe(Schema.between(0, 600))
+    }),
+    result: Schema.Struct({ tab: TabHandle, ttlSeconds: Schema.Number, expiresAt: Schema.Number }),
+    timeout: (p) => Duration.sum(Duration.seconds(p.waitSeconds), Duration.seconds(10)),
+    changesPage: false
+  }),
+  "tab.unlock": method({
+    params: Schema.Struct({ tab: Schema.optional(TabHandle) }),
+    result: Schema.Struct({ tab: TabHandle, released: Schema.Boolean }),
+    timeout: "10 seconds",
+    changesPage: false
+  }),
+  /** The connected instances, as another agent may see them: names and counts, never URLs or content. */
+  "instances.list": method({
+    params: Schema.Struct({}),
+    result: Schema.Struct({ instances: Schema.Array(InstanceInfo) }),
+    timeout: "10 seconds",
+    changesPage: false
   }),
   /** server → extension when the MCP client's name becomes known after the handshake. */
   "instance.update": method({

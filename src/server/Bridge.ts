@@ -80,7 +80,14 @@ export const CloseCode = { Normal: 1000, Rejected: 4000, KeepaliveTimeout: 4001,
 interface Pending {
   readonly method: string
   readonly deferred: Deferred.Deferred<Result, ExtensionDisconnected>
+  readonly progress: Option.Option<CallProgress["Type"]>
 }
+
+/**
+ * Where a call's progress goes while it runs (the MCP layer provides it per tool call
+ * when the client asked for progress). Calls made without it report nothing.
+ */
+export class CallProgress extends Context.Tag("tabmux/CallProgress")<CallProgress, (message: string) => Effect.Effect<void>>() {}
 
 interface Link extends ExtensionInfo {
   readonly send: (frame: Frame) => Effect.Effect<void>
@@ -89,6 +96,8 @@ interface Link extends ExtensionInfo {
   readonly nextId: Ref.Ref<number>
   readonly missedPongs: Ref.Ref<number>
 }
+
+const ProgressData = Schema.Struct({ call: Schema.Int, message: Schema.String })
 
 const formatIssue = (e: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(e)
 
@@ -125,16 +134,18 @@ export const make = (options: { readonly port: number }) =>
         const link = yield* awaitLink(method)
         const id = yield* Ref.getAndUpdate(link.nextId, (n) => n + 1)
         const deferred = yield* Deferred.make<Result, ExtensionDisconnected>()
+        const progress = yield* Effect.serviceOption(CallProgress)
         const registered = yield* Ref.modify(link.pending, (p) =>
           Option.isNone(p)
             ? [false, p] as const
-            : [true, Option.some(HashMap.set(p.value, id, { method, deferred }))] as const)
+            : [true, Option.some(HashMap.set(p.value, id, { method, deferred, progress }))] as const)
         if (!registered) return yield* new ExtensionDisconnected({ method })
         const frame: Call = { type: "call", id, method, params: encoded }
         yield* Effect.logDebug(`call ${id} ${method}`)
+        const timeout = spec.timeout(params)
         const result = yield* link.send(frame).pipe(
           Effect.zipRight(Deferred.await(deferred)),
-          Effect.timeoutFail({ duration: spec.timeout, onTimeout: () => new CallTimeout({ method, timeout: spec.timeout }) }),
+          Effect.timeoutFail({ duration: timeout, onTimeout: () => new CallTimeout({ method, timeout }) }),
           Effect.ensuring(Ref.update(link.pending, Option.map(HashMap.remove(id))))
         )
         if (!result.ok) return yield* new ExtensionCallFailed({ method, error: result.error })
@@ -186,7 +197,7 @@ export const make = (options: { readonly port: number }) =>
             case "pong":
               return Ref.set(link.missedPongs, 0)
             case "event":
-              return PubSub.publish(events, frame)
+              return frame.name === "call.progress" ? reportProgress(link, frame.data) : PubSub.publish(events, frame)
             case "error":
               return Effect.logWarning(`the extension refused a frame we sent: ${frame.error.message}`)
             default:
@@ -194,6 +205,19 @@ export const make = (options: { readonly port: number }) =>
           }
         }),
         Effect.catchTag("BadFrame", (e) => badFrame(link.send, e.message))
+      )
+
+    /** Hands a `call.progress` event to the call it names, if that call asked for progress. */
+    const reportProgress = (link: Link, data: unknown) =>
+      Schema.decodeUnknown(ProgressData)(data).pipe(
+        Effect.flatMap(({ call, message }) =>
+          Effect.flatMap(Ref.get(link.pending), (pending) =>
+            Option.match(Option.flatMap(Option.flatMap(pending, HashMap.get(call)), (p) => p.progress), {
+              onNone: () => Effect.void,
+              onSome: (report) => report(message)
+            }))
+        ),
+        Effect.catchAll(() => badFrame(link.send, "call.progress needs {call, message}"))
       )
 
     /** Sends a ping every interval; ends when `keepaliveMisses` pings in a row went unanswered. */

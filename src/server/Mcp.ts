@@ -7,14 +7,23 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import type { Transport as SdkTransport } from "@modelcontextprotocol/sdk/shared/transport.js"
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js"
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListResourcesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema
+} from "@modelcontextprotocol/sdk/types.js"
 import { Cause, Context, Effect, Exit, FiberId, FiberSet, Layer, SubscriptionRef } from "effect"
-import type { Bridge } from "./Bridge.js"
+import { Bridge, CallProgress } from "./Bridge.js"
 import { ServerIdentity } from "./ServerIdentity.js"
 import { tools } from "./tools/index.js"
 import type { ToolResult } from "./tools/Tool.js"
 
 export class McpTransport extends Context.Tag("tabmux/McpTransport")<McpTransport, SdkTransport>() {}
+
+export const INSTANCES_URI = "tabmux://instances"
 
 export const stdioTransport = Layer.sync(McpTransport, () => new StdioServerTransport())
 
@@ -31,7 +40,7 @@ export const layer = Layer.scopedDiscard(
 
     const server = new Server(
       { name: "tabmux", version: identity.serverVersion },
-      { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS }
+      { capabilities: { tools: { listChanged: false }, resources: {} }, instructions: INSTRUCTIONS }
     )
 
     server.setRequestHandler(ListToolsRequestSchema, () => ({
@@ -50,8 +59,15 @@ export const layer = Layer.scopedDiscard(
       if (tool === undefined) {
         throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}". Tools: ${[...byName.keys()].join(", ")}`)
       }
+      const token = request.params._meta?.progressToken
+      let step = 0
+      const progress = (message: string) =>
+        token === undefined ? Effect.void : Effect.promise(() =>
+          extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: ++step, message } })
+            .catch(() => undefined)
+        )
       return new Promise<ToolResult>((resolve, reject) => {
-        const fiber = run(tool.run(request.params.arguments))
+        const fiber = run(tool.run(request.params.arguments).pipe(Effect.provideService(CallProgress, progress)))
         const cancel = () => fiber.unsafeInterruptAsFork(FiberId.none)
         extra.signal.addEventListener("abort", cancel, { once: true })
         fiber.addObserver((exit) => {
@@ -59,6 +75,32 @@ export const layer = Layer.scopedDiscard(
           if (Exit.isSuccess(exit)) resolve(exit.value)
           else reject(new McpError(ErrorCode.InternalError, Cause.pretty(exit.cause)))
         })
+      })
+    })
+
+    server.setRequestHandler(ListResourcesRequestSchema, () => ({
+      resources: [{
+        uri: INSTANCES_URI,
+        name: "instances",
+        title: "Agents sharing this browser",
+        description: "The agents connected to this browser: names, owned tab counts, shared tabs held. No URLs or content.",
+        mimeType: "application/json"
+      }]
+    }))
+
+    server.setRequestHandler(ReadResourceRequestSchema, (request) => {
+      if (request.params.uri !== INSTANCES_URI) {
+        throw new McpError(ErrorCode.InvalidParams, `Unknown resource ${request.params.uri}. Resources: ${INSTANCES_URI}`)
+      }
+      return new Promise((resolve, reject) => {
+        const read = Effect.flatMap(Bridge, (bridge) => bridge.call("instances.list", {})).pipe(
+          Effect.mapError((e) => new McpError(ErrorCode.InternalError, e.message))
+        )
+        run(read).addObserver((exit) =>
+          Exit.isSuccess(exit)
+            ? resolve({ contents: [{ uri: INSTANCES_URI, mimeType: "application/json", text: JSON.stringify(exit.value) }] })
+            : reject(Cause.squash(exit.cause))
+        )
       })
     })
 

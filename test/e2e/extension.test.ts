@@ -28,8 +28,16 @@ const text = (result: any) => result.content.map((c: any) => c.text).join("\n")
 const tabs = async (agent: Agent, args: Record<string, unknown>) => {
   const result: any = await agent.client.callTool({ name: "browser_tabs", arguments: args })
   if (result.isError) throw new Error(`${agent.name}: ${text(result)}`)
-  return result.structuredContent.tabs as Array<{ tab: string; url: string; title: string; current: boolean }>
+  return result.structuredContent.tabs as Array<{ tab: string; url: string; title: string; current: boolean; shared: boolean; leasedBy?: string }>
 }
+
+const call = async (agent: Agent, name: string, args: Record<string, unknown>) => {
+  const result: any = await agent.client.callTool({ name, arguments: args })
+  if (result.isError) throw new Error(`${agent.name} ${name}: ${text(result)}`)
+  return result
+}
+
+const sharedHandle = async (agent: Agent) => (await tabs(agent, { action: "list" })).find((t) => t.shared)!.tab
 
 const start = async (name: string): Promise<Agent> => {
   const transport = new StdioClientTransport({
@@ -120,18 +128,88 @@ describe.sequential("extension in headless Chromium", () => {
     expect((await chromeTabs()).some((t) => t.url === `${base}/agent-b-1`)).toBe(false)
   })
 
-  it("SIGKILL of a server: its tabs are closed; the others keep working, calls in flight included", { timeout: 60_000 }, async () => {
+  it("a shared tab is visible to every agent under its own handle, and not closable by them", async () => {
+    await browser.evaluateInWorker(`(async () => {
+      const t = await chrome.tabs.create({ url: ${JSON.stringify(`${base}/shared-page`)}, active: false })
+      const g = await chrome.tabs.group({ tabIds: [t.id] })
+      await chrome.tabGroups.update(g, { title: "tabmux · shared" })
+    })()`)
+    for (const agent of agents) {
+      const shared = (await tabs(agent, { action: "list" })).filter((t) => t.shared)
+      expect(shared.map((t) => t.url)).toEqual([`${base}/shared-page`])
+    }
+    const [a] = agents
+    const handle = await sharedHandle(a!)
+    const close: any = await a!.client.callTool({ name: "browser_tabs", arguments: { action: "close", tab: handle } })
+    expect(text(close)).toContain("only the user closes it")
+  })
+
+  it("leases: a waiter gets progress and runs after unlock; waitSeconds fails naming the holder; a lease expires at its TTL", { timeout: 60_000 }, async () => {
+    const [a, b] = agents
+    const [ha, hb] = [await sharedHandle(a!), await sharedHandle(b!)]
+    await call(a!, "browser_tab_lock", { tab: ha, ttlSeconds: 30 })
+    expect((await tabs(b!, { action: "list" })).find((t) => t.tab === hb)?.leasedBy).toBe("agent-a")
+
+    const refused: any = await b!.client.callTool({ name: "browser_tab_lock", arguments: { tab: hb, waitSeconds: 1 } })
+    expect(refused.isError).toBe(true)
+    expect(text(refused)).toContain("agent-a holds it")
+
+    const progress: Array<string> = []
+    const waiting = b!.client.callTool({ name: "browser_tab_lock", arguments: { tab: hb, waitSeconds: 30 } }, undefined, {
+      onprogress: (p) => void progress.push(String(p.message)),
+      timeout: 60_000
+    })
+    await waitFor(() => progress.length > 0, 10_000)
+    expect(progress[0]).toContain("held by agent-a")
+    await call(a!, "browser_tab_unlock", { tab: ha })
+    const unlockedAt = Date.now()
+    const granted: any = await waiting
+    console.log(`lease hand-off: agent-b got the shared tab ${Date.now() - unlockedAt} ms after agent-a's unlock returned`)
+    expect(granted.isError).toBeFalsy()
+    expect((await tabs(a!, { action: "list" })).find((t) => t.tab === ha)?.leasedBy).toBe("agent-b")
+    await call(b!, "browser_tab_unlock", { tab: hb })
+
+    await call(a!, "browser_tab_lock", { tab: ha, ttlSeconds: 2 })
+    const lockedAt = Date.now()
+    await call(b!, "browser_tab_lock", { tab: hb, waitSeconds: 20 })
+    const after = Date.now() - lockedAt
+    console.log(`lease expiry: agent-a's 2 s lease, unused, was recovered; agent-b got the tab ${after} ms after agent-a locked it`)
+    expect(after).toBeGreaterThanOrEqual(1_900)
+    await call(b!, "browser_tab_unlock", { tab: hb })
+  })
+
+  it("agents see each other's names, tab counts and shared leases, never their pages", async () => {
+    const [a, b] = agents
+    await call(a!, "browser_tab_lock", { tab: await sharedHandle(a!) })
+    const seen: any = await call(b!, "browser_instances", {})
+    const byName = new Map(seen.structuredContent.instances.map((i: any) => [i.name, i]))
+    expect(byName.get("agent-a")).toEqual({ name: "agent-a", you: false, ownedTabs: 2, leases: ["shared-page"] })
+    expect((byName.get("agent-b") as any).you).toBe(true)
+    expect(JSON.stringify(seen)).not.toContain(`${base}/agent-a`)
+    const resource = await b!.client.readResource({ uri: "tabmux://instances" })
+    expect(JSON.parse(String((resource.contents[0] as any).text)).instances.length).toBe(3)
+  })
+
+  it("SIGKILL of a server: its tabs are closed, then its lease released; the others keep working, calls in flight included", { timeout: 60_000 }, async () => {
     const [a, b, c] = agents
+    // agent-a leases the shared tab (previous test); agent-b waits for it.
+    const waiting = b!.client.callTool({ name: "browser_tab_lock", arguments: { tab: await sharedHandle(b!), waitSeconds: 30 } }, undefined, { timeout: 60_000 })
     const inFlight = Promise.all([tabs(b!, { action: "new", url: `${base}/agent-b-5` }), tabs(c!, { action: "list" })])
     const killedAt = Date.now()
     process.kill(a!.transport.pid!, "SIGKILL")
-    await waitFor(async () => !(await chromeTabs()).some((t) => t.url.startsWith(`${base}/agent-a-`)), 15_000)
-    console.log(`disconnect cleanup: agent-a's tabs closed ${Date.now() - killedAt} ms after SIGKILL`)
+    const granted: any = await waiting
+    const grantedAt = Date.now()
+    expect(granted.isError).toBeFalsy()
+    // The lease reached agent-b only after agent-a's tabs were closed.
+    expect((await chromeTabs()).some((t) => t.url.startsWith(`${base}/agent-a-`))).toBe(false)
+    console.log(`disconnect cleanup: agent-a's tabs closed and its lease handed to agent-b ${grantedAt - killedAt} ms after SIGKILL`)
+    await call(b!, "browser_tab_unlock", { tab: await sharedHandle(b!) })
     await inFlight
-    expect((await tabs(b!, { action: "list" })).length).toBe(4)
-    expect((await tabs(c!, { action: "list" })).map((t) => t.tab)).toEqual(["t1", "t2"])
+    expect((await tabs(b!, { action: "list" })).filter((t) => !t.shared).length).toBe(4)
+    expect((await tabs(c!, { action: "list" })).filter((t) => !t.shared).map((t) => t.tab)).toEqual(["t1", "t2"])
     const seen = await chromeTabs()
     expect(seen.filter((t) => t.group === "agent-b").length).toBe(4)
+    expect(seen.filter((t) => t.group === "tabmux · shared").length).toBe(1)
     expect(seen.filter((t) => t.group === "agent-c").length).toBe(2)
     agents.splice(0, 1)
   })

@@ -10,6 +10,7 @@ import { Duration, Effect, Exit, Layer, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
 import { Config, Mcp, PortClaims, ServerIdentity, TabmuxServer } from "../../src/index.js"
+import { PROTOCOL_VERSION } from "../../src/protocol/index.js"
 import { readRegistry, tempRuntimeDir, waitFor } from "../support/server.js"
 
 const ORIGIN = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
@@ -39,7 +40,7 @@ const peer = async (answer: (call: any) => object | undefined) => {
       if (reply) ws!.send(JSON.stringify({ type: "result", id: frame.id, ...reply }))
     }
   })
-  ws!.send(JSON.stringify({ type: "hello", protocol: 1, extensionVersion: "0.1.0", browser: "TestPeer 1" }))
+  ws!.send(JSON.stringify({ type: "hello", protocol: PROTOCOL_VERSION, extensionVersion: "0.1.0", browser: "TestPeer 1" }))
   await waitFor(() => frames.find((f) => f.type === "welcome"))
   return { ws: ws!, frames }
 }
@@ -90,14 +91,14 @@ describe.sequential("embedded server with a WebSocket peer", () => {
   it("welcomes the extension with the server's identity, and shows the connection in the registry", async () => {
     const { ws, frames } = await peer(() => undefined)
     const welcome = frames.find((f) => f.type === "welcome")
-    expect(welcome).toMatchObject({ protocol: 1, clientName: "embedded-agent", pid: process.pid, token })
+    expect(welcome).toMatchObject({ protocol: PROTOCOL_VERSION, clientName: "embedded-agent", pid: process.pid, token })
     const record = await waitFor(() => readRegistry(dir).find((r) => r.extension?.browser === "TestPeer 1"))
     expect(record.token).toBe(token)
     await hangUp(ws)
   })
 
   it("routes a tool call to the extension and returns its answer as text and structure", async () => {
-    const tabs = [{ tab: "t1", url: "http://127.0.0.1/a", title: "A", current: true }]
+    const tabs = [{ tab: "t1", url: "http://127.0.0.1/a", title: "A", current: true, shared: false }]
     const { ws, frames } = await peer((call) => (call.method === "tabs.list" ? { ok: true, value: { tabs } } : undefined))
     const result: any = await client.callTool({ name: "browser_tabs", arguments: { action: "list" } })
     expect(result.isError).toBeFalsy()

@@ -1,5 +1,6 @@
 /** An in-memory extension peer for the Bridge: what the test sends arrives as frames, what the Bridge sends is queued. */
 import { Effect, Exit, Mailbox, Queue } from "effect"
+import { PROTOCOL_VERSION } from "../../src/protocol/index.js"
 import type { Transport } from "../../src/server/Bridge.js"
 
 export const makePeer = Effect.gen(function*() {
@@ -25,4 +26,4 @@ export const makePeer = Effect.gen(function*() {
   }
 })
 
-export const hello = { type: "hello", protocol: 1, extensionVersion: "0.1.0", browser: "Chromium 156" }
+export const hello = { type: "hello", protocol: PROTOCOL_VERSION, extensionVersion: "0.1.0", browser: "Chromium 156" }

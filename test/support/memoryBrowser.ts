@@ -2,6 +2,9 @@
 import { Effect, Layer, Option, PubSub, Ref, Stream } from "effect"
 import { Browser, type TabSnapshot } from "../../extension/src/Browser.js"
 
+/** The group id tests use for the user's shared group. */
+export const SHARED = 999
+
 export const make = Effect.gen(function*() {
   const tabs = yield* Ref.make(new Map<number, TabSnapshot & { group: number | undefined }>())
   const log = yield* Ref.make<Array<string>>([])
@@ -32,6 +35,7 @@ export const make = Effect.gen(function*() {
       }),
     ungroup: (ids) => note(`ungroup ${ids.join(",")}`),
     setBadge: (text) => note(`badge "${text}"`),
+    sharedTabs: Effect.map(Ref.get(tabs), (m) => [...m.values()].filter((t) => t.group === SHARED)),
     tabRemoved: Stream.fromPubSub(removed)
   })
   return { browser, log, tabs, note }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Layer, Option, Stream, SubscriptionRef, TestClock } from "effect"
+import { PROTOCOL_VERSION } from "../../src/protocol/index.js"
 import * as BridgeModule from "../../src/server/Bridge.js"
 import { Bridge } from "../../src/server/Bridge.js"
 import * as ServerConfig from "../../src/server/Config.js"
@@ -42,7 +43,7 @@ describe("Bridge", () => {
       const { bridge, welcome } = yield* connected
       expect(welcome).toEqual({
         type: "welcome",
-        protocol: 1,
+        protocol: PROTOCOL_VERSION,
         instanceId: "i-1",
         clientName: "test-client",
         pid: 42,
@@ -60,7 +61,7 @@ describe("Bridge", () => {
       const callA = yield* peer.next
       const callB = yield* peer.next
       expect(callA).toMatchObject({ type: "call", method: "tabs.select", params: { tab: "t1" } })
-      const tab = (t: string) => ({ tab: t, url: `https://${t}.test/`, title: t, current: true })
+      const tab = (t: string) => ({ tab: t, url: `https://${t}.test/`, title: t, current: true, shared: false })
       yield* peer.send({ type: "result", id: callB.id, ok: true, value: tab("t2") })
       yield* peer.send({ type: "result", id: callA.id, ok: true, value: tab("t1") })
       expect((yield* Fiber.join(a)).tab).toBe("t1")
@@ -173,7 +174,7 @@ describe("Bridge", () => {
         expect(answer.type).toBe("error")
         expect(answer.error.tag).toBe("BadFrame")
       }
-      yield* peer.send({ type: "hello", protocol: 1, extensionVersion: "x", browser: "y" })
+      yield* peer.send({ ...hello, extensionVersion: "x" })
       expect((yield* peer.next).error.message).toContain("unexpected \"hello\"")
       const call = yield* Effect.fork(bridge.call("tabs.list", {}))
       const sent = yield* peer.next
@@ -186,7 +187,7 @@ describe("Bridge", () => {
       const bridge = yield* Bridge
       const peer = yield* makePeer
       const serving = yield* Effect.fork(bridge.serve(peer.transport))
-      yield* peer.send({ ...hello, protocol: 2 })
+      yield* peer.send({ ...hello, protocol: PROTOCOL_VERSION + 1 })
       const reject = yield* peer.next
       expect(reject).toMatchObject({ type: "reject", reason: "protocol" })
       expect(reject.message).toContain("update the server")

@@ -6,6 +6,8 @@ import * as Instances from "../../extension/src/Instances.js"
 import * as TabLocks from "../../extension/src/TabLocks.js"
 import * as MemoryBrowser from "../support/memoryBrowser.js"
 
+const call = (instance: Instances.Instance) => ({ instance, progress: () => Effect.void })
+
 const setup = Effect.gen(function*() {
   const memory = yield* MemoryBrowser.make
   const context = yield* Layer.build(Instances.layer.pipe(Layer.provideMerge(TabLocks.layer), Layer.provideMerge(MemoryBrowser.layer(memory))))
@@ -20,8 +22,8 @@ describe("Instances", () => {
       const locks = yield* TabLocks.TabLocks.pipe(Effect.provide(context))
       const scope = yield* Scope.make()
       const a = yield* Effect.flatMap(instances, (i) => i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close" })).pipe(Scope.extend(scope))
-      yield* handle(a, "tabs.new", { url: "http://x/1" }).pipe(Effect.provide(context))
-      yield* handle(a, "tabs.new", { url: "http://x/2" }).pipe(Effect.provide(context))
+      yield* handle(call(a), "tabs.new", { url: "http://x/1" }).pipe(Effect.provide(context))
+      yield* handle(call(a), "tabs.new", { url: "http://x/2" }).pipe(Effect.provide(context))
       const who = yield* Ref.get(a.who)
       yield* locks.lease(100, who, Duration.seconds(60), { wait: Duration.seconds(1), label: "t1" })
       // Someone else waits for that tab: it must not get it before the tab is closed.
@@ -44,12 +46,12 @@ describe("Instances", () => {
       const { context } = yield* setup
       const i = yield* Instances.Instances.pipe(Effect.provide(context))
       const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close" })
-      const open = () => handle(a, "tabs.new", {}).pipe(Effect.provide(context)) as Effect.Effect<any, any>
+      const open = () => handle(call(a), "tabs.new", {}).pipe(Effect.provide(context)) as Effect.Effect<any, any>
       expect((yield* open()).tab).toBe("t1")
       expect((yield* open()).tab).toBe("t2")
-      yield* handle(a, "tabs.close", { tab: "t2" }).pipe(Effect.provide(context))
+      yield* handle(call(a), "tabs.close", { tab: "t2" }).pipe(Effect.provide(context))
       expect((yield* open()).tab).toBe("t3")
-      const listed: any = yield* handle(a, "tabs.list", {}).pipe(Effect.provide(context))
+      const listed: any = yield* handle(call(a), "tabs.list", {}).pipe(Effect.provide(context))
       expect(listed.tabs.map((t: any) => t.tab)).toEqual(["t1", "t3"])
     }))
 
@@ -59,10 +61,10 @@ describe("Instances", () => {
       const i = yield* Instances.Instances.pipe(Effect.provide(context))
       const a = yield* i.register({ id: "a", clientName: "agent", port: 1, policy: "close" })
       const b = yield* i.register({ id: "b", clientName: "agent", port: 2, policy: "close" })
-      yield* handle(a, "tabs.new", { url: "http://secret/" }).pipe(Effect.provide(context))
-      const listed: any = yield* handle(b, "tabs.list", {}).pipe(Effect.provide(context))
+      yield* handle(call(a), "tabs.new", { url: "http://secret/" }).pipe(Effect.provide(context))
+      const listed: any = yield* handle(call(b), "tabs.list", {}).pipe(Effect.provide(context))
       expect(listed.tabs).toEqual([])
-      const error: any = yield* Effect.flip(handle(b, "tabs.select", { tab: "t1" }).pipe(Effect.provide(context)))
+      const error: any = yield* Effect.flip(handle(call(b), "tabs.select", { tab: "t1" }).pipe(Effect.provide(context)))
       expect(error.tag).toBe("TabNotFound")
       expect(error.message).toContain("you have no tabs")
       // Two clients with one name get distinct display names.
@@ -74,12 +76,12 @@ describe("Instances", () => {
       const { context, memory } = yield* setup
       const i = yield* Instances.Instances.pipe(Effect.provide(context))
       const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close" })
-      yield* handle(a, "tabs.new", {}).pipe(Effect.provide(context))
+      yield* handle(call(a), "tabs.new", {}).pipe(Effect.provide(context))
       const reported = yield* Effect.fork(Stream.runHead(i.closedByUser))
       yield* Effect.repeatN(Effect.yieldNow(), 10)
       yield* memory.browser.closeTab(100)
       expect(yield* Fiber.join(reported)).toEqual(Option.some({ instanceId: "a", handle: "t1" }))
-      const listed: any = yield* handle(a, "tabs.list", {}).pipe(Effect.provide(context))
+      const listed: any = yield* handle(call(a), "tabs.list", {}).pipe(Effect.provide(context))
       expect(listed.tabs).toEqual([])
     }))
 

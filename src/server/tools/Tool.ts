@@ -4,7 +4,7 @@
  * every failure becomes an `isError` result whose text says what was wrong and what to do.
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, JSONSchema, ParseResult, Schema } from "effect"
+import { Effect, JSONSchema, ParseResult, Schema, SchemaAST } from "effect"
 
 export interface ToolAnnotations {
   readonly title: string
@@ -70,10 +70,18 @@ export const describeIssues = (error: ParseResult.ParseError): string => {
   }).join("; ")
 }
 
-/** JSON Schema for an MCP tool: an object schema without the `$schema` marker, definitions inlined. */
-const objectJsonSchema = (schema: Schema.Schema.Any): Record<string, unknown> => {
+/**
+ * JSON Schema for an MCP tool, which must describe an object: `$schema` dropped; an
+ * empty `Struct({})` (which Effect renders as "any non-nullish value") becomes `{}`'s
+ * object schema. Anything else that is not an object is a bug in the tool's definition.
+ */
+const objectJsonSchema = (name: string, schema: Schema.Schema.Any): Record<string, unknown> => {
   const { $schema: _, ...rest } = JSONSchema.make(schema, { target: "jsonSchema7" }) as unknown as Record<string, unknown>
-  return rest
+  if (rest.type === "object") return rest
+  if (SchemaAST.isTypeLiteral(schema.ast) && schema.ast.propertySignatures.length === 0) {
+    return { type: "object", properties: {}, additionalProperties: false }
+  }
+  throw new Error(`tool ${name}: its input and output schemas must be objects`)
 }
 
 export const errorResult = (message: string): ToolResult => ({ content: [{ type: "text", text: message }], isError: true })
@@ -92,8 +100,8 @@ export const make = <I, IE, O, OE, E extends { readonly message: string }, R>(sp
     name: spec.name,
     description: spec.description,
     annotations: spec.annotations,
-    inputSchema: objectJsonSchema(spec.input),
-    outputSchema: objectJsonSchema(spec.output),
+    inputSchema: objectJsonSchema(spec.name, spec.input),
+    outputSchema: objectJsonSchema(spec.name, spec.output),
     run: (args) =>
       Effect.logDebug(`tool ${spec.name} ${JSON.stringify(args ?? {})}`).pipe(
         Effect.zipRight(decode(args ?? {})),

@@ -1,6 +1,6 @@
 /** `browser_tabs`: list, open, select and close the tabs this instance owns (Playwright MCP's name and shape). */
 import { Effect, Schema } from "effect"
-import { TabHandle, type TabInfo } from "../../protocol/index.js"
+import { TabHandle, TabInfo } from "../../protocol/index.js"
 import { Bridge } from "../Bridge.js"
 import { BadArguments, make } from "./Tool.js"
 
@@ -12,14 +12,16 @@ const Input = Schema.Struct({
   url: Schema.optional(Schema.String.annotations({ description: "For new: the address to open (default about:blank)." }))
 })
 
-const Output = Schema.Struct({
-  tabs: Schema.Array(Schema.Struct({ tab: Schema.String, url: Schema.String, title: Schema.String, current: Schema.Boolean }))
-})
+const Output = Schema.Struct({ tabs: Schema.Array(TabInfo) })
 
 const describe = (tabs: ReadonlyArray<TabInfo>) =>
   tabs.length === 0
     ? "You have no tabs. Open one with browser_tabs {\"action\": \"new\", \"url\": \"...\"}."
-    : tabs.map((t) => `- ${t.tab}${t.current ? " (current)" : ""}: ${t.title || "(untitled)"} — ${t.url}`).join("\n")
+    : tabs.map((t) => {
+      const notes = [t.current ? "current" : "", t.shared ? "shared by the user" : "", t.leasedBy ? `held by ${t.leasedBy}` : ""]
+        .filter(Boolean)
+      return `- ${t.tab}${notes.length ? ` (${notes.join(", ")})` : ""}: ${t.title || "(untitled)"} — ${t.url}`
+    }).join("\n")
 
 export const browserTabs = make({
   name: "browser_tabs",
