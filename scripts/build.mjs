@@ -29,4 +29,13 @@ await build({
   sourcemap: "linked",
   logLevel: "warning"
 })
-Fs.copyFileSync("extension/manifest.json", "dist/extension/manifest.json")
+await build({
+  entryPoints: ["extension/src/status-page.ts"],
+  outfile: "dist/extension/status.js",
+  bundle: true,
+  platform: "browser",
+  format: "esm",
+  target: "chrome116",
+  logLevel: "warning"
+})
+for (const file of ["manifest.json", "status.html"]) Fs.copyFileSync(`extension/${file}`, `dist/extension/${file}`)

@@ -38,6 +38,7 @@ export class Instances extends Context.Tag("tabmux/Instances")<Instances, {
   /** Adds an instance for the life of the scope; closing the scope cleans up its tabs, then its locks. */
   readonly register: (info: { readonly id: string; readonly clientName: string; readonly port: number; readonly policy: DisconnectPolicy }) => Effect.Effect<Instance, never, Scope.Scope>
   readonly list: Effect.Effect<ReadonlyArray<InstanceView>>
+  readonly all: Effect.Effect<ReadonlyArray<Instance>>
   readonly rename: (instance: Instance, clientName: string) => Effect.Effect<void>
   /** A tab the instance opened: gives it the next handle and puts it in the instance's group. */
   readonly adopt: (instance: Instance, tab: number) => Effect.Effect<string>
@@ -189,7 +190,7 @@ export const make = Effect.gen(function*() {
     })
   yield* Effect.forkScoped(Stream.runForEach(browser.tabRemoved, onTabRemoved))
 
-  return Instances.of({ register, list, rename, adopt, drop, syncShared, ownerOf, closedByUser: Stream.fromPubSub(closed) })
+  return Instances.of({ register, list, all: Effect.map(SynchronizedRef.get(registry), (m) => [...m.values()]), rename, adopt, drop, syncShared, ownerOf, closedByUser: Stream.fromPubSub(closed) })
 })
 
 export const layer = Layer.scoped(Instances, make)

@@ -8,6 +8,7 @@ import * as ChromeBrowser from "./ChromeBrowser.js"
 import * as Discovery from "./Discovery.js"
 import * as Instances from "./Instances.js"
 import * as Settings from "./Settings.js"
+import * as Status from "./Status.js"
 import * as TabLocks from "./TabLocks.js"
 
 // Chrome wakes a suspended worker only for listeners registered in the first turn: the
@@ -21,14 +22,14 @@ const browserName = (() => {
   return main ? `${main.brand} ${main.version}` : navigator.userAgent
 })()
 
-const App = Discovery.layer({
+const App = Layer.merge(Discovery.layer({
   extensionVersion: chrome.runtime.getManifest().version,
   browser: browserName,
   handshakeTimeout: Duration.seconds(5),
   silenceLimit: Duration.seconds(60),
   policy: "close",
   scanEvery: Duration.seconds(1)
-}).pipe(
+}), Status.layer).pipe(
   Layer.provide(Instances.layer),
   Layer.provide(TabLocks.layer),
   Layer.provide(ChromeBrowser.layer),

@@ -190,6 +190,22 @@ describe.sequential("extension in headless Chromium", () => {
     expect(JSON.parse(String((resource.contents[0] as any).text)).instances.length).toBe(3)
   })
 
+  it("the status page shows instances, their tabs and the shared tab's lease", async () => {
+    const url = await browser.evaluateInWorker<string>(`(async () => {
+      const url = chrome.runtime.getURL("status.html")
+      await chrome.tabs.create({ url, active: false })
+      return url
+    })()`)
+    const shown = await waitFor(async () => {
+      const text = await browser.evaluateInPage<string | undefined>(url, "document.body ? document.body.innerText : \"\"")
+      return text?.includes("leased by agent-a") && text
+    }, 10_000)
+    expect(shown).toContain("tabmux: 3 agents connected")
+    for (const a of agents) expect(shown).toContain(a.name)
+    expect(shown).toContain("agent-a-1")
+    expect(shown).toMatch(/shared-page: leased by agent-a \(\d+ s left\)/)
+  })
+
   it("SIGKILL of a server: its tabs are closed, then its lease released; the others keep working, calls in flight included", { timeout: 60_000 }, async () => {
     const [a, b, c] = agents
     // agent-a leases the shared tab (previous test); agent-b waits for it.

@@ -17,6 +17,8 @@ export const EXTENSION_DIR = Path.resolve("dist/extension")
 export interface Browser {
   readonly cdpPort: number
   readonly evaluateInWorker: <A>(expression: string) => Promise<A>
+  /** Evaluates in the first page whose URL starts with `urlPrefix` (one CDP session per call). */
+  readonly evaluateInPage: <A>(urlPrefix: string, expression: string) => Promise<A>
   readonly close: () => Promise<void>
 }
 
@@ -61,6 +63,19 @@ export const launch = async (): Promise<Browser> => {
       ws.send(JSON.stringify({ id, method: "Runtime.evaluate", params: { expression, awaitPromise: true, returnByValue: true } }))
       const m = await answer
       if (m.result?.exceptionDetails) throw new Error(JSON.stringify(m.result.exceptionDetails))
+      return m.result.result.value
+    },
+    evaluateInPage: async (urlPrefix, expression) => {
+      const url = await waitFor(async () => {
+        const targets = (await (await fetch(`http://127.0.0.1:${cdpPort}/json/list`)).json()) as Array<any>
+        return targets.find((t) => t.type === "page" && t.url.startsWith(urlPrefix))?.webSocketDebuggerUrl
+      }, 10_000)
+      const page = new WebSocket(url)
+      await new Promise((r) => page.once("open", r))
+      const answer = new Promise<any>((r) => page.once("message", (d) => r(JSON.parse(String(d)))))
+      page.send(JSON.stringify({ id: 1, method: "Runtime.evaluate", params: { expression, awaitPromise: true, returnByValue: true } }))
+      const m = await answer
+      page.close()
       return m.result.result.value
     },
     close: async () => {
