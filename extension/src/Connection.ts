@@ -8,7 +8,7 @@ import { Clock, Duration, Effect, Exit, Fiber, Mailbox, Option, Ref, type Scope,
 import { decodeFrame, encodeFrame, ErrorTag, type Frame, PROTOCOL_VERSION } from "../../src/protocol/index.js"
 import type { Browser } from "./Browser.js"
 import { handle } from "./Handlers.js"
-import { type DisconnectPolicy, Instances } from "./Instances.js"
+import { Instances } from "./Instances.js"
 import { TabLocks } from "./TabLocks.js"
 
 /** How a connection attempt ended; Discovery decides when to try that port again. */
@@ -23,7 +23,6 @@ export interface ConnectionOptions {
   readonly handshakeTimeout: Duration.Duration
   /** No frame at all from the server for this long: it is gone (it pings every 20 s). */
   readonly silenceLimit: Duration.Duration
-  readonly policy: DisconnectPolicy
 }
 
 interface Socket {
@@ -90,7 +89,15 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
     }
     const welcome = first.value
     const instances = yield* Instances
-    const instance = yield* instances.register({ id: welcome.instanceId, clientName: welcome.clientName, port, policy: options.policy })
+    const instance = yield* instances.register({
+      id: welcome.instanceId,
+      token: welcome.token,
+      clientName: welcome.clientName,
+      port,
+      policy: welcome.onDisconnect,
+      grace: Duration.seconds(welcome.graceSeconds),
+      resume: welcome.resume
+    })
     yield* Effect.logInfo(`connected to ${welcome.clientName} (pid ${welcome.pid}) on port ${port}`)
 
     const lastHeard = yield* Ref.make(yield* Clock.currentTimeMillis)

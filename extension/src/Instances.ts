@@ -2,21 +2,31 @@
  * One instance per connected server, each with its own tabs. Identity is bound to the
  * connection at handshake; a message never chooses its instance. Tabs are addressed by
  * per-instance handles (`t1`, `t2`, ...) that are never reused; Chrome's tab ids stay
- * inside the extension. On disconnect the instance's tabs are handled by its policy
- * first (`close` by default), and only then are its locks released.
+ * inside the extension.
+ *
+ * When a connection ends, the instance's own tabs are handled by its policy first
+ * (`close`; `release`: ungrouped, left to the user; `keep`: kept for a grace period),
+ * and only then are its locks released. A kept (detached) instance is re-attached when
+ * its server reconnects (same id and token) or a new server resumes its token. The
+ * whole state is snapshotted so a restarted service worker rebuilds it.
  */
-import { Context, Effect, Layer, Option, PubSub, Ref, type Scope, Stream, SynchronizedRef } from "effect"
+import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, PubSub, Ref, Schema, type Scope, Stream, SynchronizedRef } from "effect"
+import type { DisconnectPolicy } from "../../src/protocol/index.js"
 import { Browser, GROUP_COLORS, type GroupColor } from "./Browser.js"
 import { TabLocks, type Who } from "./TabLocks.js"
 
-export type DisconnectPolicy = "close" | "release" | "keep"
+export type { DisconnectPolicy }
 
 export interface Instance {
   readonly id: string
+  readonly token: string
   readonly who: Ref.Ref<Who>
   readonly clientName: string
   readonly color: GroupColor
   readonly port: number
+  readonly policy: DisconnectPolicy
+  readonly grace: Duration.Duration
+  readonly attached: Ref.Ref<boolean>
   /** Owned tabs: handle → Chrome tab id, in creation order. */
   readonly tabs: SynchronizedRef.SynchronizedRef<ReadonlyMap<string, number>>
   /** The user's shared tabs as this instance names them: handle → Chrome tab id. */
@@ -26,17 +36,52 @@ export interface Instance {
   readonly group: Ref.Ref<Option.Option<number>>
 }
 
+export interface Registration {
+  readonly id: string
+  readonly token: string
+  readonly clientName: string
+  readonly port: number
+  readonly policy: DisconnectPolicy
+  readonly grace: Duration.Duration
+  /** The token of a kept instance to take over. */
+  readonly resume?: string | undefined
+}
+
 export interface InstanceView {
   readonly id: string
   readonly name: string
   readonly color: GroupColor
   readonly port: number
   readonly tabs: number
+  readonly attached: boolean
 }
 
+const Entries = Schema.Array(Schema.Tuple(Schema.String, Schema.Number))
+
+/** What survives a service worker restart (in `chrome.storage.session`). */
+export const Snapshot = Schema.Struct({
+  instances: Schema.Array(Schema.Struct({
+    id: Schema.String,
+    token: Schema.String,
+    clientName: Schema.String,
+    name: Schema.String,
+    color: Schema.Literal(...GROUP_COLORS),
+    port: Schema.Number,
+    policy: Schema.Literal("close", "release", "keep"),
+    graceMs: Schema.Number,
+    nextHandle: Schema.Number,
+    tabs: Entries,
+    shared: Entries,
+    current: Schema.optional(Schema.String),
+    group: Schema.optional(Schema.Number)
+  })),
+  leases: Schema.Array(Schema.Struct({ tab: Schema.Number, instanceId: Schema.String, ttlMs: Schema.Number, expiresAt: Schema.Number }))
+})
+export type Snapshot = typeof Snapshot.Type
+
 export class Instances extends Context.Tag("tabmux/Instances")<Instances, {
-  /** Adds an instance for the life of the scope; closing the scope cleans up its tabs, then its locks. */
-  readonly register: (info: { readonly id: string; readonly clientName: string; readonly port: number; readonly policy: DisconnectPolicy }) => Effect.Effect<Instance, never, Scope.Scope>
+  /** Adds (or re-attaches) an instance for the life of the connection's scope. */
+  readonly register: (registration: Registration) => Effect.Effect<Instance, never, Scope.Scope>
   readonly list: Effect.Effect<ReadonlyArray<InstanceView>>
   readonly all: Effect.Effect<ReadonlyArray<Instance>>
   readonly rename: (instance: Instance, clientName: string) => Effect.Effect<void>
@@ -48,6 +93,7 @@ export class Instances extends Context.Tag("tabmux/Instances")<Instances, {
   readonly syncShared: (instance: Instance) => Effect.Effect<void>
   /** The instance that owns a tab, if any. */
   readonly ownerOf: (tab: number) => Effect.Effect<Option.Option<Instance>>
+  readonly snapshot: Effect.Effect<Snapshot>
   /** Emitted when a tab owned by an instance was closed by someone else (the user). */
   readonly closedByUser: Stream.Stream<{ readonly instanceId: string; readonly handle: string }>
 }>() {}
@@ -56,16 +102,23 @@ export class Instances extends Context.Tag("tabmux/Instances")<Instances, {
 const displayName = (clientName: string, id: string, others: ReadonlyArray<string>) =>
   others.includes(clientName) ? `${clientName} (${id.slice(0, 4)})` : clientName
 
-export const make = Effect.gen(function*() {
+/** How long instances restored after a worker restart wait for their servers. */
+export const RESTORE_GRACE = Duration.seconds(60)
+
+export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
   const browser = yield* Browser
   const locks = yield* TabLocks
   const registry = yield* SynchronizedRef.make(new Map<string, Instance>())
+  const graceTimers = yield* FiberMap.make<string>()
   const closed = yield* PubSub.unbounded<{ readonly instanceId: string; readonly handle: string }>()
+
   const names = (except: string) =>
     Effect.flatMap(SynchronizedRef.get(registry), (map) =>
       Effect.forEach([...map.values()].filter((i) => i.id !== except), (i) => Effect.map(Ref.get(i.who), (w) => w.name)))
 
-  const badge = Effect.flatMap(SynchronizedRef.get(registry), (map) => browser.setBadge(map.size === 0 ? "" : String(map.size)))
+  const badge = Effect.flatMap(SynchronizedRef.get(registry), (map) =>
+    Effect.flatMap(Effect.filter([...map.values()], (i) => Ref.get(i.attached)), (live) =>
+      browser.setBadge(live.length === 0 ? "" : String(live.length))))
 
   const regroup = (instance: Instance) =>
     Effect.gen(function*() {
@@ -76,49 +129,96 @@ export const make = Effect.gen(function*() {
       yield* Ref.set(instance.group, group)
     })
 
-  /** Runs the disconnect policy on the instance's tabs. */
-  const cleanUpTabs = (instance: Instance, policy: DisconnectPolicy) =>
+  const remove = (instance: Instance) =>
+    SynchronizedRef.update(registry, (map) => {
+      const copy = new Map(map)
+      if (copy.get(instance.id) === instance) copy.delete(instance.id)
+      return copy
+    }).pipe(Effect.zipRight(badge))
+
+  const closeTabs = (instance: Instance) =>
+    Effect.flatMap(SynchronizedRef.get(instance.tabs), (tabs) => Effect.forEach(tabs.values(), browser.closeTab, { discard: true }))
+
+  /** The connection ended: tabs by policy first, then locks. */
+  const disconnected = (instance: Instance) =>
     Effect.gen(function*() {
-      const tabs = [...(yield* SynchronizedRef.get(instance.tabs)).values()]
-      if (policy === "close") yield* Effect.forEach(tabs, browser.closeTab, { discard: true })
-      if (policy === "release") yield* browser.ungroup(tabs)
+      switch (instance.policy) {
+        case "close":
+          yield* closeTabs(instance)
+          break
+        case "release":
+          yield* browser.ungroup([...(yield* SynchronizedRef.get(instance.tabs)).values()])
+          break
+        case "keep":
+          break
+      }
+      yield* locks.releaseInstance(instance.id)
+      if (instance.policy !== "keep") return yield* remove(instance)
+      yield* Ref.set(instance.attached, false)
+      yield* badge
+      yield* FiberMap.run(graceTimers, instance.id, Effect.sleep(instance.grace).pipe(
+        Effect.zipRight(Effect.logInfo(`${(yield* Ref.get(instance.who)).name} did not come back: closing its kept tabs`)),
+        Effect.zipRight(closeTabs(instance)),
+        Effect.zipRight(remove(instance))
+      ))
     })
 
-  const register = (info: { readonly id: string; readonly clientName: string; readonly port: number; readonly policy: DisconnectPolicy }) =>
+  /** A detached instance this registration may take back: same id and token, or the token it resumes. */
+  const reclaimable = (map: ReadonlyMap<string, Instance>, r: Registration) =>
+    Effect.findFirst([...map.values()], (i) =>
+      Effect.map(Ref.get(i.attached), (attached) =>
+        !attached && ((i.id === r.id && i.token === r.token) || (r.resume !== undefined && i.token === r.resume))))
+
+  const register = (r: Registration) =>
     Effect.gen(function*() {
       const instance = yield* SynchronizedRef.modifyEffect(registry, (map) =>
         Effect.gen(function*() {
           const others = [...map.values()]
-          const otherNames = yield* Effect.forEach(others, (i) => Effect.map(Ref.get(i.who), (w) => w.name))
+          const otherNames = yield* Effect.forEach(others.filter((i) => i.id !== r.id), (i) => Effect.map(Ref.get(i.who), (w) => w.name))
+          const previous = yield* reclaimable(map, r)
           const used = new Set(others.map((i) => i.color))
-          const color = GROUP_COLORS.find((c) => !used.has(c)) ?? GROUP_COLORS[map.size % GROUP_COLORS.length]!
-          const instance: Instance = {
-            id: info.id,
-            who: yield* Ref.make<Who>({ instanceId: info.id, name: displayName(info.clientName, info.id, otherNames) }),
-            clientName: info.clientName,
-            color,
-            port: info.port,
-            tabs: yield* SynchronizedRef.make<ReadonlyMap<string, number>>(new Map()),
-            shared: yield* SynchronizedRef.make<ReadonlyMap<string, number>>(new Map()),
-            nextHandle: yield* Ref.make(1),
-            current: yield* Ref.make(Option.none<string>()),
-            group: yield* Ref.make(Option.none<number>())
+          const instance: Instance = Option.match(previous, {
+            onNone: () => ({
+              id: r.id,
+              token: r.token,
+              who: Ref.unsafeMake<Who>({ instanceId: r.id, name: displayName(r.clientName, r.id, otherNames) }),
+              clientName: r.clientName,
+              color: GROUP_COLORS.find((c) => !used.has(c)) ?? GROUP_COLORS[map.size % GROUP_COLORS.length]!,
+              port: r.port,
+              policy: r.policy,
+              grace: r.grace,
+              attached: Ref.unsafeMake(true),
+              tabs: SynchronizedRef.unsafeMake<ReadonlyMap<string, number>>(new Map()),
+              shared: SynchronizedRef.unsafeMake<ReadonlyMap<string, number>>(new Map()),
+              nextHandle: Ref.unsafeMake(1),
+              current: Ref.unsafeMake(Option.none<string>()),
+              group: Ref.unsafeMake(Option.none<number>())
+            }),
+            // Same tabs, handles and group; the new connection's identity and settings.
+            onSome: (old) => ({
+              ...old,
+              id: r.id,
+              token: r.token,
+              who: Ref.unsafeMake<Who>({ instanceId: r.id, name: displayName(r.clientName, r.id, otherNames.filter((n) => n !== old.clientName)) }),
+              clientName: r.clientName,
+              port: r.port,
+              policy: r.policy,
+              grace: r.grace,
+              attached: Ref.unsafeMake(true)
+            })
+          })
+          const copy = new Map(map)
+          if (Option.isSome(previous)) {
+            copy.delete(previous.value.id)
+            yield* FiberMap.remove(graceTimers, previous.value.id)
+            yield* Effect.logInfo(`${r.clientName} took back ${(yield* SynchronizedRef.get(instance.tabs)).size} kept tab(s)`)
           }
-          return [instance, new Map(map).set(info.id, instance)] as const
+          copy.set(r.id, instance)
+          return [instance, copy] as const
         }))
       yield* badge
-      // Tabs first, then locks: nobody else can grab a tab of this instance's before it is dealt with.
-      yield* Effect.addFinalizer(() =>
-        cleanUpTabs(instance, info.policy).pipe(
-          Effect.zipRight(locks.releaseInstance(instance.id)),
-          Effect.zipRight(SynchronizedRef.update(registry, (map) => {
-            const copy = new Map(map)
-            copy.delete(instance.id)
-            return copy
-          })),
-          Effect.zipRight(badge)
-        )
-      )
+      yield* regroup(instance)
+      yield* Effect.addFinalizer(() => disconnected(instance))
       return instance
     })
 
@@ -170,11 +270,41 @@ export const make = Effect.gen(function*() {
       yield* regroup(instance)
     })
 
-  const list = Effect.flatMap(SynchronizedRef.get(registry), (map) =>
-    Effect.forEach([...map.values()], (i) =>
-      Effect.all({ who: Ref.get(i.who), tabs: SynchronizedRef.get(i.tabs) }).pipe(
-        Effect.map(({ tabs, who }): InstanceView => ({ id: i.id, name: who.name, color: i.color, port: i.port, tabs: tabs.size }))
+  const all = Effect.map(SynchronizedRef.get(registry), (m) => [...m.values()])
+
+  const list = Effect.flatMap(all, (instances) =>
+    Effect.forEach(instances, (i) =>
+      Effect.all({ who: Ref.get(i.who), tabs: SynchronizedRef.get(i.tabs), attached: Ref.get(i.attached) }).pipe(
+        Effect.map(({ attached, tabs, who }): InstanceView => ({ id: i.id, name: who.name, color: i.color, port: i.port, tabs: tabs.size, attached }))
       )))
+
+  const snapshot: Effect.Effect<Snapshot> = Effect.gen(function*() {
+    const instances = yield* Effect.forEach(yield* all, (i) =>
+      Effect.gen(function*() {
+        const current = Option.getOrUndefined(yield* Ref.get(i.current))
+        const group = Option.getOrUndefined(yield* Ref.get(i.group))
+        return {
+          id: i.id,
+          token: i.token,
+          clientName: i.clientName,
+          name: (yield* Ref.get(i.who)).name,
+          color: i.color,
+          port: i.port,
+          policy: i.policy,
+          graceMs: Duration.toMillis(i.grace),
+          nextHandle: yield* Ref.get(i.nextHandle),
+          tabs: [...(yield* SynchronizedRef.get(i.tabs))],
+          shared: [...(yield* SynchronizedRef.get(i.shared))],
+          ...(current === undefined ? {} : { current }),
+          ...(group === undefined ? {} : { group })
+        }
+      }))
+    const leases = (yield* locks.view).flatMap((v) =>
+      v.lease === undefined || Duration.toMillis(v.lease.ttl) === 0
+        ? []
+        : [{ tab: v.tab, instanceId: v.lease.who.instanceId, ttlMs: Duration.toMillis(v.lease.ttl), expiresAt: v.lease.expiresAt }])
+    return { instances, leases }
+  })
 
   /** A tab closed outside our handlers (by the user): forget it and tell its owner. */
   const onTabRemoved = (tab: number) =>
@@ -190,7 +320,45 @@ export const make = Effect.gen(function*() {
     })
   yield* Effect.forkScoped(Stream.runForEach(browser.tabRemoved, onTabRemoved))
 
-  return Instances.of({ register, list, all: Effect.map(SynchronizedRef.get(registry), (m) => [...m.values()]), rename, adopt, drop, syncShared, ownerOf, closedByUser: Stream.fromPubSub(closed) })
+  /** After a worker restart: every instance comes back detached, with its tabs that still exist and its leases. */
+  const restore = (s: Snapshot) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const exists = (entries: ReadonlyArray<readonly [string, number]>) =>
+        Effect.filter(entries, ([, tab]) => Effect.map(browser.getTab(tab), Option.isSome))
+      for (const saved of s.instances) {
+        const instance: Instance = {
+          id: saved.id,
+          token: saved.token,
+          who: Ref.unsafeMake<Who>({ instanceId: saved.id, name: saved.name }),
+          clientName: saved.clientName,
+          color: saved.color,
+          port: saved.port,
+          policy: saved.policy,
+          grace: Duration.millis(saved.graceMs),
+          attached: Ref.unsafeMake(false),
+          tabs: SynchronizedRef.unsafeMake<ReadonlyMap<string, number>>(new Map(yield* exists(saved.tabs))),
+          shared: SynchronizedRef.unsafeMake<ReadonlyMap<string, number>>(new Map(yield* exists(saved.shared))),
+          nextHandle: Ref.unsafeMake(saved.nextHandle),
+          current: Ref.unsafeMake(Option.fromNullable(saved.current)),
+          group: Ref.unsafeMake(Option.fromNullable(saved.group))
+        }
+        yield* SynchronizedRef.update(registry, (map) => new Map(map).set(instance.id, instance))
+        const who = yield* Ref.get(instance.who)
+        for (const lease of s.leases.filter((l) => l.instanceId === saved.id && l.expiresAt > now)) {
+          yield* locks.lease(lease.tab, who, Duration.millis(lease.expiresAt - now), { wait: Duration.zero, label: `tab ${lease.tab}` }).pipe(Effect.ignore)
+        }
+        // Not back within the grace period: handled as its policy says.
+        yield* FiberMap.run(graceTimers, instance.id, Effect.sleep(RESTORE_GRACE).pipe(
+          Effect.zipRight(Ref.get(instance.attached)),
+          Effect.flatMap((attached) => (attached ? Effect.void : disconnected({ ...instance, policy: instance.policy === "keep" ? "close" : instance.policy })))
+        ))
+      }
+      yield* Effect.logInfo(`restored ${s.instances.length} instance(s) after a worker restart`)
+    })
+  if (Option.isSome(saved)) yield* restore(saved.value)
+
+  return Instances.of({ register, list, all, rename, adopt, drop, syncShared, ownerOf, snapshot, closedByUser: Stream.fromPubSub(closed) })
 })
 
-export const layer = Layer.scoped(Instances, make)
+export const layer = (saved: Option.Option<Snapshot> = Option.none()) => Layer.scoped(Instances, make(saved))

@@ -7,6 +7,7 @@ import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
 import * as ChromeBrowser from "./ChromeBrowser.js"
 import * as Discovery from "./Discovery.js"
 import * as Instances from "./Instances.js"
+import * as Persistence from "./Persistence.js"
 import * as Settings from "./Settings.js"
 import * as Status from "./Status.js"
 import * as TabLocks from "./TabLocks.js"
@@ -22,18 +23,25 @@ const browserName = (() => {
   return main ? `${main.brand} ${main.version}` : navigator.userAgent
 })()
 
-const App = Layer.merge(Discovery.layer({
-  extensionVersion: chrome.runtime.getManifest().version,
-  browser: browserName,
-  handshakeTimeout: Duration.seconds(5),
-  silenceLimit: Duration.seconds(60),
-  policy: "close",
-  scanEvery: Duration.seconds(1)
-}), Status.layer).pipe(
-  Layer.provide(Instances.layer),
-  Layer.provide(TabLocks.layer),
-  Layer.provide(ChromeBrowser.layer),
-  Layer.provide(Settings.chromeLayer)
-)
+const program = Effect.gen(function*() {
+  const saved = yield* Persistence.load
+  const App = Layer.mergeAll(
+    Discovery.layer({
+      extensionVersion: chrome.runtime.getManifest().version,
+      browser: browserName,
+      handshakeTimeout: Duration.seconds(5),
+      silenceLimit: Duration.seconds(60),
+      scanEvery: Duration.seconds(1)
+    }),
+    Status.layer,
+    Persistence.layer()
+  ).pipe(
+    Layer.provideMerge(Instances.layer(saved)),
+    Layer.provideMerge(TabLocks.layer),
+    Layer.provideMerge(ChromeBrowser.layer),
+    Layer.provide(Settings.chromeLayer)
+  )
+  return yield* Layer.launch(App)
+})
 
-Effect.runFork(Layer.launch(App).pipe(Effect.provide(Logger.minimumLogLevel(LogLevel.Info))))
+Effect.runFork(program.pipe(Effect.provide(Logger.minimumLogLevel(LogLevel.Info))))

@@ -31,6 +31,21 @@ const lockStrategy = Options.choice("lock-strategy", ["auto", "kernel", "directo
   Options.withFallbackConfig(Config.literal("auto", "kernel", "directory")("TABMUX_LOCK_STRATEGY")),
   Options.withDefault("auto" as const)
 )
+const onDisconnect = Options.choice("on-disconnect", ["close", "release", "keep"]).pipe(
+  Options.withDescription("What happens to this agent's tabs when it goes: close them, release them to you (ungrouped), or keep them for --keep-grace seconds so a reconnect or `--resume` gets them back."),
+  Options.withFallbackConfig(Config.literal("close", "release", "keep")("TABMUX_ON_DISCONNECT")),
+  Options.withDefault("close" as const)
+)
+const keepGrace = Options.float("keep-grace").pipe(
+  Options.withDescription("With --on-disconnect keep: seconds the tabs wait for their server to come back."),
+  Options.withFallbackConfig(Config.number("TABMUX_KEEP_GRACE")),
+  Options.withDefault(60)
+)
+const resume = Options.text("resume").pipe(
+  Options.withDescription("Take over the kept tabs of an earlier server: its token, as `tabmux status` showed it."),
+  Options.withFallbackConfig(Config.string("TABMUX_RESUME")),
+  Options.optional
+)
 const staleAfter = Options.float("stale-after").pipe(
   Options.withDescription("Seconds without heartbeat after which a live process's record or lock is reported as hung."),
   Options.withFallbackConfig(Config.number("TABMUX_STALE_AFTER")),
@@ -65,6 +80,9 @@ const root = Command.make(
     exclusive,
     lockStrategy,
     staleAfter,
+    onDisconnect,
+    keepGrace,
+    resume,
     logLevel: Flags.logLevel,
     logFile: Flags.logFile
   },
@@ -80,7 +98,10 @@ const root = Command.make(
         staleAfter: Duration.seconds(flags.staleAfter),
         exclusive: Flags.flagOrEnv(flags.exclusive, "TABMUX_EXCLUSIVE"),
         lockStrategy: flags.lockStrategy,
-        serverVersion: packageVersion()
+        serverVersion: packageVersion(),
+        onDisconnect: flags.onDisconnect,
+        keepGrace: Duration.seconds(flags.keepGrace),
+        resume: Option.getOrUndefined(flags.resume)
       })
       yield* serve(config)
     }).pipe(reportFailure, withLogging(flags.logLevel, flags.logFile))

@@ -42,14 +42,25 @@ export const Hello = frame("hello", {
   profile: Schema.optional(Schema.String)
 })
 
-/** server → extension, answer to `hello`: who this server is. `token` lets a user match it with `tabmux status`. */
+/** What happens to an instance's own tabs when its server goes: closed, released to the user, or kept for a while. */
+export const DisconnectPolicy = Schema.Literal("close", "release", "keep")
+export type DisconnectPolicy = typeof DisconnectPolicy.Type
+
+/**
+ * server → extension, answer to `hello`: who this server is. `token` lets a user match
+ * it with `tabmux status`, and proves identity when the same server reconnects;
+ * `resume` names an earlier server's token whose kept tabs this one takes over.
+ */
 export const Welcome = frame("welcome", {
   protocol: Schema.Int,
   instanceId: Schema.String,
   clientName: Schema.String,
   pid: Schema.Int,
   serverVersion: Schema.String,
-  token: Schema.String
+  token: Schema.String,
+  onDisconnect: DisconnectPolicy,
+  graceSeconds: Schema.Number,
+  resume: Schema.optional(Schema.String)
 })
 
 /** Either side, before closing: why the peer is refused (version mismatch, server busy with another browser). */

@@ -8,6 +8,7 @@
 import {
   Clock,
   Context,
+  Duration,
   Deferred,
   Effect,
   HashMap,
@@ -293,7 +294,10 @@ export const make = (options: { readonly port: number }) =>
           clientName,
           pid: identity.pid,
           serverVersion: identity.serverVersion,
-          token: identity.token
+          token: identity.token,
+          onDisconnect: config.onDisconnect,
+          graceSeconds: Duration.toSeconds(config.keepGrace),
+          ...(config.resume === undefined ? {} : { resume: config.resume })
         })
         yield* Effect.logInfo(`extension connected (${hello.value.browser}, extension ${hello.value.extensionVersion})`)
         yield* Effect.forkScoped(followClientName(clientName))

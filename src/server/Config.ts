@@ -6,6 +6,7 @@ import { Context, Duration } from "effect"
 import * as Os from "node:os"
 import * as Path from "node:path"
 
+import type { DisconnectPolicy } from "../protocol/Frame.js"
 import { DEFAULT_PORTS, type PortRange } from "../protocol/Ports.js"
 
 export { BadConfig, DEFAULT_PORTS, formatRange, parsePortRange, type PortRange, portsOf } from "../protocol/Ports.js"
@@ -31,6 +32,12 @@ export interface ServerConfig {
   readonly exclusive: boolean
   readonly lockStrategy: LockStrategy
   readonly serverVersion: string
+  /** What the extension does with this instance's tabs when the server goes. */
+  readonly onDisconnect: DisconnectPolicy
+  /** With `keep`: how long the tabs wait for a reconnect or a `--resume`. */
+  readonly keepGrace: Duration.Duration
+  /** The token of an earlier server whose kept tabs this one takes over. */
+  readonly resume: string | undefined
 }
 
 export const ServerConfig = Context.GenericTag<ServerConfig>("tabmux/ServerConfig")
@@ -55,5 +62,8 @@ export const make = (overrides: Partial<ServerConfig> & { readonly allowOrigins:
   exclusive: false,
   lockStrategy: "auto",
   serverVersion: "0.0.0",
+  onDisconnect: "close",
+  keepGrace: Duration.seconds(60),
+  resume: undefined,
   ...overrides
 })

@@ -48,7 +48,9 @@ describe("Bridge", () => {
         clientName: "test-client",
         pid: 42,
         serverVersion: "0.0.0",
-        token: "tok"
+        token: "tok",
+        onDisconnect: "close",
+        graceSeconds: 60
       })
       expect(Option.map(yield* bridge.extension, (e) => e.hello.browser)).toEqual(Option.some("Chromium 156"))
     }).pipe(Effect.provide(TestBridge)))

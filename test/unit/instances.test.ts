@@ -10,7 +10,7 @@ const call = (instance: Instances.Instance) => ({ instance, progress: () => Effe
 
 const setup = Effect.gen(function*() {
   const memory = yield* MemoryBrowser.make
-  const context = yield* Layer.build(Instances.layer.pipe(Layer.provideMerge(TabLocks.layer), Layer.provideMerge(MemoryBrowser.layer(memory))))
+  const context = yield* Layer.build(Instances.layer().pipe(Layer.provideMerge(TabLocks.layer), Layer.provideMerge(MemoryBrowser.layer(memory))))
   return { memory, context }
 })
 
@@ -21,7 +21,7 @@ describe("Instances", () => {
       const instances = Instances.Instances.pipe(Effect.provide(context))
       const locks = yield* TabLocks.TabLocks.pipe(Effect.provide(context))
       const scope = yield* Scope.make()
-      const a = yield* Effect.flatMap(instances, (i) => i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close" })).pipe(Scope.extend(scope))
+      const a = yield* Effect.flatMap(instances, (i) => i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60) })).pipe(Scope.extend(scope))
       yield* handle(call(a), "tabs.new", { url: "http://x/1" }).pipe(Effect.provide(context))
       yield* handle(call(a), "tabs.new", { url: "http://x/2" }).pipe(Effect.provide(context))
       const who = yield* Ref.get(a.who)
@@ -45,7 +45,7 @@ describe("Instances", () => {
     Effect.gen(function*() {
       const { context } = yield* setup
       const i = yield* Instances.Instances.pipe(Effect.provide(context))
-      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close" })
+      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60) })
       const open = () => handle(call(a), "tabs.new", {}).pipe(Effect.provide(context)) as Effect.Effect<any, any>
       expect((yield* open()).tab).toBe("t1")
       expect((yield* open()).tab).toBe("t2")
@@ -59,8 +59,8 @@ describe("Instances", () => {
     Effect.gen(function*() {
       const { context } = yield* setup
       const i = yield* Instances.Instances.pipe(Effect.provide(context))
-      const a = yield* i.register({ id: "a", clientName: "agent", port: 1, policy: "close" })
-      const b = yield* i.register({ id: "b", clientName: "agent", port: 2, policy: "close" })
+      const a = yield* i.register({ id: "a", clientName: "agent", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60) })
+      const b = yield* i.register({ id: "b", clientName: "agent", port: 2, policy: "close", token: "tok", grace: Duration.seconds(60) })
       yield* handle(call(a), "tabs.new", { url: "http://secret/" }).pipe(Effect.provide(context))
       const listed: any = yield* handle(call(b), "tabs.list", {}).pipe(Effect.provide(context))
       expect(listed.tabs).toEqual([])
@@ -75,7 +75,7 @@ describe("Instances", () => {
     Effect.gen(function*() {
       const { context, memory } = yield* setup
       const i = yield* Instances.Instances.pipe(Effect.provide(context))
-      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close" })
+      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60) })
       yield* handle(call(a), "tabs.new", {}).pipe(Effect.provide(context))
       const reported = yield* Effect.fork(Stream.runHead(i.closedByUser))
       yield* Effect.repeatN(Effect.yieldNow(), 10)

@@ -4,7 +4,7 @@ import { decodeFrame, encodeFrame, type Frame, Methods } from "../../src/protoco
 
 const frames: Array<Frame> = [
   { type: "hello", protocol: 1, extensionVersion: "0.1.0", browser: "Chromium 156", profile: "Default" },
-  { type: "welcome", protocol: 1, instanceId: "i", clientName: "c", pid: 1, serverVersion: "0.1.0", token: "t" },
+  { type: "welcome", protocol: 2, instanceId: "i", clientName: "c", pid: 1, serverVersion: "0.1.0", token: "t", onDisconnect: "keep", graceSeconds: 60, resume: "old" },
   { type: "reject", reason: "busy", message: "m" },
   { type: "call", id: 1, method: "tabs.list", params: {} },
   { type: "result", id: 1, ok: true, value: { tabs: [] } },
