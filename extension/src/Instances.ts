@@ -140,9 +140,9 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
     Effect.flatMap(SynchronizedRef.get(instance.tabs), (tabs) => Effect.forEach(tabs.values(), browser.closeTab, { discard: true }))
 
   /** The connection ended: tabs by policy first, then locks. */
-  const disconnected = (instance: Instance) =>
+  const disconnected = (instance: Instance, policy: DisconnectPolicy = instance.policy) =>
     Effect.gen(function*() {
-      switch (instance.policy) {
+      switch (policy) {
         case "close":
           yield* closeTabs(instance)
           break
@@ -153,7 +153,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
           break
       }
       yield* locks.releaseInstance(instance.id)
-      if (instance.policy !== "keep") return yield* remove(instance)
+      if (policy !== "keep") return yield* remove(instance)
       yield* Ref.set(instance.attached, false)
       yield* badge
       yield* FiberMap.run(graceTimers, instance.id, Effect.sleep(instance.grace).pipe(
@@ -351,7 +351,8 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
         // Not back within the grace period: handled as its policy says.
         yield* FiberMap.run(graceTimers, instance.id, Effect.sleep(RESTORE_GRACE).pipe(
           Effect.zipRight(Ref.get(instance.attached)),
-          Effect.flatMap((attached) => (attached ? Effect.void : disconnected({ ...instance, policy: instance.policy === "keep" ? "close" : instance.policy })))
+          // A kept instance has had its grace already: close its tabs now.
+          Effect.flatMap((attached) => (attached ? Effect.void : disconnected(instance, instance.policy === "keep" ? "close" : instance.policy)))
         ))
       }
       yield* Effect.logInfo(`restored ${s.instances.length} instance(s) after a worker restart`)

@@ -178,8 +178,10 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
           const holder = holderName((yield* Ref.get(tabs)).get(tab))
           yield* PubSub.publish(events, { _tag: "Waiting", tab, who, position, holder })
         }
+        // Granted at once: no wait at all (so even a zero `wait` succeeds).
+        if (!waiting) return id
         const tell = options.onWait
-        const report = tell === undefined || !waiting ? Effect.void : Effect.gen(function*() {
+        const report = tell === undefined ? Effect.void : Effect.gen(function*() {
           const started = yield* Clock.currentTimeMillis
           while (true) {
             const s = (yield* Ref.get(tabs)).get(tab)

@@ -159,3 +159,13 @@ describe("TabLocks", () => {
         expect(Exit.isSuccess(yield* Effect.exit(locks.withTab(TAB, C, opts("1 millis"), Effect.void)))).toBe(true)
       })))
 })
+
+describe("TabLocks with no wait", () => {
+  it.effect("waitSeconds 0 takes a free tab at once, and fails at once on a held one", () =>
+    withLocks((locks) =>
+      Effect.gen(function*() {
+        yield* locks.lease(TAB, A, Duration.seconds(60), opts("0 millis"))
+        const error = yield* Effect.flip(locks.lease(TAB, B, Duration.seconds(60), opts("0 millis")))
+        expect(error.message).toContain("claude-desktop holds it")
+      })))
+})
