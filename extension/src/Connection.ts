@@ -37,9 +37,9 @@ interface Socket {
  * refused fetch in under 10 ms; the server answers it with 403, which is enough.
  */
 const listening = (port: number): Effect.Effect<boolean> =>
-  Effect.promise(() =>
-    fetch(`http://127.0.0.1:${port}/`, { mode: "no-cors", cache: "no-store", credentials: "omit" }).then(() => true, () => false)
-  )
+  Effect.promise((signal) =>
+    fetch(`http://127.0.0.1:${port}/`, { mode: "no-cors", cache: "no-store", credentials: "omit", signal }).then(() => true, () => false)
+  ).pipe(Effect.timeoutTo({ duration: Duration.seconds(2), onTimeout: () => false, onSuccess: (up) => up }))
 
 /** Opens ws://127.0.0.1:port; `None` when the upgrade fails. */
 const open = (port: number): Effect.Effect<Option.Option<Socket>> =>
@@ -71,7 +71,10 @@ const open = (port: number): Effect.Effect<Option.Option<Socket>> =>
 export const connect = (port: number, options: ConnectionOptions): Effect.Effect<Outcome, never, Browser | Instances | TabLocks> =>
   Effect.gen(function*() {
     if (!(yield* listening(port))) return { _tag: "Refused" } as const
-    const opened = yield* Effect.acquireRelease(open(port), (s) => Option.match(s, { onNone: () => Effect.void, onSome: (s) => s.close }))
+    const opened = yield* Effect.acquireRelease(
+      open(port).pipe(Effect.timeoutTo({ duration: options.handshakeTimeout, onTimeout: Option.none, onSuccess: (s) => s })),
+      (s) => Option.match(s, { onNone: () => Effect.void, onSome: (s) => s.close })
+    )
     if (Option.isNone(opened)) return { _tag: "Rejected", reason: "something listens there, but not a tabmux server that accepts us" } as const
     const socket = opened.value
     yield* socket.send({ type: "hello", protocol: PROTOCOL_VERSION, extensionVersion: options.extensionVersion, browser: options.browser })

@@ -15,7 +15,8 @@ export const retryDelay = (outcome: Outcome, failures: number): Duration.Duratio
     case "Closed":
       return Duration.zero
     case "Rejected":
-      return Duration.min(Duration.seconds(60), Duration.millis(2000 * 2 ** Math.max(0, failures - 1)))
+      // A server that is still starting may fail once or twice: back off only after that.
+      return failures <= 2 ? Duration.zero : Duration.min(Duration.seconds(60), Duration.millis(2000 * 2 ** (failures - 3)))
   }
 }
 

@@ -63,7 +63,11 @@ type Bind = { readonly _tag: "Bound"; readonly server: Http.Server } | { readonl
 /** Binds exactly 127.0.0.1 (never all interfaces, never `localhost`, never reusePort). */
 const bind = (port: number) =>
   Effect.async<Bind, PortClaimError>((resume) => {
-    const server = Http.createServer()
+    // Plain HTTP is never served: answer 403 from the first moment, so a probe that
+    // arrives before the WebSocket endpoint is attached is answered, not left hanging.
+    const server = Http.createServer((_request, response) => {
+      response.writeHead(403, { "content-type": "text/plain" }).end("tabmux: forbidden\n")
+    })
     server.once("error", (e) => {
       const code = errorCode(e)
       resume(code === "EADDRINUSE" || code === "EACCES" ? Effect.succeed({ _tag: "Busy" }) : Effect.fail(new PortClaimError({ port, cause: e })))

@@ -76,15 +76,10 @@ export const layer = Layer.scopedDiscard(
         run(Effect.flatMap(fromWebSocket(ws), bridge.serve))
       })
     }
-    const onRequest = (_request: Http.IncomingMessage, response: Http.ServerResponse) => {
-      response.writeHead(403, { "content-type": "text/plain" }).end("tabmux: forbidden\n")
-    }
     server.on("upgrade", onUpgrade)
-    server.on("request", onRequest)
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         server.off("upgrade", onUpgrade)
-        server.off("request", onRequest)
         for (const ws of wss.clients) ws.close(CloseCode.ServerStopping, "server stopping")
         wss.close()
       })

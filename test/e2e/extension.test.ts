@@ -39,11 +39,11 @@ const call = async (agent: Agent, name: string, args: Record<string, unknown>) =
 
 const sharedHandle = async (agent: Agent) => (await tabs(agent, { action: "list" })).find((t) => t.shared)!.tab
 
-const start = async (name: string): Promise<Agent> => {
+const start = async (name: string, env: Record<string, string> = {}): Promise<Agent> => {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [BIN],
-    env: { ...process.env, TABMUX_DIR: dir, TABMUX_CONNECT_WAIT: "10" } as Record<string, string>,
+    env: { ...process.env, TABMUX_DIR: dir, TABMUX_CONNECT_WAIT: "10", ...env } as Record<string, string>,
     stderr: "pipe"
   })
   const client = new Client({ name, version: "1.0.0" })
@@ -80,7 +80,7 @@ afterAll(async () => {
 describe.sequential("extension in headless Chromium", () => {
   it("discovers three servers started at once by three MCP clients", { timeout: 60_000 }, async () => {
     const started = Date.now()
-    agents.push(...await Promise.all(["agent-a", "agent-b", "agent-c"].map(start)))
+    agents.push(...await Promise.all(["agent-a", "agent-b", "agent-c"].map((name) => start(name))))
     const found = await Promise.all(agents.map(async (a) => {
       const record = await waitFor(() => readRegistry(dir).find((r) => r.pid === a.transport.pid && r.extension), 15_000)
       return { total: Date.now() - started, discovery: record.extension.connectedAt - record.startedAt }
@@ -228,5 +228,60 @@ describe.sequential("extension in headless Chromium", () => {
     expect(seen.filter((t) => t.group === "tabmux · shared").length).toBe(1)
     expect(seen.filter((t) => t.group === "agent-c").length).toBe(2)
     agents.splice(0, 1)
+  })
+
+  it("policies: release leaves the tabs to the user; keep holds them for --resume, and closes them after the grace", { timeout: 60_000 }, async () => {
+    const connected = async (agent: Agent) => waitFor(() => readRegistry(dir).find((r) => r.pid === agent.transport.pid && r.extension), 15_000)
+    const released = await start("agent-r", { TABMUX_ON_DISCONNECT: "release" })
+    const kept = await start("agent-k", { TABMUX_ON_DISCONNECT: "keep", TABMUX_KEEP_GRACE: "30" })
+    const brief = await start("agent-g", { TABMUX_ON_DISCONNECT: "keep", TABMUX_KEEP_GRACE: "2" })
+    const { token } = await connected(kept)
+    await Promise.all([connected(released), connected(brief)])
+    await tabs(released, { action: "new", url: `${base}/agent-r-1` })
+    await tabs(kept, { action: "new", url: `${base}/agent-k-1` })
+    await tabs(kept, { action: "new", url: `${base}/agent-k-2` })
+    await tabs(brief, { action: "new", url: `${base}/agent-g-1` })
+    const keptBefore = (await tabs(kept, { action: "list" })).filter((t) => !t.shared).map((t) => [t.tab, t.url])
+    const killedAt = Date.now()
+    for (const a of [released, kept, brief]) process.kill(a.transport.pid!, "SIGKILL")
+
+    await waitFor(async () => (await chromeTabs()).find((t) => t.url === `${base}/agent-r-1`)?.group === undefined, 10_000)
+    await waitFor(async () => !(await chromeTabs()).some((t) => t.url === `${base}/agent-g-1`), 15_000)
+    console.log(`keep with a 2 s grace: agent-g's tab closed ${Date.now() - killedAt} ms after SIGKILL`)
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(1_900)
+    const seen = await chromeTabs()
+    expect(seen.filter((t) => t.url.startsWith(`${base}/agent-k-`)).map((t) => t.group)).toEqual(["agent-k", "agent-k"])
+    expect(seen.find((t) => t.url === `${base}/agent-r-1`)).toEqual({ url: `${base}/agent-r-1`, group: undefined })
+
+    const heir = await start("agent-k", { TABMUX_RESUME: token })
+    await connected(heir)
+    const back = await waitFor(async () => {
+      const list = (await tabs(heir, { action: "list" })).filter((t) => !t.shared)
+      return list.length === 2 && list
+    }, 10_000)
+    expect(back.map((t) => [t.tab, t.url])).toEqual(keptBefore)
+    expect(keptBefore.map(([, url]) => url)).toEqual([`${base}/agent-k-1`, `${base}/agent-k-2`])
+    agents.push(heir)
+  })
+
+  it("a terminated and restarted service worker rebuilds ownership and leases; servers reconnect", { timeout: 90_000 }, async () => {
+    const [b, c] = agents
+    const before = await tabs(b!, { action: "list" })
+    const shared = before.find((t) => t.shared)!.tab
+    await call(b!, "browser_tab_lock", { tab: shared, ttlSeconds: 120 })
+    const connectedAt = readRegistry(dir).find((r) => r.pid === b!.transport.pid).extension.connectedAt
+    await new Promise((r) => setTimeout(r, 700)) // the state snapshot is written twice a second
+    const stoppedAt = Date.now()
+    await browser.stopWorker()
+    // Anything that wakes the worker restarts it; its alarm would within 30 s. Wake it now.
+    await browser.evaluateInWorker("1")
+    await waitFor(() => readRegistry(dir).find((r) => r.pid === b!.transport.pid && r.extension && r.extension.connectedAt > connectedAt), 30_000)
+    console.log(`worker restart: agent-b reconnected ${Date.now() - stoppedAt} ms after the worker was stopped`)
+    const after = await tabs(b!, { action: "list" })
+    expect(after.map((t) => [t.tab, t.url])).toEqual(before.map((t) => [t.tab, t.url]))
+    expect(after.find((t) => t.tab === shared)?.leasedBy).toBe("you")
+    const refused: any = await c!.client.callTool({ name: "browser_tab_lock", arguments: { tab: await sharedHandle(c!), waitSeconds: 0 } })
+    expect(text(refused)).toContain("agent-b holds it")
+    await call(b!, "browser_tab_unlock", { tab: shared })
   })
 })

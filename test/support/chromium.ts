@@ -19,6 +19,8 @@ export interface Browser {
   readonly evaluateInWorker: <A>(expression: string) => Promise<A>
   /** Evaluates in the first page whose URL starts with `urlPrefix` (one CDP session per call). */
   readonly evaluateInPage: <A>(urlPrefix: string, expression: string) => Promise<A>
+  /** Terminates the extension's service worker, as Chrome does to an idle one. */
+  readonly stopWorker: () => Promise<void>
   readonly close: () => Promise<void>
 }
 
@@ -77,6 +79,31 @@ export const launch = async (): Promise<Browser> => {
       const m = await answer
       page.close()
       return m.result.result.value
+    },
+    stopWorker: async () => {
+      socket?.close()
+      socket = undefined
+      const version = (await (await fetch(`http://127.0.0.1:${cdpPort}/json/version`)).json()) as { webSocketDebuggerUrl: string }
+      const session = new WebSocket(version.webSocketDebuggerUrl)
+      await new Promise((r) => session.once("open", r))
+      const send = (id: number, method: string, params: object) =>
+        new Promise<any>((resolve) => {
+          const onMessage = (d: unknown) => {
+            const m = JSON.parse(String(d))
+            if (m.id === id) {
+              session.off("message", onMessage)
+              resolve(m)
+            }
+          }
+          session.on("message", onMessage)
+          session.send(JSON.stringify({ id, method, params }))
+        })
+      const { result } = await send(1, "Target.getTargets", {})
+      const worker = result.targetInfos.find((t: any) => t.type === "service_worker" && t.url.endsWith("/background.js"))
+      if (!worker) throw new Error("no extension service worker to stop")
+      const closed = await send(2, "Target.closeTarget", { targetId: worker.targetId })
+      session.close()
+      if (closed.error || closed.result?.success === false) throw new Error(`could not stop the worker: ${JSON.stringify(closed)}`)
     },
     close: async () => {
       socket?.close()
