@@ -136,8 +136,10 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
       return copy
     }).pipe(Effect.zipRight(badge))
 
+  /** Closes the instance's tabs; whoever waited for one of them is told it is gone (before any lock is released). */
   const closeTabs = (instance: Instance) =>
-    Effect.flatMap(SynchronizedRef.get(instance.tabs), (tabs) => Effect.forEach(tabs.values(), browser.closeTab, { discard: true }))
+    Effect.flatMap(SynchronizedRef.get(instance.tabs), (tabs) =>
+      Effect.forEach(tabs.values(), (tab) => Effect.zipRight(browser.closeTab(tab), locks.forgetTab(tab)), { discard: true }))
 
   /** The connection ended: tabs by policy first, then locks. */
   const disconnected = (instance: Instance, policy: DisconnectPolicy = instance.policy) =>

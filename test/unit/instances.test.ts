@@ -31,13 +31,12 @@ describe("Instances", () => {
         MemoryBrowser.make.pipe(Effect.zipRight(Ref.update(memory.log, (l) => [...l, "b got tab 100"])))))
       yield* Effect.yieldNow()
       yield* Scope.close(scope, Exit.void)
-      yield* Fiber.await(other)
+      const outcome = yield* Fiber.await(other)
       const log = yield* Ref.get(memory.log)
-      const closes = log.filter((l) => l.startsWith("close"))
-      expect(closes).toEqual(["close 100", "close 101"])
-      // b ran only after both tabs were closed (or failed because its tab is gone), never before.
-      const got = log.indexOf("b got tab 100")
-      if (got >= 0) expect(got).toBeGreaterThan(log.indexOf("close 101"))
+      expect(log.filter((l) => l.startsWith("close"))).toEqual(["close 100", "close 101"])
+      // b never got the tab: it was closed first, and b was told so.
+      expect(log).not.toContain("b got tab 100")
+      expect(Exit.isFailure(outcome) && outcome.cause._tag === "Fail" && outcome.cause.error._tag).toBe("TabGone")
       expect(log[log.length - 1]).toBe("badge \"\"")
     }))
 
