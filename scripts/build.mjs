@@ -29,13 +29,15 @@ await build({
   sourcemap: "linked",
   logLevel: "warning"
 })
-await build({
-  entryPoints: ["extension/src/status-page.ts"],
-  outfile: "dist/extension/status.js",
-  bundle: true,
-  platform: "browser",
-  format: "esm",
-  target: "chrome116",
-  logLevel: "warning"
-})
-for (const file of ["manifest.json", "status.html"]) Fs.copyFileSync(`extension/${file}`, `dist/extension/${file}`)
+for (const page of ["status", "options"]) {
+  await build({
+    entryPoints: [`extension/src/${page}-page.ts`],
+    outfile: `dist/extension/${page}.js`,
+    bundle: true,
+    platform: "browser",
+    format: "esm",
+    target: "chrome116",
+    logLevel: "warning"
+  })
+}
+for (const file of ["manifest.json", "status.html", "options.html"]) Fs.copyFileSync(`extension/${file}`, `dist/extension/${file}`)

@@ -109,13 +109,17 @@ export const doctor = (options: {
     })
 
     const origin = yield* Effect.try(() => defaultOrigin()).pipe(Effect.option)
+    const built = yield* Effect.promise(() => Fs.access(`${extensionDir}/background.js`).then(() => true, () => false))
     checks.push({
-      ok: Option.isSome(origin),
+      ok: Option.isSome(origin) && built,
       title: `extension folder ${extensionDir}`,
-      detail: Option.match(origin, {
-        onNone: () => ["manifest.json missing or without a key: reinstall tabmux."],
-        onSome: (o) => [`allowed origin ${o}`]
-      })
+      detail: [
+        ...(built ? ["load it in chrome://extensions (Developer mode, \"Load unpacked\")"] : ["not built: run `npm run build`"]),
+        ...Option.match(origin, {
+          onNone: () => ["manifest.json missing or without a key: reinstall tabmux."],
+          onSome: (o) => [`allowed origin ${o}`]
+        })
+      ]
     })
 
     for (const c of checks) {

@@ -24,7 +24,11 @@ export const packageRoot = ((): string => {
   }
 })()
 
-export const extensionDir = Path.join(packageRoot, "extension")
+/** The built, unpacked extension: the folder a user loads in chrome://extensions. */
+export const extensionDir = Path.join(packageRoot, "dist", "extension")
+
+/** The manifest as written (the source of the pinned key). */
+const manifestPath = Path.join(packageRoot, "extension", "manifest.json")
 
 export const extensionIdFromKey = (base64Key: string): string =>
   [...Crypto.createHash("sha256").update(Buffer.from(base64Key, "base64")).digest("hex").slice(0, 32)]
@@ -32,7 +36,7 @@ export const extensionIdFromKey = (base64Key: string): string =>
     .join("")
 
 export const readManifest = (): { readonly version: string; readonly key: string } =>
-  JSON.parse(Fs.readFileSync(Path.join(extensionDir, "manifest.json"), "utf8"))
+  JSON.parse(Fs.readFileSync(manifestPath, "utf8"))
 
 export const extensionOrigin = (id: string) => `chrome-extension://${id}`
 

@@ -284,4 +284,24 @@ describe.sequential("extension in headless Chromium", () => {
     expect(text(refused)).toContain("agent-b holds it")
     await call(b!, "browser_tab_unlock", { tab: shared })
   })
+
+  it("the options page checks and saves the port range the extension scans", async () => {
+    const url = await browser.evaluateInWorker<string>(`(async () => {
+      const url = chrome.runtime.getURL("options.html")
+      await chrome.tabs.create({ url, active: false })
+      return url
+    })()`)
+    await waitFor(() => browser.evaluateInPage<boolean>(url, "document.readyState === 'complete' && document.getElementById('ports').value !== ''"), 10_000)
+    const typed = (value: string) =>
+      browser.evaluateInPage<string>(url, `(async () => {
+        document.getElementById("ports").value = ${JSON.stringify("")} + ${JSON.stringify(value)}
+        document.getElementById("save").click()
+        await new Promise((r) => setTimeout(r, 200))
+        return document.getElementById("message").textContent
+      })()`)
+    expect(await typed("99-1")).toContain("invalid port range")
+    expect(await browser.evaluateInWorker("chrome.storage.local.get('ports').then((s) => s.ports ?? null)")).toBe(null)
+    expect(await typed("8765-8796")).toBe("Saved: scanning 8765-8796.")
+    expect(await browser.evaluateInWorker("chrome.storage.local.get('ports').then((s) => s.ports)")).toBe("8765-8796")
+  })
 })
