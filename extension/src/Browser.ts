@@ -30,6 +30,8 @@ export class Browser extends Context.Tag("tabmux/Browser")<Browser, {
   readonly group: (tabs: ReadonlyArray<number>, group: Option.Option<number>, title: string, color: GroupColor) => Effect.Effect<Option.Option<number>>
   readonly ungroup: (tabs: ReadonlyArray<number>) => Effect.Effect<void>
   readonly setBadge: (text: string) => Effect.Effect<void>
+  /** The tabs in a group, in tab-strip order (none when groups are unsupported or the group is gone). */
+  readonly tabsInGroup: (group: number) => Effect.Effect<ReadonlyArray<number>>
   /** Tabs in a group titled `SHARED_GROUP`, in any window. */
   readonly sharedTabs: Effect.Effect<ReadonlyArray<TabSnapshot>>
   /** Tabs closed by anyone (the user included). */

@@ -40,6 +40,10 @@ export const layer = Layer.effect(
           : Effect.as(noGroups, Option.none()),
       ungroup: (tabs) =>
         groupsAvailable() && tabs.length > 0 ? Effect.promise(() => chrome.tabs.ungroup(tabs as unknown as [number, ...Array<number>]).catch(() => undefined)) : Effect.void,
+      tabsInGroup: (group) =>
+        groupsAvailable()
+          ? Effect.promise(() => chrome.tabs.query({ groupId: group }).then((tabs) => tabs.flatMap((t) => (t.id === undefined ? [] : [t.id])), () => []))
+          : Effect.succeed([]),
       sharedTabs: groupsAvailable()
         ? Effect.promise(async () => {
           const groups = await chrome.tabGroups.query({ title: SHARED_GROUP })

@@ -47,7 +47,7 @@ const list = (instance: Instance) =>
   Effect.gen(function*() {
     const browser = yield* Browser
     const locks = yield* TabLocks
-    yield* Effect.flatMap(Instances, (i) => i.syncShared(instance))
+    yield* Effect.flatMap(Instances, (i) => i.sync(instance))
     const leases = new Map((yield* locks.view).flatMap((v) => (v.lease ? [[v.tab, v.lease.who] as const] : [])))
     const current = yield* Ref.get(instance.current)
     const entries = [
@@ -129,7 +129,7 @@ const run = {
   "tab.lock": (call: Call, params: ParamsOf<"tab.lock">) =>
     Effect.gen(function*() {
       const locks = yield* TabLocks
-      yield* Effect.flatMap(Instances, (i) => i.syncShared(call.instance))
+      yield* Effect.flatMap(Instances, (i) => i.sync(call.instance))
       const { handle, tab } = yield* resolve(call.instance, params.tab)
       const who = yield* Ref.get(call.instance.who)
       const lease = yield* locks.lease(tab, who, Duration.seconds(params.ttlSeconds), {

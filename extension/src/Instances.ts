@@ -89,8 +89,11 @@ export class Instances extends Context.Tag("tabmux/Instances")<Instances, {
   readonly adopt: (instance: Instance, tab: number) => Effect.Effect<string>
   /** Forgets a handle (the tab was closed). */
   readonly drop: (instance: Instance, handle: string) => Effect.Effect<void>
-  /** Brings the instance's names for shared tabs up to date: new shared tabs get new handles, unshared ones lose theirs. */
-  readonly syncShared: (instance: Instance) => Effect.Effect<void>
+  /**
+   * Brings the instance's tabs up to date with what the user did: tabs dragged into its
+   * group become its own, new shared tabs get handles, unshared ones lose theirs.
+   */
+  readonly sync: (instance: Instance) => Effect.Effect<void>
   /** The instance that owns a tab, if any. */
   readonly ownerOf: (tab: number) => Effect.Effect<Option.Option<Instance>>
   readonly snapshot: Effect.Effect<Snapshot>
@@ -226,8 +229,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
 
   const adopt = (instance: Instance, tab: number) =>
     Effect.gen(function*() {
-      const n = yield* Ref.getAndUpdate(instance.nextHandle, (k) => k + 1)
-      const handle = `t${n}`
+      const [handle] = yield* handleFor(instance, tab)
       yield* SynchronizedRef.update(instance.tabs, (m) => new Map(m).set(handle, tab))
       yield* Ref.set(instance.current, Option.some(handle))
       yield* regroup(instance)
@@ -249,15 +251,24 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
       yield* Ref.update(instance.current, (c) => (Option.contains(c, handle) ? Option.fromNullable(left[left.length - 1]) : c))
     })
 
-  const syncShared = (instance: Instance) =>
+  const handleFor = (instance: Instance, tab: number) =>
+    Effect.map(Ref.getAndUpdate(instance.nextHandle, (k) => k + 1), (n) => [`t${n}`, tab] as const)
+
+  const sync = (instance: Instance) =>
     Effect.gen(function*() {
+      const group = yield* Ref.get(instance.group)
+      if (Option.isSome(group)) {
+        const inGroup = yield* browser.tabsInGroup(group.value)
+        const known = new Set([...(yield* SynchronizedRef.get(instance.tabs)).values(), ...(yield* SynchronizedRef.get(instance.shared)).values()])
+        const dragged = yield* Effect.forEach(inGroup.filter((tab) => !known.has(tab)), (tab) => handleFor(instance, tab))
+        if (dragged.length > 0) yield* SynchronizedRef.update(instance.tabs, (m) => new Map([...m, ...dragged]))
+      }
       const now = new Set((yield* browser.sharedTabs).map((t) => t.id))
       const owned = new Set((yield* SynchronizedRef.get(instance.tabs)).values())
       const known = yield* SynchronizedRef.get(instance.shared)
       const kept = [...known].filter(([, tab]) => now.has(tab))
       const fresh = [...now].filter((tab) => !owned.has(tab) && !kept.some(([, t]) => t === tab))
-      const added = yield* Effect.forEach(fresh, (tab) =>
-        Effect.map(Ref.getAndUpdate(instance.nextHandle, (k) => k + 1), (n) => [`t${n}`, tab] as const))
+      const added = yield* Effect.forEach(fresh, (tab) => handleFor(instance, tab))
       yield* SynchronizedRef.set(instance.shared, new Map([...kept, ...added]))
     })
 
@@ -361,7 +372,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
     })
   if (Option.isSome(saved)) yield* restore(saved.value)
 
-  return Instances.of({ register, list, all, rename, adopt, drop, syncShared, ownerOf, snapshot, closedByUser: Stream.fromPubSub(closed) })
+  return Instances.of({ register, list, all, rename, adopt, drop, sync, ownerOf, snapshot, closedByUser: Stream.fromPubSub(closed) })
 })
 
 export const layer = (saved: Option.Option<Snapshot> = Option.none()) => Layer.scoped(Instances, make(saved))

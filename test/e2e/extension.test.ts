@@ -128,6 +128,20 @@ describe.sequential("extension in headless Chromium", () => {
     expect((await chromeTabs()).some((t) => t.url === `${base}/agent-b-1`)).toBe(false)
   })
 
+  it("a tab the user drags into an agent's group becomes that agent's", async () => {
+    const c = agents[2]!
+    await browser.evaluateInWorker(`(async () => {
+      const [group] = await chrome.tabGroups.query({ title: "agent-c" })
+      const t = await chrome.tabs.create({ url: ${JSON.stringify(`${base}/dragged`)}, active: false })
+      await chrome.tabs.group({ tabIds: [t.id], groupId: group.id })
+    })()`)
+    const own = await waitFor(async () => {
+      const list = await tabs(c, { action: "list" })
+      return list.some((t) => t.url === `${base}/dragged`) && list
+    }, 10_000)
+    expect(own.map((t) => [t.tab, t.url])).toEqual([["t1", `${base}/agent-c-1`], ["t2", `${base}/agent-c-2`], ["t3", `${base}/dragged`]])
+  })
+
   it("a shared tab is visible to every agent under its own handle, and not closable by them", async () => {
     await browser.evaluateInWorker(`(async () => {
       const t = await chrome.tabs.create({ url: ${JSON.stringify(`${base}/shared-page`)}, active: false })
@@ -222,11 +236,11 @@ describe.sequential("extension in headless Chromium", () => {
     await call(b!, "browser_tab_unlock", { tab: await sharedHandle(b!) })
     await inFlight
     expect((await tabs(b!, { action: "list" })).filter((t) => !t.shared).length).toBe(4)
-    expect((await tabs(c!, { action: "list" })).filter((t) => !t.shared).map((t) => t.tab)).toEqual(["t1", "t2"])
+    expect((await tabs(c!, { action: "list" })).filter((t) => !t.shared).map((t) => t.tab)).toEqual(["t1", "t2", "t3"])
     const seen = await chromeTabs()
     expect(seen.filter((t) => t.group === "agent-b").length).toBe(4)
     expect(seen.filter((t) => t.group === "tabmux · shared").length).toBe(1)
-    expect(seen.filter((t) => t.group === "agent-c").length).toBe(2)
+    expect(seen.filter((t) => t.group === "agent-c").length).toBe(3)
     agents.splice(0, 1)
   })
 

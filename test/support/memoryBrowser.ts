@@ -35,6 +35,7 @@ export const make = Effect.gen(function*() {
       }),
     ungroup: (ids) => note(`ungroup ${ids.join(",")}`),
     setBadge: (text) => note(`badge "${text}"`),
+    tabsInGroup: (group) => Effect.map(Ref.get(tabs), (m) => [...m.values()].filter((t) => t.group === group).map((t) => t.id)),
     sharedTabs: Effect.map(Ref.get(tabs), (m) => [...m.values()].filter((t) => t.group === SHARED)),
     tabRemoved: Stream.fromPubSub(removed)
   })

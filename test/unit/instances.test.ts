@@ -84,6 +84,19 @@ describe("Instances", () => {
       expect(listed.tabs).toEqual([])
     }))
 
+  it.scoped("a tab the user drags into an instance's group becomes its own, with a new handle", () =>
+    Effect.gen(function*() {
+      const { context, memory } = yield* setup
+      const i = yield* Instances.Instances.pipe(Effect.provide(context))
+      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60) })
+      yield* handle(call(a), "tabs.new", {}).pipe(Effect.provide(context))
+      const userTab = yield* memory.browser.openTab("http://user/")
+      const group = Option.getOrThrow(yield* Ref.get(a.group))
+      yield* memory.browser.group([userTab.id], Option.some(group), "agent-a", "blue")
+      const listed: any = yield* handle(call(a), "tabs.list", {}).pipe(Effect.provide(context))
+      expect(listed.tabs.map((t: any) => [t.tab, t.url, t.shared])).toEqual([["t1", "about:blank", false], ["t2", "http://user/", false]])
+    }))
+
   it("backs off from servers that refuse us, never from idle ports", () => {
     expect(Duration.toMillis(retryDelay({ _tag: "Refused" }, 0))).toBe(0)
     expect(Duration.toMillis(retryDelay({ _tag: "Closed", served: true }, 0))).toBe(0)
