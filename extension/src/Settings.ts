@@ -26,4 +26,3 @@ export const chromeLayer = Layer.scoped(
   })
 )
 
-export const fixedLayer = (range: PortRange) => Layer.succeed(Settings, { ports: Effect.succeed(range) })

@@ -56,9 +56,7 @@ export class TabGone extends Data.TaggedError("TabGone")<{ readonly tab: string 
 /** The waiting instance disconnected (its calls end with it). */
 export class InstanceGone extends Data.TaggedError("InstanceGone")<{ readonly instanceId: string }> {}
 
-export type LockEvent =
-  | { readonly _tag: "LeaseExpired"; readonly tab: number; readonly who: Who }
-  | { readonly _tag: "Waiting"; readonly tab: number; readonly who: Who; readonly position: number; readonly holder: string | undefined }
+export type LockEvent = { readonly _tag: "LeaseExpired"; readonly tab: number; readonly who: Who }
 
 export interface TabLockView {
   readonly tab: number
@@ -159,7 +157,7 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
             ? [{ ...s, lease: undefined }, true] as const
             : [s, false] as const
         )),
-        Effect.flatMap((expired) => (expired ? PubSub.publish(events, { _tag: "LeaseExpired", tab, who: lease.who }) : Effect.void))
+        Effect.flatMap((expired) => (expired ? PubSub.publish(events, { _tag: "LeaseExpired" as const, tab, who: lease.who }) : Effect.void))
       )
     )
 
@@ -172,14 +170,9 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
         const deferred = yield* Deferred.make<void, TabGone | InstanceGone>()
         const id = nextId++
         const since = yield* Clock.currentTimeMillis
-        const position = yield* update(tab, (s) => [{ ...s, waiters: [...s.waiters, { id, who, kind, since, deferred }] }, s.waiters.length] as const)
-        const waiting = !(yield* Deferred.isDone(deferred))
-        if (waiting) {
-          const holder = holderName((yield* Ref.get(tabs)).get(tab))
-          yield* PubSub.publish(events, { _tag: "Waiting", tab, who, position, holder })
-        }
+        yield* update(tab, (s) => [{ ...s, waiters: [...s.waiters, { id, who, kind, since, deferred }] }, undefined] as const)
         // Granted at once: no wait at all (so even a zero `wait` succeeds).
-        if (!waiting) return id
+        if (yield* Deferred.isDone(deferred)) return id
         const tell = options.onWait
         const report = tell === undefined ? Effect.void : Effect.gen(function*() {
           const started = yield* Clock.currentTimeMillis

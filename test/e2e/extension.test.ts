@@ -8,6 +8,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { extensionIdFromKey, readManifest } from "../../src/server/Extension.js"
 import { type Browser, launch } from "../support/chromium.js"
 import { BIN, readRegistry, tempRuntimeDir, waitFor } from "../support/server.js"
 
@@ -51,6 +52,14 @@ const start = async (name: string, env: Record<string, string> = {}): Promise<Ag
   const record = await waitFor(() => readRegistry(dir).find((r) => r.pid === transport.pid))
   return { name, client, transport, port: record.port }
 }
+
+/** Opens one of the extension's pages in a background tab, as a user would; returns its URL. */
+const openExtensionPage = (page: string) =>
+  browser.evaluateInWorker<string>(`(async () => {
+    const url = chrome.runtime.getURL(${JSON.stringify(page)})
+    await chrome.tabs.create({ url, active: false })
+    return url
+  })()`)
 
 /** Tabs and groups as Chrome sees them, from inside the extension. */
 const chromeTabs = () =>
@@ -205,11 +214,7 @@ describe.sequential("extension in headless Chromium", () => {
   })
 
   it("the status page shows instances, their tabs and the shared tab's lease", async () => {
-    const url = await browser.evaluateInWorker<string>(`(async () => {
-      const url = chrome.runtime.getURL("status.html")
-      await chrome.tabs.create({ url, active: false })
-      return url
-    })()`)
+    const url = await openExtensionPage("status.html")
     const shown = await waitFor(async () => {
       const text = await browser.evaluateInPage<string | undefined>(url, "document.body ? document.body.innerText : \"\"")
       return text?.includes("leased by agent-a") && text
@@ -287,8 +292,9 @@ describe.sequential("extension in headless Chromium", () => {
     await new Promise((r) => setTimeout(r, 700)) // the state snapshot is written twice a second
     const stoppedAt = Date.now()
     await browser.stopWorker()
-    // Anything that wakes the worker restarts it; its alarm would within 30 s. Wake it now.
-    await browser.evaluateInWorker("1")
+    // Anything that wakes the worker restarts it (its alarm would within 30 s). Wake it as a
+    // user would: open the status page, whose message to the worker starts it.
+    await browser.openPage(`chrome-extension://${extensionIdFromKey(readManifest().key)}/status.html`)
     await waitFor(() => readRegistry(dir).find((r) => r.pid === b!.transport.pid && r.extension && r.extension.connectedAt > connectedAt), 30_000)
     console.log(`worker restart: agent-b reconnected ${Date.now() - stoppedAt} ms after the worker was stopped`)
     const after = await tabs(b!, { action: "list" })
@@ -300,11 +306,7 @@ describe.sequential("extension in headless Chromium", () => {
   })
 
   it("the options page checks and saves the port range the extension scans", async () => {
-    const url = await browser.evaluateInWorker<string>(`(async () => {
-      const url = chrome.runtime.getURL("options.html")
-      await chrome.tabs.create({ url, active: false })
-      return url
-    })()`)
+    const url = await openExtensionPage("options.html")
     await waitFor(() => browser.evaluateInPage<boolean>(url, "document.readyState === 'complete' && document.getElementById('ports').value !== ''"), 10_000)
     const typed = (value: string) =>
       browser.evaluateInPage<string>(url, `(async () => {

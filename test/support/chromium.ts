@@ -19,8 +19,10 @@ export interface Browser {
   readonly evaluateInWorker: <A>(expression: string) => Promise<A>
   /** Evaluates in the first page whose URL starts with `urlPrefix` (one CDP session per call). */
   readonly evaluateInPage: <A>(urlPrefix: string, expression: string) => Promise<A>
-  /** Terminates the extension's service worker, as Chrome does to an idle one. */
+  /** Terminates the extension's service worker, as Chrome does to an idle one; returns once it is gone. */
   readonly stopWorker: () => Promise<void>
+  /** Opens a page in a new background tab (through CDP, as a user's click would). */
+  readonly openPage: (url: string) => Promise<void>
   readonly close: () => Promise<void>
 }
 
@@ -41,31 +43,74 @@ export const launch = async (): Promise<Browser> => {
   let socket: WebSocket | undefined
   let nextId = 1
   const pending = new Map<number, (m: any) => void>()
+  const targets = async () => (await (await fetch(`http://127.0.0.1:${cdpPort}/json/list`)).json()) as Array<any>
+  const isWorker = (t: any) => t.type === "service_worker" && t.url.endsWith("/background.js")
+  /** Opens a CDP socket, or `undefined` if it does not open within 5 s (a target that just went away). */
+  const connect = (url: string) =>
+    new Promise<WebSocket | undefined>((resolve) => {
+      const ws = new WebSocket(url)
+      const timer = setTimeout(() => {
+        ws.terminate()
+        resolve(undefined)
+      }, 5_000)
+      ws.once("open", () => {
+        clearTimeout(timer)
+        resolve(ws)
+      })
+      ws.once("error", () => {
+        clearTimeout(timer)
+        resolve(undefined)
+      })
+    })
   const workerSocket = async () => {
     if (socket?.readyState === WebSocket.OPEN) return socket
-    const url = await waitFor(async () => {
-      const targets = (await (await fetch(`http://127.0.0.1:${cdpPort}/json/list`)).json()) as Array<any>
-      return targets.find((t) => t.type === "service_worker" && t.url.endsWith("/background.js"))?.webSocketDebuggerUrl
-    }, 20_000)
-    socket = new WebSocket(await url)
+    socket = await waitFor(async () => {
+      const url = (await targets()).find(isWorker)?.webSocketDebuggerUrl
+      return url === undefined ? undefined : await connect(url)
+    }, 30_000)
     socket.on("message", (d) => {
       const m = JSON.parse(String(d))
       pending.get(m.id)?.(m)
       pending.delete(m.id)
     })
-    await new Promise((r) => socket!.once("open", r))
     return socket
+  }
+  /** One command on the browser-level CDP session. */
+  const browserCommand = async (method: string, params: object) => {
+    const version = (await (await fetch(`http://127.0.0.1:${cdpPort}/json/version`)).json()) as { webSocketDebuggerUrl: string }
+    const session = await connect(version.webSocketDebuggerUrl)
+    if (session === undefined) throw new Error("cannot reach the browser's CDP endpoint")
+    const answer = await new Promise<any>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${method}: no answer within 10 s`)), 10_000)
+      session.once("message", (d) => {
+        clearTimeout(timer)
+        resolve(JSON.parse(String(d)))
+      })
+      session.send(JSON.stringify({ id: 1, method, params }))
+    })
+    session.close()
+    if (answer.error) throw new Error(`${method}: ${JSON.stringify(answer.error)}`)
+    return answer.result
   }
   return {
     cdpPort,
     evaluateInWorker: async (expression) => {
       const ws = await workerSocket()
       const id = nextId++
-      const answer = new Promise<any>((r) => pending.set(id, r))
+      const answer = new Promise<any>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no answer from the worker within 15 s to ${expression.slice(0, 80)}`)), 15_000)
+        pending.set(id, (m) => {
+          clearTimeout(timer)
+          resolve(m)
+        })
+      })
       ws.send(JSON.stringify({ id, method: "Runtime.evaluate", params: { expression, awaitPromise: true, returnByValue: true } }))
       const m = await answer
       if (m.result?.exceptionDetails) throw new Error(JSON.stringify(m.result.exceptionDetails))
       return m.result.result.value
+    },
+    openPage: async (url) => {
+      await browserCommand("Target.createTarget", { url, background: true })
     },
     evaluateInPage: async (urlPrefix, expression) => {
       const url = await waitFor(async () => {
@@ -83,27 +128,11 @@ export const launch = async (): Promise<Browser> => {
     stopWorker: async () => {
       socket?.close()
       socket = undefined
-      const version = (await (await fetch(`http://127.0.0.1:${cdpPort}/json/version`)).json()) as { webSocketDebuggerUrl: string }
-      const session = new WebSocket(version.webSocketDebuggerUrl)
-      await new Promise((r) => session.once("open", r))
-      const send = (id: number, method: string, params: object) =>
-        new Promise<any>((resolve) => {
-          const onMessage = (d: unknown) => {
-            const m = JSON.parse(String(d))
-            if (m.id === id) {
-              session.off("message", onMessage)
-              resolve(m)
-            }
-          }
-          session.on("message", onMessage)
-          session.send(JSON.stringify({ id, method, params }))
-        })
-      const { result } = await send(1, "Target.getTargets", {})
-      const worker = result.targetInfos.find((t: any) => t.type === "service_worker" && t.url.endsWith("/background.js"))
+      const worker = (await targets()).find(isWorker)
       if (!worker) throw new Error("no extension service worker to stop")
-      const closed = await send(2, "Target.closeTarget", { targetId: worker.targetId })
-      session.close()
-      if (closed.error || closed.result?.success === false) throw new Error(`could not stop the worker: ${JSON.stringify(closed)}`)
+      const closed = await browserCommand("Target.closeTarget", { targetId: worker.id })
+      if (closed?.success === false) throw new Error("could not stop the worker")
+      await waitFor(async () => !(await targets()).some((t) => t.id === worker.id), 10_000)
     },
     close: async () => {
       socket?.close()
