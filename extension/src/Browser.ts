@@ -32,8 +32,12 @@ export class Browser extends Context.Tag("tabmux/Browser")<Browser, {
   readonly setBadge: (text: string) => Effect.Effect<void>
   /** The tabs in a group, in tab-strip order (none when groups are unsupported or the group is gone). */
   readonly tabsInGroup: (group: number) => Effect.Effect<ReadonlyArray<number>>
-  /** Tabs in a group titled `SHARED_GROUP`, in any window. */
-  readonly sharedTabs: Effect.Effect<ReadonlyArray<TabSnapshot>>
+  /**
+   * The tabs the user shares with every agent: those in a group titled `SHARED_GROUP`, or,
+   * with the "share all tabs" option on (off by default), every tab but `owned` ones and
+   * the extension's own pages.
+   */
+  readonly sharedTabs: (owned: ReadonlySet<number>) => Effect.Effect<ReadonlyArray<TabSnapshot>>
   /** Tabs closed by anyone (the user included). */
   readonly tabRemoved: Stream.Stream<number>
 }>() {}

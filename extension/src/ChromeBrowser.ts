@@ -44,13 +44,18 @@ export const layer = Layer.effect(
         groupsAvailable()
           ? Effect.promise(() => chrome.tabs.query({ groupId: group }).then((tabs) => tabs.flatMap((t) => (t.id === undefined ? [] : [t.id])), () => []))
           : Effect.succeed([]),
-      sharedTabs: groupsAvailable()
-        ? Effect.promise(async () => {
+      sharedTabs: (owned) =>
+        Effect.promise(async () => {
+          const { shareAll } = await chrome.storage.local.get("shareAll")
+          if (shareAll === true) {
+            const own = chrome.runtime.getURL("")
+            return (await chrome.tabs.query({})).map(snapshot).filter((t) => !owned.has(t.id) && !t.url.startsWith(own))
+          }
+          if (!groupsAvailable()) return []
           const groups = await chrome.tabGroups.query({ title: SHARED_GROUP })
           const tabs = await Promise.all(groups.map((g) => chrome.tabs.query({ groupId: g.id })))
           return tabs.flat().map(snapshot)
-        })
-        : Effect.succeed([]),
+        }),
       setBadge: (text) => Effect.promise(() => chrome.action.setBadgeText({ text }).catch(() => undefined)),
       tabRemoved: Stream.async<number>((emit) => {
         const listener = (tabId: number) => {

@@ -263,7 +263,11 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
         const dragged = yield* Effect.forEach(inGroup.filter((tab) => !known.has(tab)), (tab) => handleFor(instance, tab))
         if (dragged.length > 0) yield* SynchronizedRef.update(instance.tabs, (m) => new Map([...m, ...dragged]))
       }
-      const now = new Set((yield* browser.sharedTabs).map((t) => t.id))
+      const everyOwned = new Set<number>()
+      for (const i of (yield* SynchronizedRef.get(registry)).values()) {
+        for (const tab of (yield* SynchronizedRef.get(i.tabs)).values()) everyOwned.add(tab)
+      }
+      const now = new Set((yield* browser.sharedTabs(everyOwned)).map((t) => t.id))
       const owned = new Set((yield* SynchronizedRef.get(instance.tabs)).values())
       const known = yield* SynchronizedRef.get(instance.shared)
       const kept = [...known].filter(([, tab]) => now.has(tab))

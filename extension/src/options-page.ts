@@ -9,8 +9,16 @@ const say = (text: string, error = false) => {
   message.className = error ? "error" : ""
 }
 
-void chrome.storage.local.get("ports").then((stored) => {
+const shareAll = document.getElementById("shareAll") as HTMLInputElement
+
+void chrome.storage.local.get(["ports", "shareAll"]).then((stored) => {
   input.value = typeof stored.ports === "string" ? stored.ports : formatRange(DEFAULT_PORTS)
+  shareAll.checked = stored.shareAll === true
+})
+
+shareAll.addEventListener("change", () => {
+  void chrome.storage.local.set({ shareAll: shareAll.checked }).then(() =>
+    say(shareAll.checked ? "Every tab no agent owns is now shared with all agents." : "Only the tabmux · shared group is shared."))
 })
 
 document.getElementById("save")!.addEventListener("click", () => {

@@ -305,7 +305,7 @@ describe.sequential("extension in headless Chromium", () => {
     await call(b!, "browser_tab_unlock", { tab: shared })
   })
 
-  it("the options page checks and saves the port range the extension scans", async () => {
+  it("the options page checks and saves the port range, and turns 'share all tabs' on and off", async () => {
     const url = await openExtensionPage("options.html")
     await waitFor(() => browser.evaluateInPage<boolean>(url, "document.readyState === 'complete' && document.getElementById('ports').value !== ''"), 10_000)
     const typed = (value: string) =>
@@ -319,5 +319,18 @@ describe.sequential("extension in headless Chromium", () => {
     expect(await browser.evaluateInWorker("chrome.storage.local.get('ports').then((s) => s.ports ?? null)")).toBe(null)
     expect(await typed("8765-8796")).toBe("Saved: scanning 8765-8796.")
     expect(await browser.evaluateInWorker("chrome.storage.local.get('ports').then((s) => s.ports)")).toBe("8765-8796")
+
+    // "Share all my tabs": off by default; on, a plain user tab becomes visible to agents as shared.
+    const b = agents[0]!
+    const userTab = `${base}/users-own-tab`
+    await browser.evaluateInWorker(`chrome.tabs.create({ url: ${JSON.stringify(userTab)}, active: false }).then(() => 1)`)
+    expect((await tabs(b, { action: "list" })).some((t) => t.url === userTab)).toBe(false)
+    const toggle = () => browser.evaluateInPage(url, "(document.getElementById('shareAll').click(), true)")
+    await toggle()
+    const shared = await waitFor(async () => (await tabs(b, { action: "list" })).find((t) => t.url === userTab), 5_000)
+    expect(shared.shared).toBe(true)
+    expect((await tabs(b, { action: "list" })).filter((t) => t.url.startsWith("chrome-extension://"))).toEqual([])
+    await toggle()
+    await waitFor(async () => !(await tabs(b, { action: "list" })).some((t) => t.url === userTab), 5_000)
   })
 })

@@ -9,6 +9,8 @@ export const make = Effect.gen(function*() {
   const tabs = yield* Ref.make(new Map<number, TabSnapshot & { group: number | undefined }>())
   const log = yield* Ref.make<Array<string>>([])
   const removed = yield* PubSub.unbounded<number>()
+  /** The "share all tabs" option. */
+  const shareAll = { value: false }
   let nextTab = 100
   let nextGroup = 1
   const note = (line: string) => Ref.update(log, (l) => [...l, line])
@@ -36,10 +38,11 @@ export const make = Effect.gen(function*() {
     ungroup: (ids) => note(`ungroup ${ids.join(",")}`),
     setBadge: (text) => note(`badge "${text}"`),
     tabsInGroup: (group) => Effect.map(Ref.get(tabs), (m) => [...m.values()].filter((t) => t.group === group).map((t) => t.id)),
-    sharedTabs: Effect.map(Ref.get(tabs), (m) => [...m.values()].filter((t) => t.group === SHARED)),
+    sharedTabs: (owned) =>
+      Effect.map(Ref.get(tabs), (m) => [...m.values()].filter((t) => (shareAll.value ? !owned.has(t.id) : t.group === SHARED))),
     tabRemoved: Stream.fromPubSub(removed)
   })
-  return { browser, log, tabs, note }
+  return { browser, log, tabs, note, shareAll }
 })
 
 export type MemoryBrowser = Effect.Effect.Success<typeof make>

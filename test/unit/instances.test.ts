@@ -97,6 +97,20 @@ describe("Instances", () => {
       expect(listed.tabs.map((t: any) => [t.tab, t.url, t.shared])).toEqual([["t1", "about:blank", false], ["t2", "http://user/", false]])
     }))
 
+  it.scoped("with 'share all tabs' on, every tab no agent owns is shared; owned tabs never are", () =>
+    Effect.gen(function*() {
+      const { context, memory } = yield* setup
+      const i = yield* Instances.Instances.pipe(Effect.provide(context))
+      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60) })
+      const b = yield* i.register({ id: "b", clientName: "agent-b", port: 2, policy: "close", token: "tok-b", grace: Duration.seconds(60) })
+      yield* handle(call(a), "tabs.new", { url: "http://a-private/" }).pipe(Effect.provide(context))
+      yield* memory.browser.openTab("http://user-tab/")
+      const listB = () => handle(call(b), "tabs.list", {}).pipe(Effect.provide(context), Effect.map((r: any) => r.tabs.map((t: any) => [t.url, t.shared])))
+      expect(yield* listB()).toEqual([])
+      memory.shareAll.value = true
+      expect(yield* listB()).toEqual([["http://user-tab/", true]])
+    }))
+
   it("backs off from servers that refuse us, never from idle ports", () => {
     expect(Duration.toMillis(retryDelay({ _tag: "Refused" }, 0))).toBe(0)
     expect(Duration.toMillis(retryDelay({ _tag: "Closed", served: true }, 0))).toBe(0)
