@@ -4,7 +4,7 @@
  * orders them), answer pings, forward events, and watch for silence. When the socket
  * closes, the instance's scope closes: its tabs are handled, then its locks released.
  */
-import { Clock, Duration, Effect, Exit, Fiber, Mailbox, Option, Ref, type Scope, Stream, SynchronizedRef } from "effect"
+import { Clock, Duration, Effect, Exit, Mailbox, Option, Ref, type Scope, Stream, SynchronizedRef } from "effect"
 import { decodeFrame, encodeFrame, ErrorTag, type Frame, PROTOCOL_VERSION } from "../../src/protocol/index.js"
 import type { Browser } from "./Browser.js"
 import { handle } from "./Handlers.js"
@@ -162,9 +162,7 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
       }
     })
     const reading = socket.incoming.take.pipe(Effect.flatMap(dispatch), Effect.forever, Effect.ignore)
-    const ended = yield* Effect.raceFirst(reading, silence.pipe(Effect.zipRight(Effect.logWarning(`port ${port}: server silent, closing`))))
-      .pipe(Effect.fork)
-    yield* Fiber.join(ended)
+    yield* Effect.raceFirst(reading, silence.pipe(Effect.zipRight(Effect.logWarning(`port ${port}: server silent, closing`))))
     yield* Effect.logInfo(`disconnected from ${welcome.clientName} on port ${port}`)
     return { _tag: "Closed", served: true } as const
   }).pipe(Effect.scoped)
