@@ -6,8 +6,7 @@
  */
 import { Clock, Duration, Effect, Exit, Mailbox, Option, Ref, type Scope, Stream, SynchronizedRef } from "effect"
 import { decodeFrame, encodeFrame, ErrorTag, type Frame, PROTOCOL_VERSION } from "../../src/protocol/index.js"
-import type { Browser } from "./Browser.js"
-import { handle } from "./Handlers.js"
+import { handle, type Needs } from "./Handlers.js"
 import { Instances } from "./Instances.js"
 import { TabLocks } from "./TabLocks.js"
 
@@ -68,7 +67,7 @@ const open = (port: number): Effect.Effect<Option.Option<Socket>> =>
       return Effect.sync(() => ws.close())
     }))
 
-export const connect = (port: number, options: ConnectionOptions): Effect.Effect<Outcome, never, Browser | Instances | TabLocks> =>
+export const connect = (port: number, options: ConnectionOptions): Effect.Effect<Outcome, never, Needs> =>
   Effect.gen(function*() {
     if (!(yield* listening(port))) return { _tag: "Refused" } as const
     const opened = yield* Effect.acquireRelease(
@@ -108,7 +107,7 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
       Effect.zipRight(
         Clock.currentTimeMillis.pipe(Effect.flatMap((now) => Ref.set(lastHeard, now))),
         decodeFrame(data).pipe(
-          Effect.flatMap((frame): Effect.Effect<void, never, Browser | Instances | TabLocks | Scope.Scope> => {
+          Effect.flatMap((frame): Effect.Effect<void, never, Needs | Scope.Scope> => {
             switch (frame.type) {
               case "call":
                 return handle({

@@ -7,7 +7,9 @@
 import { Duration, Effect, Option, ParseResult, Ref, Schema, SynchronizedRef } from "effect"
 import { ErrorTag, isMethodName, type MethodName, Methods, type ParamsOf, type TabInfo, type WireError } from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
+import type { Driver } from "./Driver.js"
 import { type Instance, Instances } from "./Instances.js"
+import * as Page from "./Page.js"
 import { type InstanceGone, type LockTimeout, type TabGone, TabLocks } from "./TabLocks.js"
 
 /** One call: the instance it came from, and where to report progress while it waits. */
@@ -16,7 +18,7 @@ export interface Call {
   readonly progress: (message: string) => Effect.Effect<void>
 }
 
-type Needs = Browser | Instances | TabLocks
+export type Needs = Browser | Instances | TabLocks | Driver
 
 const fail = (tag: string, message: string) => Effect.fail<WireError>({ tag, message })
 
@@ -164,6 +166,18 @@ const run = {
             return { name: v.name, you: v.id === call.instance.id, ownedTabs: v.tabs, leases: titles.flat() }
           }))
       }
+    }),
+  "page.navigate": (call: Call, params: ParamsOf<"page.navigate">) =>
+    Effect.gen(function*() {
+      const { handle, tab } = yield* resolve(call.instance, params.tab)
+      const page = yield* locked(call, handle, tab, Page.navigate(tab, params.url))
+      return { tab: handle, ...page }
+    }),
+  "page.screenshot": (call: Call, params: ParamsOf<"page.screenshot">) =>
+    Effect.gen(function*() {
+      const { handle, tab } = yield* resolve(call.instance, params.tab)
+      const shot = yield* locked(call, handle, tab, Page.screenshot(tab, params))
+      return { tab: handle, ...shot }
     }),
   "instance.update": (call: Call, params: ParamsOf<"instance.update">) =>
     Effect.flatMap(Instances, (instances) => instances.rename(call.instance, params.clientName)).pipe(Effect.as({}))

@@ -6,6 +6,7 @@
 import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
 import * as ChromeBrowser from "./ChromeBrowser.js"
 import * as Discovery from "./Discovery.js"
+import * as Driver from "./Driver.js"
 import * as Instances from "./Instances.js"
 import * as Persistence from "./Persistence.js"
 import * as Settings from "./Settings.js"
@@ -39,6 +40,7 @@ const program = Effect.gen(function*() {
     Layer.provideMerge(Instances.layer(saved)),
     Layer.provideMerge(TabLocks.layer),
     Layer.provideMerge(ChromeBrowser.layer),
+    Layer.provideMerge(Driver.chromeLayer),
     Layer.provide(Settings.chromeLayer)
   )
   return yield* Layer.launch(App)

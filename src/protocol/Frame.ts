@@ -26,7 +26,9 @@ export const ErrorTag = {
   LeaseLost: "LeaseLost",
   Unsupported: "Unsupported",
   Internal: "Internal",
-  BadFrame: "BadFrame"
+  BadFrame: "BadFrame",
+  NavigationFailed: "NavigationFailed",
+  PageError: "PageError"
 } as const
 
 const frame = <T extends string, F extends Schema.Struct.Fields>(type: T, fields: F) =>

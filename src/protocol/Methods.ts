@@ -110,6 +110,25 @@ export const Methods = {
     timeout: "10 seconds",
     changesPage: false
   }),
+  /** Loads a URL in a tab and waits for its load event (capped); http(s), about: and data: URLs only. */
+  "page.navigate": method({
+    params: Schema.Struct({ tab: Schema.optional(TabHandle), url: Schema.String }),
+    result: Schema.Struct({ tab: TabHandle, url: Schema.String, title: Schema.String, loaded: Schema.Boolean }),
+    timeout: "45 seconds",
+    changesPage: true
+  }),
+  /** A picture of a tab, without activating it. `data` is base64. */
+  "page.screenshot": method({
+    params: Schema.Struct({
+      tab: Schema.optional(TabHandle),
+      type: Schema.Literal("png", "jpeg"),
+      quality: Schema.optional(Schema.Int.pipe(Schema.between(0, 100))),
+      fullPage: Schema.Boolean
+    }),
+    result: Schema.Struct({ tab: TabHandle, mimeType: Schema.String, data: Schema.String, width: Schema.Number, height: Schema.Number }),
+    timeout: "30 seconds",
+    changesPage: false
+  }),
   /** server → extension when the MCP client's name becomes known after the handshake. */
   "instance.update": method({
     params: Schema.Struct({ clientName: Schema.String }),

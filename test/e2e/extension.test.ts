@@ -73,7 +73,8 @@ const chromeTabs = () =>
 beforeAll(async () => {
   fixtures = Http.createServer((req, res) => {
     const name = decodeURIComponent((req.url ?? "/").slice(1)) || "index"
-    res.writeHead(200, { "content-type": "text/html" }).end(`<!doctype html><title>${name}</title><h1>${name}</h1>`)
+    const body = name === "long-page" ? `<div style="height:5000px;background:linear-gradient(#fff,#08f)">tall</div>` : ""
+    res.writeHead(200, { "content-type": "text/html" }).end(`<!doctype html><title>${name}</title><h1>${name}</h1>${body}`)
   })
   await new Promise<void>((r) => fixtures.listen(0, "127.0.0.1", r))
   base = `http://127.0.0.1:${(fixtures.address() as AddressInfo).port}`
@@ -332,5 +333,44 @@ describe.sequential("extension in headless Chromium", () => {
     expect((await tabs(b, { action: "list" })).filter((t) => t.url.startsWith("chrome-extension://"))).toEqual([])
     await toggle()
     await waitFor(async () => !(await tabs(b, { action: "list" })).some((t) => t.url === userTab), 5_000)
+  })
+})
+
+describe.sequential("page tools in headless Chromium", () => {
+  let agent: Agent
+
+  it("browser_navigate loads a page and waits for it; refuses other schemes; reports load failures", { timeout: 60_000 }, async () => {
+    agent = await start("agent-p")
+    agents.push(agent)
+    await waitFor(() => readRegistry(dir).find((r) => r.pid === agent.transport.pid && r.extension), 15_000)
+    await tabs(agent, { action: "new" })
+    const page: any = await call(agent, "browser_navigate", { url: `${base}/page-one` })
+    expect(page.structuredContent).toEqual({ tab: "t1", url: `${base}/page-one`, title: "page-one", loaded: true })
+    expect((await tabs(agent, { action: "list" })).find((t) => t.tab === "t1")?.url).toBe(`${base}/page-one`)
+
+    const script: any = await agent.client.callTool({ name: "browser_navigate", arguments: { url: "javascript:alert(1)" } })
+    expect(script.isError).toBe(true)
+    expect(text(script)).toContain("javascript: URLs are not allowed")
+    const unreachable: any = await agent.client.callTool({ name: "browser_navigate", arguments: { url: "http://127.0.0.1:1/" } })
+    expect(unreachable.isError).toBe(true)
+    expect(text(unreachable)).toContain("could not load http://127.0.0.1:1/")
+  })
+
+  it("browser_take_screenshot images a background tab without activating it, visible part or full page", { timeout: 60_000 }, async () => {
+    await tabs(agent, { action: "new", url: `${base}/long-page` })
+    await call(agent, "browser_navigate", { url: `${base}/long-page`, tab: "t2" })
+    const shot: any = await call(agent, "browser_take_screenshot", { tab: "t2" })
+    const image = shot.content.find((c: any) => c.type === "image")
+    expect(image.mimeType).toBe("image/png")
+    expect(Buffer.from(image.data, "base64").subarray(1, 4).toString()).toBe("PNG")
+    const full: any = await call(agent, "browser_take_screenshot", { tab: "t2", fullPage: true, type: "jpeg", quality: 50 })
+    expect(full.structuredContent.height).toBeGreaterThan(shot.structuredContent.height)
+    expect(full.structuredContent.height).toBeGreaterThanOrEqual(5000)
+    const jpeg = Buffer.from(full.content.find((c: any) => c.type === "image").data, "base64")
+    expect([jpeg[0], jpeg[1]]).toEqual([0xff, 0xd8])
+    const active = await browser.evaluateInWorker<boolean>(
+      `chrome.tabs.query({ url: ${JSON.stringify(`${base}/long-page`)} }).then((t) => t.some((x) => x.active))`
+    )
+    expect(active).toBe(false)
   })
 })

@@ -1,0 +1,87 @@
+/**
+ * The Chrome DevTools Protocol, per tab, through `chrome.debugger`: a tab is attached on
+ * first use and stays attached until it closes (Chrome then detaches it) or its owner
+ * releases it. Commands and events are typed only as CDP's JSON; callers decode what
+ * they read. Trusted input, screenshots of background tabs and page evaluation with
+ * JSON arguments all go through here.
+ */
+import { Context, Data, Effect, Layer, PubSub, Queue, Ref, type Scope, Stream } from "effect"
+
+export class DriverError extends Data.TaggedError("DriverError")<{ readonly method: string; readonly message: string }> {}
+
+export interface CdpEvent {
+  readonly tab: number
+  readonly method: string
+  readonly params: unknown
+}
+
+export class Driver extends Context.Tag("tabmux/Driver")<Driver, {
+  readonly send: (tab: number, method: string, params?: object) => Effect.Effect<unknown, DriverError>
+  readonly events: Stream.Stream<CdpEvent>
+  /** A subscription that starts now (nothing sent after this call is missed), for the scope's life. */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<CdpEvent>, never, Scope.Scope>
+  /** Detaches from a tab (no-op when not attached). */
+  readonly release: (tab: number) => Effect.Effect<void>
+}>() {}
+
+const message = (e: unknown) => String((e as Error)?.message ?? e)
+
+export const chromeLayer = Layer.scoped(
+  Driver,
+  Effect.gen(function*() {
+    const attached = yield* Ref.make(new Set<number>())
+    const events = yield* PubSub.unbounded<CdpEvent>()
+    const onEvent = (source: chrome.debugger.Debuggee, method: string, params?: object) => {
+      if (source.tabId !== undefined) events.unsafeOffer({ tab: source.tabId, method, params })
+    }
+    const onDetach = (source: chrome.debugger.Debuggee) => {
+      if (source.tabId !== undefined) Effect.runSync(Ref.update(attached, (s) => new Set([...s].filter((t) => t !== source.tabId))))
+    }
+    chrome.debugger.onEvent.addListener(onEvent)
+    chrome.debugger.onDetach.addListener(onDetach)
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        chrome.debugger.onEvent.removeListener(onEvent)
+        chrome.debugger.onDetach.removeListener(onDetach)
+      })
+    )
+
+    const attach = (tab: number) =>
+      Effect.gen(function*() {
+        if ((yield* Ref.get(attached)).has(tab)) return
+        yield* Effect.tryPromise({
+          try: () => chrome.debugger.attach({ tabId: tab }, "1.3"),
+          catch: (e) =>
+            new DriverError({
+              method: "attach",
+              message: /Another debugger/i.test(message(e))
+                ? "another debugger (DevTools, or another extension) is attached to this tab: close it and try again"
+                : message(e)
+            })
+        })
+        yield* Ref.update(attached, (s) => new Set(s).add(tab))
+      })
+
+    const send = (tab: number, method: string, params: object = {}) =>
+      attach(tab).pipe(
+        Effect.zipRight(Effect.tryPromise({
+          try: () => chrome.debugger.sendCommand({ tabId: tab }, method, params),
+          catch: (e) => new DriverError({ method, message: message(e) })
+        }))
+      )
+
+    const release = (tab: number) =>
+      Effect.flatMap(Ref.modify(attached, (s) => [s.has(tab), new Set([...s].filter((t) => t !== tab))] as const), (was) =>
+        was ? Effect.promise(() => chrome.debugger.detach({ tabId: tab }).catch(() => undefined)) : Effect.void)
+
+    return { send, events: Stream.fromPubSub(events), subscribe: PubSub.subscribe(events), release }
+  })
+)
+
+/** For tests of logic that never reaches a page. */
+export const unavailable = Layer.succeed(Driver, {
+  send: (_tab, method) => Effect.fail(new DriverError({ method, message: "no browser in this test" })),
+  events: Stream.empty,
+  subscribe: Queue.unbounded<CdpEvent>(),
+  release: () => Effect.void
+})
