@@ -2,8 +2,8 @@
  * The Chrome DevTools Protocol, per tab, through `chrome.debugger`: a tab is attached on
  * first use and stays attached until it closes (Chrome then detaches it) or its owner
  * releases it. Commands and events are typed only as CDP's JSON; callers decode what
- * they read. Trusted input, screenshots of background tabs and page evaluation with
- * JSON arguments all go through here.
+ * they read. Navigation, history and page evaluation (with JSON arguments) go through
+ * here today; input and screenshots will.
  */
 import { Context, Data, Effect, Layer, PubSub, Queue, Ref, type Scope, Stream } from "effect"
 

@@ -173,11 +173,15 @@ const run = {
       const page = yield* locked(call, handle, tab, Page.navigate(tab, params.url))
       return { tab: handle, ...page }
     }),
-  "page.screenshot": (call: Call, params: ParamsOf<"page.screenshot">) =>
+  "page.history": (call: Call, params: ParamsOf<"page.history">) =>
     Effect.gen(function*() {
       const { handle, tab } = yield* resolve(call.instance, params.tab)
-      const shot = yield* locked(call, handle, tab, Page.screenshot(tab, params))
-      return { tab: handle, ...shot }
+      return { tab: handle, ...(yield* locked(call, handle, tab, Page.history(tab, params.action))) }
+    }),
+  "page.evaluate": (call: Call, params: ParamsOf<"page.evaluate">) =>
+    Effect.gen(function*() {
+      const { handle, tab } = yield* resolve(call.instance, params.tab)
+      return { tab: handle, ...(yield* locked(call, handle, tab, Page.evaluate(tab, params.function, params.args))) }
     }),
   "instance.update": (call: Call, params: ParamsOf<"instance.update">) =>
     Effect.flatMap(Instances, (instances) => instances.rename(call.instance, params.clientName)).pipe(Effect.as({}))
@@ -191,7 +195,18 @@ export const handle = (call: Call, method: string, params: unknown): Effect.Effe
   const spec = Methods[method]
   return Schema.decodeUnknown(spec.params as Schema.Schema<any, any>)(params).pipe(
     Effect.mapError((e): WireError => ({ tag: ErrorTag.BadParams, message: `${method}: ${issue(e)}` })),
-    Effect.flatMap((decoded) => (run[method] as (c: Call, p: unknown) => Effect.Effect<unknown, WireError, Needs>)(call, decoded)),
+    Effect.flatMap((decoded) =>
+      (run[method] as (c: Call, p: unknown) => Effect.Effect<unknown, WireError, Needs>)(call, decoded).pipe(
+        // Give up a little before the server does, so a browser call that never answers
+        // cannot hold the tab's lock after its caller has gone.
+        Effect.timeoutFail({
+          duration: Duration.millis(Math.max(1000, Duration.toMillis(spec.timeout(decoded)) - 2000)),
+          onTimeout: (): WireError => ({
+            tag: ErrorTag.Timeout,
+            message: `${method} did not finish in the browser in time; it was stopped and the tab released`
+          })
+        })
+      )),
     Effect.flatMap((value) =>
       Schema.encodeUnknown(spec.result as Schema.Schema<any, any>)(value).pipe(
         Effect.mapError((e): WireError => ({ tag: ErrorTag.Internal, message: `${method} produced a bad result: ${issue(e)}` }))

@@ -7,8 +7,6 @@ import { ErrorTag, type WireError } from "../../src/protocol/index.js"
 import { Driver } from "./Driver.js"
 
 const LOAD_CAP = Duration.seconds(30)
-/** Longest side of a full-page screenshot; taller pages are scaled down to fit. */
-const MAX_SIDE = 8000
 
 const fail = (tag: string, message: string) => Effect.fail<WireError>({ tag, message })
 const cdp = (method: string, message: string): WireError => ({ tag: ErrorTag.PageError, message: `${method}: ${message}` })
@@ -30,11 +28,6 @@ export const checkUrl = (text: string): Effect.Effect<string, WireError> => {
 
 const NavigateResult = Schema.Struct({ frameId: Schema.String, loaderId: Schema.optional(Schema.String), errorText: Schema.optional(Schema.String) })
 const Evaluated = Schema.Struct({ result: Schema.Struct({ value: Schema.optional(Schema.Unknown) }) })
-const LayoutMetrics = Schema.Struct({
-  cssLayoutViewport: Schema.Struct({ clientWidth: Schema.Number, clientHeight: Schema.Number }),
-  cssContentSize: Schema.Struct({ width: Schema.Number, height: Schema.Number })
-})
-const Captured = Schema.Struct({ data: Schema.String })
 
 const decode = <A, I>(schema: Schema.Schema<A, I>, method: string) => (value: unknown) =>
   Schema.decodeUnknown(schema)(value).pipe(Effect.mapError(() => cdp(method, "unexpected answer from the browser")))
@@ -47,48 +40,90 @@ const read = (tab: number, expression: "location.href" | "document.title") =>
     Effect.mapError((e) => ("tag" in e ? e : cdp("Runtime.evaluate", e.message)))
   )
 
-export const navigate = (tab: number, target: string) =>
+/** A back/forward-cache restore: the page is back at once, and no load event will come. */
+const restoredFromCache = (params: unknown) =>
+  (params as { type?: string } | undefined)?.type === "BackForwardCacheRestore"
+
+const wrap = (method: string) => Effect.mapError((e: { readonly message: string }) => cdp(method, e.message))
+
+/**
+ * Runs `act` (which may start a navigation) and waits, capped, for the tab's load event
+ * when `act` says a load is coming; then reports where the tab is.
+ */
+const loading = <E, R>(tab: number, act: Effect.Effect<boolean, E, R>) =>
   Effect.scoped(Effect.gen(function*() {
-    const url = yield* checkUrl(target)
     const driver = yield* Driver
-    const wrap = (method: string) => Effect.mapError((e: { readonly message: string }) => cdp(method, e.message))
     yield* driver.send(tab, "Page.enable").pipe(wrap("Page.enable"))
-    // Subscribe before navigating, so the load event cannot be missed.
+    // Subscribe before acting, so the load event cannot be missed.
     const events = yield* driver.subscribe
-    const result = yield* driver.send(tab, "Page.navigate", { url }).pipe(wrap("Page.navigate"), Effect.flatMap(decode(NavigateResult, "Page.navigate")))
-    if (result.errorText) return yield* fail(ErrorTag.NavigationFailed, `could not load ${url}: ${result.errorText}`)
-    // No loaderId: a same-document navigation (a #fragment), which fires no load event.
-    const loaded = result.loaderId === undefined
-      ? true
-      : yield* Queue.take(events).pipe(
-        Effect.repeat({ until: (e) => e.tab === tab && e.method === "Page.loadEventFired" }),
+    const expectLoad = yield* act
+    const loaded = !expectLoad ||
+      (yield* Queue.take(events).pipe(
+        Effect.repeat({ until: (e) => e.tab === tab && (e.method === "Page.loadEventFired" || restoredFromCache(e.params)) }),
         Effect.timeout(LOAD_CAP),
         Effect.option,
         Effect.map(Option.isSome)
-      )
+      ))
     return { url: yield* read(tab, "location.href"), title: yield* read(tab, "document.title"), loaded }
   }))
 
-export const screenshot = (tab: number, options: { readonly type: "png" | "jpeg"; readonly quality?: number | undefined; readonly fullPage: boolean }) =>
+export const navigate = (tab: number, target: string) =>
+  Effect.flatMap(checkUrl(target), (url) =>
+    loading(tab, Effect.gen(function*() {
+      const driver = yield* Driver
+      const result = yield* driver.send(tab, "Page.navigate", { url }).pipe(wrap("Page.navigate"), Effect.flatMap(decode(NavigateResult, "Page.navigate")))
+      if (result.errorText) return yield* fail(ErrorTag.NavigationFailed, `could not load ${url}: ${result.errorText}`)
+      // No loaderId: a same-document navigation (a #fragment), which fires no load event.
+      return result.loaderId !== undefined
+    })))
+
+const History = Schema.Struct({ currentIndex: Schema.Number, entries: Schema.Array(Schema.Struct({ id: Schema.Number, url: Schema.String })) })
+
+export const history = (tab: number, action: "back" | "forward" | "reload") =>
+  loading(tab, Effect.gen(function*() {
+    const driver = yield* Driver
+    if (action === "reload") {
+      yield* driver.send(tab, "Page.reload").pipe(wrap("Page.reload"))
+      return true
+    }
+    const h = yield* driver.send(tab, "Page.getNavigationHistory").pipe(wrap("Page.getNavigationHistory"), Effect.flatMap(decode(History, "Page.getNavigationHistory")))
+    const entry = h.entries[h.currentIndex + (action === "back" ? -1 : 1)]
+    if (entry === undefined) return yield* fail(ErrorTag.NavigationFailed, `there is no page to go ${action} to in this tab's history`)
+    yield* driver.send(tab, "Page.navigateToHistoryEntry", { entryId: entry.id }).pipe(wrap("Page.navigateToHistoryEntry"))
+    return true
+  }))
+
+/** Largest evaluation result returned, in bytes of JSON. */
+const MAX_RESULT = 64 * 1024
+
+const Global = Schema.Struct({ result: Schema.Struct({ objectId: Schema.String }) })
+const Called = Schema.Struct({
+  result: Schema.Struct({ type: Schema.String, value: Schema.optional(Schema.Unknown) }),
+  exceptionDetails: Schema.optional(Schema.Struct({
+    text: Schema.String,
+    exception: Schema.optional(Schema.Struct({ description: Schema.optional(Schema.String) }))
+  }))
+})
+
+/** Calls `fn` (a function expression, as written by the agent) with `args` passed by value. */
+export const evaluate = (tab: number, fn: string, args: ReadonlyArray<unknown>) =>
   Effect.gen(function*() {
     const driver = yield* Driver
-    const metrics = yield* driver.send(tab, "Page.getLayoutMetrics").pipe(
-      Effect.mapError((e) => cdp("Page.getLayoutMetrics", e.message)),
-      Effect.flatMap(decode(LayoutMetrics, "Page.getLayoutMetrics"))
+    const global = yield* driver.send(tab, "Runtime.evaluate", { expression: "globalThis" }).pipe(
+      wrap("Runtime.evaluate"),
+      Effect.flatMap(decode(Global, "Runtime.evaluate"))
     )
-    const width = options.fullPage ? metrics.cssContentSize.width : metrics.cssLayoutViewport.clientWidth
-    const height = options.fullPage ? metrics.cssContentSize.height : metrics.cssLayoutViewport.clientHeight
-    const scale = Math.min(1, MAX_SIDE / Math.max(width, height))
-    const captured = yield* driver.send(tab, "Page.captureScreenshot", {
-      format: options.type,
-      ...(options.type === "jpeg" ? { quality: options.quality ?? 80 } : {}),
-      ...(options.fullPage ? { captureBeyondViewport: true, clip: { x: 0, y: 0, width, height, scale } } : {}),
-      fromSurface: true
-    }).pipe(Effect.mapError((e) => cdp("Page.captureScreenshot", e.message)), Effect.flatMap(decode(Captured, "Page.captureScreenshot")))
-    return {
-      mimeType: `image/${options.type}`,
-      data: captured.data,
-      width: Math.round(width * scale),
-      height: Math.round(height * scale)
+    const called = yield* driver.send(tab, "Runtime.callFunctionOn", {
+      functionDeclaration: fn,
+      objectId: global.result.objectId,
+      arguments: args.map((value) => ({ value })),
+      returnByValue: true,
+      awaitPromise: true
+    }).pipe(wrap("Runtime.callFunctionOn"), Effect.flatMap(decode(Called, "Runtime.callFunctionOn")))
+    if (called.exceptionDetails) {
+      const detail = called.exceptionDetails.exception?.description ?? called.exceptionDetails.text
+      return yield* fail(ErrorTag.PageError, `the function threw: ${detail}`)
     }
+    const json = called.result.type === "undefined" ? "undefined" : JSON.stringify(called.result.value) ?? "undefined"
+    return json.length > MAX_RESULT ? { json: json.slice(0, MAX_RESULT), truncated: true } : { json, truncated: false }
   })

@@ -28,6 +28,7 @@ export const ErrorTag = {
   Internal: "Internal",
   BadFrame: "BadFrame",
   NavigationFailed: "NavigationFailed",
+  Timeout: "Timeout",
   PageError: "PageError"
 } as const
 

@@ -117,17 +117,22 @@ export const Methods = {
     timeout: "45 seconds",
     changesPage: true
   }),
-  /** A picture of a tab, without activating it. `data` is base64. */
-  "page.screenshot": method({
-    params: Schema.Struct({
-      tab: Schema.optional(TabHandle),
-      type: Schema.Literal("png", "jpeg"),
-      quality: Schema.optional(Schema.Int.pipe(Schema.between(0, 100))),
-      fullPage: Schema.Boolean
-    }),
-    result: Schema.Struct({ tab: TabHandle, mimeType: Schema.String, data: Schema.String, width: Schema.Number, height: Schema.Number }),
+  /** Back or forward in the tab's history, or reload; waits for the load like `page.navigate`. */
+  "page.history": method({
+    params: Schema.Struct({ tab: Schema.optional(TabHandle), action: Schema.Literal("back", "forward", "reload") }),
+    result: Schema.Struct({ tab: TabHandle, url: Schema.String, title: Schema.String, loaded: Schema.Boolean }),
+    timeout: "45 seconds",
+    changesPage: true
+  }),
+  /**
+   * Calls a function expression in the page with JSON arguments (passed as values, never
+   * pasted into code). `json` is the JSON text of the result, cut at `maxBytes`.
+   */
+  "page.evaluate": method({
+    params: Schema.Struct({ tab: Schema.optional(TabHandle), function: Schema.String, args: Schema.Array(Schema.Unknown) }),
+    result: Schema.Struct({ tab: TabHandle, json: Schema.String, truncated: Schema.Boolean }),
     timeout: "30 seconds",
-    changesPage: false
+    changesPage: true
   }),
   /** server → extension when the MCP client's name becomes known after the handshake. */
   "instance.update": method({

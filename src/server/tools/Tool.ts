@@ -16,11 +16,10 @@ export interface ToolAnnotations {
 
 export type ToolResult = CallToolResult
 
-/** What a handler returns: text for every client, structure for those that read `structuredContent`, and images. */
+/** What a handler returns: text for every client, and structure for those that read `structuredContent`. */
 export interface ToolOutput<O> {
   readonly text: string
   readonly structured: O
-  readonly images?: ReadonlyArray<{ readonly data: string; readonly mimeType: string }>
 }
 
 export interface Tool<R> {
@@ -110,10 +109,7 @@ export const make = <I, IE, O, OE, E extends { readonly message: string }, R>(sp
         Effect.flatMap(spec.handler),
         Effect.flatMap((out) =>
           Effect.map(encodeOutput(out.structured).pipe(Effect.orDie), (structured): ToolResult => ({
-            content: [
-              { type: "text", text: out.text },
-              ...(out.images ?? []).map((image) => ({ type: "image" as const, data: image.data, mimeType: image.mimeType }))
-            ],
+            content: [{ type: "text", text: out.text }],
             structuredContent: structured as Record<string, unknown>
           }))
         ),

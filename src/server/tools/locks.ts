@@ -1,10 +1,10 @@
 /** `browser_tab_lock` / `browser_tab_unlock`: hold a tab across calls (leases), and `browser_instances`: who else is here. */
 import { Effect, Schema } from "effect"
-import { InstanceInfo, TabHandle } from "../../protocol/index.js"
+import { InstanceInfo } from "../../protocol/index.js"
 import { Bridge } from "../Bridge.js"
+import { tabArgument } from "./arguments.js"
 import { make } from "./Tool.js"
 
-const tab = Schema.optional(TabHandle.annotations({ description: "The tab (a handle from browser_tabs, like \"t2\"); default: your current tab." }))
 
 export const browserTabLock = make({
   name: "browser_tab_lock",
@@ -14,7 +14,7 @@ export const browserTabLock = make({
     "and a lease you stop using ends after ttlSeconds. If another agent holds the tab, this waits (with progress) up to waitSeconds.",
   annotations: { title: "Lock a tab", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: Schema.Struct({
-    tab,
+    tab: tabArgument,
     ttlSeconds: Schema.optional(Schema.Number.pipe(Schema.between(1, 3600)).annotations({
       description: "How long the lease lasts without any call from you (default 60)."
     })),
@@ -42,7 +42,7 @@ export const browserTabUnlock = make({
   name: "browser_tab_unlock",
   description: "Release a tab you locked with browser_tab_lock, so other agents can use it.",
   annotations: { title: "Unlock a tab", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  input: Schema.Struct({ tab }),
+  input: Schema.Struct({ tab: tabArgument }),
   output: Schema.Struct({ tab: Schema.String, released: Schema.Boolean }),
   handler: (input) =>
     Effect.map(Bridge, (bridge) => bridge).pipe(

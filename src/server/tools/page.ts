@@ -1,10 +1,14 @@
-/** Page tools (Playwright MCP's names): navigate, and screenshots of any of your tabs without activating it. */
+/** Page tools (Playwright MCP's names): navigate, history, evaluate. */
 import { Effect, Schema } from "effect"
-import { TabHandle } from "../../protocol/index.js"
 import { Bridge } from "../Bridge.js"
+import { tabArgument } from "./arguments.js"
 import { make } from "./Tool.js"
 
-const tab = Schema.optional(TabHandle.annotations({ description: "The tab (a handle from browser_tabs, like \"t2\"); default: your current tab." }))
+
+const PageState = Schema.Struct({ tab: Schema.String, url: Schema.String, title: Schema.String, loaded: Schema.Boolean })
+
+const describePage = (page: typeof PageState.Type) =>
+  `${page.tab}: ${page.title || "(untitled)"} — ${page.url}${page.loaded ? "" : " (still loading after 30 s)"}`
 
 export const browserNavigate = make({
   name: "browser_navigate",
@@ -12,43 +16,52 @@ export const browserNavigate = make({
   annotations: { title: "Navigate to a URL", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: Schema.Struct({
     url: Schema.String.annotations({ description: "The absolute URL to load, like https://example.com/." }),
-    tab
+    tab: tabArgument
   }),
-  output: Schema.Struct({ tab: Schema.String, url: Schema.String, title: Schema.String, loaded: Schema.Boolean }),
+  output: PageState,
   handler: (input) =>
     Effect.flatMap(Bridge, (bridge) => bridge.call("page.navigate", input.tab === undefined ? { url: input.url } : { url: input.url, tab: input.tab })).pipe(
-      Effect.map((page) => ({
-        text: `${page.tab}: ${page.title || "(untitled)"} — ${page.url}${page.loaded ? "" : " (still loading after 30 s)"}`,
-        structured: page
-      }))
+      Effect.map((page) => ({ text: describePage(page), structured: page }))
     )
 })
 
-export const browserTakeScreenshot = make({
-  name: "browser_take_screenshot",
+const historyTool = (name: string, action: "back" | "forward" | "reload", title: string, description: string) =>
+  make({
+    name,
+    description,
+    annotations: { title, readOnlyHint: false, destructiveHint: action === "reload", idempotentHint: false, openWorldHint: true },
+    input: Schema.Struct({ tab: tabArgument }),
+    output: PageState,
+    handler: (input) =>
+      Effect.flatMap(Bridge, (bridge) => bridge.call("page.history", input.tab === undefined ? { action } : { action, tab: input.tab })).pipe(
+        Effect.map((page) => ({ text: describePage(page), structured: page }))
+      )
+  })
+
+export const browserNavigateBack = historyTool("browser_navigate_back", "back", "Go back", "Go back to the previous page in a tab's history (default: your current tab).")
+export const browserNavigateForward = historyTool("browser_navigate_forward", "forward", "Go forward", "Go forward to the next page in a tab's history (default: your current tab).")
+export const browserReload = historyTool("browser_reload", "reload", "Reload", "Reload a tab's page (default: your current tab) and wait for it to load.")
+
+export const browserEvaluate = make({
+  name: "browser_evaluate",
   description:
-    "Take a screenshot of a tab (default: your current tab), even one in the background; the tab is not activated. " +
-    "fullPage captures the whole scrollable page (scaled down past 8000 px).",
-  annotations: { title: "Take a screenshot", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    "Run a JavaScript function in a page and get its result as JSON. `function` is a function expression, like " +
+    "\"(selector) => document.querySelectorAll(selector).length\"; `args` are passed to it as JSON values. " +
+    "Promises are awaited; results over 64 KB are cut.",
+  annotations: { title: "Evaluate JavaScript", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   input: Schema.Struct({
-    tab,
-    type: Schema.optional(Schema.Literal("png", "jpeg").annotations({ description: "Image format (default png)." })),
-    quality: Schema.optional(Schema.Int.pipe(Schema.between(0, 100)).annotations({ description: "JPEG quality, 0-100 (default 80)." })),
-    fullPage: Schema.optional(Schema.Boolean.annotations({ description: "The whole page instead of the visible part (default false)." }))
+    function: Schema.String.annotations({ description: "A function expression: () => document.title, or (a, b) => a + b." }),
+    args: Schema.optional(Schema.Array(Schema.Unknown).annotations({ description: "JSON values passed to the function, in order." })),
+    tab: tabArgument
   }),
-  output: Schema.Struct({ tab: Schema.String, mimeType: Schema.String, width: Schema.Number, height: Schema.Number }),
+  output: Schema.Struct({ tab: Schema.String, json: Schema.String, truncated: Schema.Boolean }),
   handler: (input) =>
     Effect.flatMap(Bridge, (bridge) =>
-      bridge.call("page.screenshot", {
-        ...(input.tab === undefined ? {} : { tab: input.tab }),
-        type: input.type ?? "png",
-        ...(input.quality === undefined ? {} : { quality: input.quality }),
-        fullPage: input.fullPage ?? false
+      bridge.call("page.evaluate", {
+        function: input.function,
+        args: input.args ?? [],
+        ...(input.tab === undefined ? {} : { tab: input.tab })
       })).pipe(
-        Effect.map(({ data, ...shot }) => ({
-          text: `Screenshot of ${shot.tab}: ${shot.width}×${shot.height} ${shot.mimeType}.`,
-          structured: shot,
-          images: [{ data, mimeType: shot.mimeType }]
-        }))
+        Effect.map((r) => ({ text: r.truncated ? `${r.json}\n(cut at 64 KB)` : r.json, structured: r }))
       )
 })
