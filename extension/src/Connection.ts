@@ -4,10 +4,10 @@
  * orders them), answer pings, forward events, and watch for silence. When the socket
  * closes, the instance's scope closes: its tabs are handled, then its locks released.
  */
-import { Clock, Duration, Effect, Exit, Mailbox, Option, Ref, type Scope, Stream, SynchronizedRef } from "effect"
+import { Clock, Duration, Effect, Exit, Mailbox, Option, Ref, type Scope, Stream } from "effect"
 import { decodeFrame, encodeFrame, ErrorTag, type Frame, PROTOCOL_VERSION } from "../../src/protocol/index.js"
 import { handle, type Needs } from "./Handlers.js"
-import { Instances } from "./Instances.js"
+import { Instances, tabsOf } from "./Instances.js"
 import { TabLocks } from "./TabLocks.js"
 
 /** How a connection attempt ended; Discovery decides when to try that port again. */
@@ -145,8 +145,7 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
       Stream.filter((e) => e._tag === "LeaseExpired" && e.who.instanceId === instance.id),
       Stream.runForEach((e) =>
         Effect.gen(function*() {
-          const names = [...(yield* SynchronizedRef.get(instance.tabs)), ...(yield* SynchronizedRef.get(instance.shared))]
-          const handle = names.find(([, tab]) => tab === e.tab)?.[0]
+          const handle = (yield* tabsOf(instance)).find((t) => t.tab === e.tab)?.handle
           if (handle !== undefined) yield* socket.send({ type: "event", name: "lease.expired", data: { tab: handle } })
         })
       )

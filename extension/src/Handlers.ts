@@ -8,7 +8,7 @@ import { Duration, Effect, Option, ParseResult, Ref, Schema, SynchronizedRef } f
 import { ErrorTag, isMethodName, type MethodName, Methods, type ParamsOf, type TabInfo, type WireError } from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
 import type { Driver } from "./Driver.js"
-import { type Instance, Instances } from "./Instances.js"
+import { type Instance, Instances, tabsOf } from "./Instances.js"
 import * as Page from "./Page.js"
 import { type InstanceGone, type LockTimeout, type TabGone, TabLocks } from "./TabLocks.js"
 
@@ -26,10 +26,7 @@ const fail = (tag: string, message: string) => Effect.fail<WireError>({ tag, mes
 const OP_WAIT = Duration.seconds(8)
 
 const ownTabs = (instance: Instance) =>
-  Effect.map(Effect.all([SynchronizedRef.get(instance.tabs), SynchronizedRef.get(instance.shared)]), ([owned, shared]) => {
-    const handles = [...owned.keys(), ...shared.keys()]
-    return handles.length === 0 ? "you have no tabs" : `your tabs: ${handles.join(", ")}`
-  })
+  Effect.map(tabsOf(instance), (tabs) => (tabs.length === 0 ? "you have no tabs" : `your tabs: ${tabs.map((t) => t.handle).join(", ")}`))
 
 /** The instance's tab for `handle` (default: its current tab), owned or shared, or an error listing its tabs. */
 const resolve = (instance: Instance, handle: string | undefined) =>
@@ -52,11 +49,7 @@ const list = (instance: Instance) =>
     yield* Effect.flatMap(Instances, (i) => i.sync(instance))
     const leases = new Map((yield* locks.view).flatMap((v) => (v.lease ? [[v.tab, v.lease.who] as const] : [])))
     const current = yield* Ref.get(instance.current)
-    const entries = [
-      ...[...(yield* SynchronizedRef.get(instance.tabs))].map(([h, t]) => [h, t, false] as const),
-      ...[...(yield* SynchronizedRef.get(instance.shared))].map(([h, t]) => [h, t, true] as const)
-    ]
-    const tabs = yield* Effect.forEach(entries, ([handle, tab, shared]) =>
+    const tabs = yield* Effect.forEach(yield* tabsOf(instance), ({ handle, shared, tab }) =>
       Effect.map(browser.getTab(tab), Option.map((s): TabInfo => {
         const holder = leases.get(tab)
         return {

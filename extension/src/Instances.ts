@@ -36,6 +36,19 @@ export interface Instance {
   readonly group: Ref.Ref<Option.Option<number>>
 }
 
+/** One of an instance's tabs as it names it: owned tabs first (creation order), then shared ones. */
+export interface NamedTab {
+  readonly handle: string
+  readonly tab: number
+  readonly shared: boolean
+}
+
+export const tabsOf = (instance: Instance): Effect.Effect<ReadonlyArray<NamedTab>> =>
+  Effect.map(Effect.all([SynchronizedRef.get(instance.tabs), SynchronizedRef.get(instance.shared)]), ([owned, shared]) => [
+    ...[...owned].map(([handle, tab]) => ({ handle, tab, shared: false })),
+    ...[...shared].map(([handle, tab]) => ({ handle, tab, shared: true }))
+  ])
+
 export interface Registration {
   readonly id: string
   readonly token: string
@@ -259,7 +272,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
       const group = yield* Ref.get(instance.group)
       if (Option.isSome(group)) {
         const inGroup = yield* browser.tabsInGroup(group.value)
-        const known = new Set([...(yield* SynchronizedRef.get(instance.tabs)).values(), ...(yield* SynchronizedRef.get(instance.shared)).values()])
+        const known = new Set((yield* tabsOf(instance)).map((t) => t.tab))
         const dragged = yield* Effect.forEach(inGroup.filter((tab) => !known.has(tab)), (tab) => handleFor(instance, tab))
         if (dragged.length > 0) yield* SynchronizedRef.update(instance.tabs, (m) => new Map([...m, ...dragged]))
       }
@@ -328,8 +341,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
     Effect.gen(function*() {
       yield* locks.forgetTab(tab)
       for (const instance of (yield* SynchronizedRef.get(registry)).values()) {
-        const handle = [...(yield* SynchronizedRef.get(instance.tabs)), ...(yield* SynchronizedRef.get(instance.shared))]
-          .find(([, id]) => id === tab)?.[0]
+        const handle = (yield* tabsOf(instance)).find((t) => t.tab === tab)?.handle
         if (handle === undefined) continue
         yield* drop(instance, handle)
         yield* PubSub.publish(closed, { instanceId: instance.id, handle })

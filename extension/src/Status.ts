@@ -3,9 +3,9 @@
  * the user's own view of their browser, so it shows everything; agents never get it.
  * The worker answers `{type: "status"}` runtime messages with it.
  */
-import { Effect, Layer, Option, Ref, Runtime, SynchronizedRef } from "effect"
+import { Effect, Layer, Option, Ref, Runtime } from "effect"
 import { Browser } from "./Browser.js"
-import { Instances } from "./Instances.js"
+import { Instances, tabsOf } from "./Instances.js"
 import { TabLocks } from "./TabLocks.js"
 
 export interface StatusTab {
@@ -43,11 +43,7 @@ export const status = Effect.gen(function*() {
     instances: yield* Effect.forEach(all, (i) =>
       Effect.gen(function*() {
         const current = yield* Ref.get(i.current)
-        const entries = [
-          ...[...(yield* SynchronizedRef.get(i.tabs))].map(([h, t]) => [h, t, false] as const),
-          ...[...(yield* SynchronizedRef.get(i.shared))].map(([h, t]) => [h, t, true] as const)
-        ]
-        const tabs = yield* Effect.forEach(entries, ([handle, tab, shared]) =>
+        const tabs = yield* Effect.forEach(yield* tabsOf(i), ({ handle, shared, tab }) =>
           Effect.map(browser.getTab(tab), Option.map((t): StatusTab => ({ handle, title: t.title, url: t.url, shared, current: Option.contains(current, handle) }))))
         return { name: (yield* Ref.get(i.who)).name, color: i.color, port: i.port, tabs: tabs.flatMap(Option.toArray) }
       })),

@@ -26,8 +26,6 @@ export interface Browser {
   readonly close: () => Promise<void>
 }
 
-export const chromiumPath = () => Chromium.find()
-
 export const launch = async (): Promise<Browser> => {
   const binary = Chromium.find()
   if (!binary) throw new Error("no Chromium found: apt-get install chromium, or set CHROME_PATH")
