@@ -2,8 +2,7 @@
  * The Chrome DevTools Protocol, per tab, through `chrome.debugger`: a tab is attached on
  * first use and stays attached until it closes (Chrome then detaches it) or its owner
  * releases it. Commands and events are typed only as CDP's JSON; callers decode what
- * they read. Navigation, history and page evaluation (with JSON arguments) go through
- * here today; input and screenshots will.
+ * they read. Out-of-process iframes are child sessions of their tab.
  */
 import { Context, Data, Effect, Layer, PubSub, Queue, Ref, type Scope, Stream } from "effect"
 
@@ -11,12 +10,18 @@ export class DriverError extends Data.TaggedError("DriverError")<{ readonly meth
 
 export interface CdpEvent {
   readonly tab: number
+  /** The child session (an out-of-process iframe) it came from; none for the tab's page. */
+  readonly session?: string | undefined
   readonly method: string
   readonly params: unknown
 }
 
+/** Sent as an event when Chrome detaches from a tab (closed, navigated to a chrome:// page, user cancelled). */
+export const DETACHED = "Inspector.detached"
+
 export class Driver extends Context.Tag("tabmux/Driver")<Driver, {
-  readonly send: (tab: number, method: string, params?: object) => Effect.Effect<unknown, DriverError>
+  /** A command to the tab's page, or to one of its child sessions (out-of-process iframes). */
+  readonly send: (tab: number, method: string, params?: object, session?: string) => Effect.Effect<unknown, DriverError>
   readonly events: Stream.Stream<CdpEvent>
   /** A subscription that starts now (nothing sent after this call is missed), for the scope's life. */
   readonly subscribe: Effect.Effect<Queue.Dequeue<CdpEvent>, never, Scope.Scope>
@@ -31,11 +36,13 @@ export const chromeLayer = Layer.scoped(
   Effect.gen(function*() {
     const attached = yield* Ref.make(new Set<number>())
     const events = yield* PubSub.unbounded<CdpEvent>()
-    const onEvent = (source: chrome.debugger.Debuggee, method: string, params?: object) => {
-      if (source.tabId !== undefined) events.unsafeOffer({ tab: source.tabId, method, params })
+    const onEvent = (source: chrome.debugger.DebuggerSession, method: string, params?: object) => {
+      if (source.tabId !== undefined) events.unsafeOffer({ tab: source.tabId, session: source.sessionId, method, params })
     }
     const onDetach = (source: chrome.debugger.Debuggee) => {
-      if (source.tabId !== undefined) Effect.runSync(Ref.update(attached, (s) => new Set([...s].filter((t) => t !== source.tabId))))
+      if (source.tabId === undefined) return
+      Effect.runSync(Ref.update(attached, (s) => new Set([...s].filter((t) => t !== source.tabId))))
+      events.unsafeOffer({ tab: source.tabId, method: DETACHED, params: {} })
     }
     chrome.debugger.onEvent.addListener(onEvent)
     chrome.debugger.onDetach.addListener(onDetach)
@@ -62,10 +69,10 @@ export const chromeLayer = Layer.scoped(
         yield* Ref.update(attached, (s) => new Set(s).add(tab))
       })
 
-    const send = (tab: number, method: string, params: object = {}) =>
+    const send = (tab: number, method: string, params: object = {}, session?: string) =>
       attach(tab).pipe(
         Effect.zipRight(Effect.tryPromise({
-          try: () => chrome.debugger.sendCommand({ tabId: tab }, method, params),
+          try: () => chrome.debugger.sendCommand(session === undefined ? { tabId: tab } : { tabId: tab, sessionId: session }, method, params),
           catch: (e) => new DriverError({ method, message: message(e) })
         }))
       )

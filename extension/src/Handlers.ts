@@ -9,7 +9,10 @@ import { ErrorTag, isMethodName, type MethodName, Methods, type ParamsOf, type T
 import { Browser } from "./Browser.js"
 import type { Driver } from "./Driver.js"
 import { type Instance, Instances, tabsOf } from "./Instances.js"
+import * as Actions from "./Actions.js"
 import * as Page from "./Page.js"
+import { Pages } from "./Pages.js"
+import * as Snapshot from "./Snapshot.js"
 import { type InstanceGone, type LockTimeout, type TabGone, TabLocks } from "./TabLocks.js"
 
 /** One call: the instance it came from, and where to report progress while it waits. */
@@ -18,7 +21,7 @@ export interface Call {
   readonly progress: (message: string) => Effect.Effect<void>
 }
 
-export type Needs = Browser | Instances | TabLocks | Driver
+export type Needs = Browser | Instances | TabLocks | Driver | Pages
 
 const fail = (tag: string, message: string) => Effect.fail<WireError>({ tag, message })
 
@@ -91,6 +94,19 @@ const locked = <A, R>(call: Call, handle: string, tab: number, effect: Effect.Ef
     )
   })
 
+/** Runs a page operation on the caller's tab (default: current), under its lock; the result names the tab. */
+const onPage = <A extends object, R>(call: Call, handle: string | undefined, op: (tab: number) => Effect.Effect<A, WireError, R>) =>
+  Effect.gen(function*() {
+    const resolved = yield* resolve(call.instance, handle)
+    return { tab: resolved.handle, ...(yield* locked(call, resolved.handle, resolved.tab, op(resolved.tab))) }
+  })
+
+const whereIs = (tab: number) =>
+  Effect.map(Effect.flatMap(Browser, (b) => b.getTab(tab)), Option.match({
+    onNone: () => ({ url: "", title: "" }),
+    onSome: (t) => ({ url: t.url, title: t.title })
+  }))
+
 const run = {
   "tabs.list": (call: Call) => list(call.instance),
   "tabs.new": (call: Call, params: ParamsOf<"tabs.new">) =>
@@ -160,22 +176,53 @@ const run = {
           }))
       }
     }),
-  "page.navigate": (call: Call, params: ParamsOf<"page.navigate">) =>
-    Effect.gen(function*() {
-      const { handle, tab } = yield* resolve(call.instance, params.tab)
-      const page = yield* locked(call, handle, tab, Page.navigate(tab, params.url))
-      return { tab: handle, ...page }
-    }),
-  "page.history": (call: Call, params: ParamsOf<"page.history">) =>
-    Effect.gen(function*() {
-      const { handle, tab } = yield* resolve(call.instance, params.tab)
-      return { tab: handle, ...(yield* locked(call, handle, tab, Page.history(tab, params.action))) }
-    }),
+  "page.navigate": (call: Call, params: ParamsOf<"page.navigate">) => onPage(call, params.tab, (tab) => Page.navigate(tab, params.url)),
+  "page.history": (call: Call, params: ParamsOf<"page.history">) => onPage(call, params.tab, (tab) => Page.history(tab, params.action)),
   "page.evaluate": (call: Call, params: ParamsOf<"page.evaluate">) =>
-    Effect.gen(function*() {
-      const { handle, tab } = yield* resolve(call.instance, params.tab)
-      return { tab: handle, ...(yield* locked(call, handle, tab, Page.evaluate(tab, params.function, params.args))) }
-    }),
+    onPage(call, params.tab, (tab) => Page.evaluate(tab, params.function, params.args)),
+  "page.snapshot": (call: Call, params: ParamsOf<"page.snapshot">) =>
+    onPage(call, params.tab, (tab) =>
+      Effect.gen(function*() {
+        const page = yield* Effect.flatMap(Pages, (p) => p.prepare(tab))
+        const from = params.ref === undefined ? undefined : yield* Snapshot.resolve(page, params.ref)
+        const shot = yield* Snapshot.take(tab, { from, depth: params.depth })
+        const where = yield* whereIs(tab)
+        const modal = Actions.describeModal(page.modal)
+        return { ...where, snapshot: shot.text, elements: shot.elements, ...(modal === undefined ? {} : { modal }) }
+      })),
+  "page.act": (call: Call, params: ParamsOf<"page.act">) =>
+    onPage(call, params.tab, (tab) =>
+      Actions.acting(tab, { snapshot: params.snapshot, allowDialog: params.action._tag === "dialog" }, (page) => {
+        const a = params.action
+        switch (a._tag) {
+          case "click":
+            return Actions.click(page, a)
+          case "hover":
+            return Actions.hover(page, a.ref, a.element)
+          case "drag":
+            return Actions.drag(page, { ref: a.startRef, element: a.startElement }, { ref: a.endRef, element: a.endElement })
+          case "type":
+            return Actions.type(page, a)
+          case "fill":
+            return Actions.fillForm(page, a.fields)
+          case "select":
+            return Actions.selectOption(page, a)
+          case "press":
+            return Actions.pressKey(page, a.key)
+          case "upload":
+            return Actions.upload(page, a.paths)
+          case "dialog":
+            return Actions.answerDialog(page, a.accept, a.promptText)
+        }
+      })),
+  "page.waitFor": (call: Call, params: ParamsOf<"page.waitFor">) => onPage(call, params.tab, (tab) => Page.waitFor(tab, params)),
+  "page.console": (call: Call, params: ParamsOf<"page.console">) => onPage(call, params.tab, (tab) => Page.consoleMessages(tab, params.level)),
+  "page.network": (call: Call, params: ParamsOf<"page.network">) =>
+    onPage(call, params.tab, (tab) => Page.networkRequests(tab, params.filter, params.includeStatic)),
+  "page.request": (call: Call, params: ParamsOf<"page.request">) => onPage(call, params.tab, (tab) => Page.networkRequest(tab, params.id)),
+  "page.resize": (call: Call, params: ParamsOf<"page.resize">) => onPage(call, params.tab, (tab) => Page.resize(tab, params.width, params.height)),
+  "page.screenshot": (call: Call, params: ParamsOf<"page.screenshot">) => onPage(call, params.tab, (tab) => Page.screenshot(tab, params)),
+  "page.pdf": (call: Call, params: ParamsOf<"page.pdf">) => onPage(call, params.tab, (tab) => Page.pdf(tab)),
   "instance.update": (call: Call, params: ParamsOf<"instance.update">) =>
     Effect.flatMap(Instances, (instances) => instances.rename(call.instance, params.clientName)).pipe(Effect.as({}))
 } satisfies { readonly [M in MethodName]: (call: Call, params: ParamsOf<M>) => Effect.Effect<unknown, WireError, Needs> }

@@ -2,9 +2,13 @@
  * What the page methods do through CDP. Each runs under the tab's lock (the caller's
  * job); each waits for what it caused, with a cap, and says so when the cap was hit.
  */
-import { Duration, Effect, Option, Queue, Schema } from "effect"
+import { Clock, Duration, Effect, Option, Queue, Schedule, Schema } from "effect"
 import { ErrorTag, type WireError } from "../../src/protocol/index.js"
+import * as Actions from "./Actions.js"
+import { describeModal } from "./Actions.js"
 import { Driver } from "./Driver.js"
+import { type ConsoleLevel, type PageRecord, Pages, type RequestEntry } from "./Pages.js"
+import * as Snapshot from "./Snapshot.js"
 
 const LOAD_CAP = Duration.seconds(30)
 
@@ -53,7 +57,7 @@ const wrap = (method: string) => Effect.mapError((e: { readonly message: string 
 const loading = <E, R>(tab: number, act: Effect.Effect<boolean, E, R>) =>
   Effect.scoped(Effect.gen(function*() {
     const driver = yield* Driver
-    yield* driver.send(tab, "Page.enable").pipe(wrap("Page.enable"))
+    yield* modalFree(tab)
     // Subscribe before acting, so the load event cannot be missed.
     const events = yield* driver.subscribe
     const expectLoad = yield* act
@@ -105,11 +109,14 @@ const Called = Schema.Struct({
   }))
 })
 
-/** Calls `fn` (a function expression, as written by the agent) with `args` passed by value. */
-export const evaluate = (tab: number, fn: string, args: ReadonlyArray<unknown>) =>
+/**
+ * Calls a function expression in a page's (or child frame's) global scope, `args` passed
+ * by value, promises awaited; a throw is a `PageError` naming what was thrown.
+ */
+const callInPage = (tab: number, fn: string, args: ReadonlyArray<unknown>, session?: string) =>
   Effect.gen(function*() {
     const driver = yield* Driver
-    const global = yield* driver.send(tab, "Runtime.evaluate", { expression: "globalThis" }).pipe(
+    const global = yield* driver.send(tab, "Runtime.evaluate", { expression: "globalThis" }, session).pipe(
       wrap("Runtime.evaluate"),
       Effect.flatMap(decode(Global, "Runtime.evaluate"))
     )
@@ -119,11 +126,225 @@ export const evaluate = (tab: number, fn: string, args: ReadonlyArray<unknown>) 
       arguments: args.map((value) => ({ value })),
       returnByValue: true,
       awaitPromise: true
-    }).pipe(wrap("Runtime.callFunctionOn"), Effect.flatMap(decode(Called, "Runtime.callFunctionOn")))
+    }, session).pipe(wrap("Runtime.callFunctionOn"), Effect.flatMap(decode(Called, "Runtime.callFunctionOn")))
     if (called.exceptionDetails) {
       const detail = called.exceptionDetails.exception?.description ?? called.exceptionDetails.text
       return yield* fail(ErrorTag.PageError, `the function threw: ${detail}`)
     }
-    const json = called.result.type === "undefined" ? "undefined" : JSON.stringify(called.result.value) ?? "undefined"
+    return called.result
+  })
+
+/** Calls `fn` (a function expression, as written by the agent) with `args` passed by value. */
+export const evaluate = (tab: number, fn: string, args: ReadonlyArray<unknown>) =>
+  Effect.gen(function*() {
+    yield* modalFree(tab)
+    const result = yield* callInPage(tab, fn, args)
+    const json = result.type === "undefined" ? "undefined" : JSON.stringify(result.value) ?? "undefined"
     return json.length > MAX_RESULT ? { json: json.slice(0, MAX_RESULT), truncated: true } : { json, truncated: false }
+  })
+
+/** Refuses to run page script while a dialog blocks the page (it would wait until the dialog closes). */
+const modalFree = (tab: number) =>
+  Effect.flatMap(Pages, (pages) => pages.prepare(tab)).pipe(
+    Effect.flatMap((page) =>
+      page.modal?.kind === "dialog" ? fail(ErrorTag.Modal, `Cannot run page script now: ${describeModal(page.modal)} first.`) : Effect.succeed(page)
+    )
+  )
+
+// ---------------------------------------------------------------------------------------------
+// Waiting for text
+
+const HAS_TEXT = `function (text) { return !!document.body && document.body.innerText.includes(text) }`
+const POLL = Duration.millis(200)
+
+/** Whether `text` shows in the page or any of its out-of-process frames. */
+const showing = (page: PageRecord, text: string) =>
+  Effect.map(
+    Effect.forEach([undefined, ...page.children.values()], (session) =>
+      callInPage(page.tab, HAS_TEXT, [text], session).pipe(
+        Effect.map((r) => r.value === true),
+        // A frame that is navigating or gone has no text to show.
+        Effect.orElseSucceed(() => false)
+      )),
+    (found) => found.some((f) => f)
+  )
+
+export const waitFor = (tab: number, o: { text?: string | undefined; textGone?: string | undefined; time?: number | undefined; timeoutSeconds: number }) =>
+  Effect.gen(function*() {
+    const page = yield* modalFree(tab)
+    const started = yield* Clock.currentTimeMillis
+    if (o.time !== undefined) yield* Effect.sleep(Duration.seconds(o.time))
+    const waitUntil = (want: boolean, text: string) =>
+      showing(page, text).pipe(
+        Effect.repeat({ until: (shown) => shown === want, schedule: Schedule.spaced(POLL) }),
+        Effect.timeoutFail({
+          duration: Duration.seconds(o.timeoutSeconds),
+          onTimeout: (): WireError => ({
+            tag: ErrorTag.Timeout,
+            message: `${JSON.stringify(text)} ${want ? "did not appear" : "was still there"} after ${o.timeoutSeconds} s`
+          })
+        })
+      )
+    if (o.text !== undefined) yield* waitUntil(true, o.text)
+    if (o.textGone !== undefined) yield* waitUntil(false, o.textGone)
+    const waited = [
+      o.time === undefined ? undefined : `${o.time} s passed`,
+      o.text === undefined ? undefined : `${JSON.stringify(o.text)} appeared`,
+      o.textGone === undefined ? undefined : `${JSON.stringify(o.textGone)} is gone`
+    ].filter((s) => s !== undefined).join(", ")
+    return { waited, ms: (yield* Clock.currentTimeMillis) - started }
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Console and network, as recorded since the page loaded
+
+const LEVELS = ["error", "warning", "info", "debug"] as const
+
+export const consoleMessages = (tab: number, level: ConsoleLevel) =>
+  Effect.map(Effect.flatMap(Pages, (pages) => pages.prepare(tab)), (page) => ({
+    messages: page.console
+      .filter((m) => LEVELS.indexOf(m.level) <= LEVELS.indexOf(level))
+      .map((m) => ({ level: m.level, text: m.text, ...(m.where === undefined ? {} : { where: m.where }) }))
+  }))
+
+const STATIC = new Set(["Image", "Stylesheet", "Font", "Media", "Script", "Manifest", "TextTrack"])
+
+const summary = (r: RequestEntry) => ({
+  id: r.id,
+  method: r.method,
+  url: r.url,
+  type: r.type,
+  ...(r.status === undefined ? {} : { status: r.status }),
+  ...(r.failed === undefined ? {} : { failed: r.failed }),
+  ...(r.size === undefined ? {} : { size: r.size }),
+  finished: r.finished
+})
+
+export const networkRequests = (tab: number, filter: string | undefined, includeStatic: boolean) =>
+  Effect.map(Effect.flatMap(Pages, (pages) => pages.prepare(tab)), (page) => ({
+    requests: [...page.requests.values()]
+      .filter((r) => (includeStatic || !STATIC.has(r.type)) && (filter === undefined || r.url.toLowerCase().includes(filter.toLowerCase())))
+      .map(summary)
+  }))
+
+/** Largest response body returned, in characters. */
+const MAX_BODY = 16 * 1024
+const Body = Schema.Struct({ body: Schema.String, base64Encoded: Schema.Boolean })
+
+export const networkRequest = (tab: number, id: string) =>
+  Effect.gen(function*() {
+    const page = yield* Effect.flatMap(Pages, (pages) => pages.prepare(tab))
+    const r = page.requests.get(id)
+    if (r === undefined) {
+      return yield* fail(ErrorTag.BadParams, `no request ${JSON.stringify(id)} on this page since it loaded: list them with browser_network_requests`)
+    }
+    const driver = yield* Driver
+    const body = r.finished && r.failed === undefined
+      ? yield* driver.send(tab, "Network.getResponseBody", { requestId: id }, r.session).pipe(
+        Effect.flatMap(Schema.decodeUnknown(Body)),
+        Effect.map((b) =>
+          b.base64Encoded
+            ? `(binary, ${Math.floor(b.body.length * 3 / 4)} bytes)`
+            : b.body.length > MAX_BODY
+            ? `${b.body.slice(0, MAX_BODY)}\n(cut at ${MAX_BODY} of ${b.body.length} characters)`
+            : b.body
+        ),
+        Effect.orElseSucceed(() => "(the browser no longer has the body)")
+      )
+      : undefined
+    return {
+      request: {
+        ...summary(r),
+        requestHeaders: r.requestHeaders,
+        ...(r.postData === undefined ? {} : { postData: r.postData }),
+        ...(r.statusText === undefined ? {} : { statusText: r.statusText }),
+        ...(r.mimeType === undefined ? {} : { mimeType: r.mimeType }),
+        ...(r.responseHeaders === undefined ? {} : { responseHeaders: r.responseHeaders }),
+        ...(body === undefined ? {} : { body })
+      }
+    }
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Viewport, screenshots, PDF
+
+export const resize = (tab: number, width: number, height: number) =>
+  Effect.gen(function*() {
+    yield* Effect.flatMap(Pages, (pages) => pages.prepare(tab))
+    const driver = yield* Driver
+    yield* driver.send(tab, "Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 0, mobile: false }).pipe(
+      wrap("Emulation.setDeviceMetricsOverride")
+    )
+    return { width, height }
+  })
+
+const Metrics = Schema.Struct({
+  cssVisualViewport: Schema.Struct({ pageX: Schema.Number, pageY: Schema.Number, clientWidth: Schema.Number, clientHeight: Schema.Number }),
+  cssContentSize: Schema.Struct({ width: Schema.Number, height: Schema.Number })
+})
+const Captured = Schema.Struct({ data: Schema.String })
+const Box = Schema.Struct({ model: Schema.Struct({ border: Schema.Array(Schema.Number) }) })
+
+/** Longest side of a screenshot, in pixels: larger pages are scaled down to it. */
+const MAX_SIDE = 2000
+/**
+ * In headless Chromium a capture of a hidden tab answers only every second request (see
+ * docs/PERFORMANCE.md): a new request starts every RETRY while none has answered; the
+ * first answer wins.
+ */
+const RETRY = Duration.millis(300)
+const CAPTURE_CAP = Duration.seconds(15)
+
+export const screenshot = (tab: number, o: { fullPage: boolean; ref?: string | undefined; element?: string | undefined; type: "png" | "jpeg"; quality?: number | undefined }) =>
+  Effect.gen(function*() {
+    const page = yield* modalFree(tab)
+    const driver = yield* Driver
+    const metrics = yield* driver.send(tab, "Page.getLayoutMetrics").pipe(wrap("Page.getLayoutMetrics"), Effect.flatMap(decode(Metrics, "Page.getLayoutMetrics")))
+    const view = metrics.cssVisualViewport
+    let clip = { x: view.pageX, y: view.pageY, width: view.clientWidth, height: view.clientHeight }
+    if (o.fullPage) clip = { x: 0, y: 0, width: metrics.cssContentSize.width, height: Math.min(metrics.cssContentSize.height, 16_384) }
+    if (o.ref !== undefined) {
+      const node = yield* Snapshot.resolve(page, o.ref)
+      yield* driver.send(tab, "DOM.scrollIntoViewIfNeeded", { objectId: node.objectId }, node.session).pipe(wrap("DOM.scrollIntoViewIfNeeded"))
+      const box = yield* driver.send(tab, "DOM.getBoxModel", { objectId: node.objectId }, node.session).pipe(wrap("DOM.getBoxModel"), Effect.flatMap(decode(Box, "DOM.getBoxModel")))
+      const offset = yield* Actions.frameOffset(page, node.session)
+      const after = yield* driver.send(tab, "Page.getLayoutMetrics").pipe(wrap("Page.getLayoutMetrics"), Effect.flatMap(decode(Metrics, "Page.getLayoutMetrics")))
+      const xs = [0, 2, 4, 6].map((i) => box.model.border[i]!)
+      const ys = [1, 3, 5, 7].map((i) => box.model.border[i]!)
+      clip = {
+        x: Math.min(...xs) + offset.x + after.cssVisualViewport.pageX,
+        y: Math.min(...ys) + offset.y + after.cssVisualViewport.pageY,
+        width: Math.max(...xs) - Math.min(...xs),
+        height: Math.max(...ys) - Math.min(...ys)
+      }
+      if (clip.width < 1 || clip.height < 1) return yield* fail(ErrorTag.NotActionable, `${o.element ?? o.ref} has no visible box to capture`)
+    }
+    const scale = Math.min(1, MAX_SIDE / Math.max(clip.width, clip.height))
+    const params = {
+      format: o.type,
+      ...(o.type === "jpeg" ? { quality: o.quality ?? 80 } : {}),
+      clip: { ...clip, scale },
+      captureBeyondViewport: o.fullPage || o.ref !== undefined
+    }
+    const capture = driver.send(tab, "Page.captureScreenshot", params).pipe(wrap("Page.captureScreenshot"), Effect.flatMap(decode(Captured, "Page.captureScreenshot")))
+    const shot = yield* Effect.raceAll(Array.from({ length: 6 }, (_, i) => Effect.delay(capture, Duration.times(RETRY, i)))).pipe(
+      Effect.timeoutFail({ duration: CAPTURE_CAP, onTimeout: () => cdp("Page.captureScreenshot", "the browser produced no image") })
+    )
+    return {
+      data: shot.data,
+      mimeType: `image/${o.type}`,
+      width: Math.round(clip.width * scale),
+      height: Math.round(clip.height * scale)
+    }
+  })
+
+export const pdf = (tab: number) =>
+  Effect.gen(function*() {
+    yield* modalFree(tab)
+    const driver = yield* Driver
+    const printed = yield* driver.send(tab, "Page.printToPDF", { printBackground: true }).pipe(
+      wrap("Page.printToPDF"),
+      Effect.flatMap(decode(Captured, "Page.printToPDF"))
+    )
+    return { data: printed.data }
   })

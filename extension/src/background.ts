@@ -8,6 +8,7 @@ import * as ChromeBrowser from "./ChromeBrowser.js"
 import * as Discovery from "./Discovery.js"
 import * as Driver from "./Driver.js"
 import * as Instances from "./Instances.js"
+import * as Pages from "./Pages.js"
 import * as Persistence from "./Persistence.js"
 import * as Settings from "./Settings.js"
 import * as Status from "./Status.js"
@@ -40,6 +41,7 @@ const program = Effect.gen(function*() {
     Layer.provideMerge(Instances.layer(saved)),
     Layer.provideMerge(TabLocks.layer),
     Layer.provideMerge(ChromeBrowser.layer),
+    Layer.provideMerge(Pages.layer),
     Layer.provideMerge(Driver.chromeLayer),
     Layer.provide(Settings.chromeLayer)
   )

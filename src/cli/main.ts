@@ -46,6 +46,11 @@ const resume = Options.text("resume").pipe(
   Options.withFallbackConfig(Config.string("TABMUX_RESUME")),
   Options.optional
 )
+const snapshotAfterAction = Options.choice("snapshot-after-action", ["full", "none"]).pipe(
+  Options.withDescription("Whether each page action (click, type, ...) answers with a fresh snapshot of the page (full), or only a short report (none)."),
+  Options.withFallbackConfig(Config.literal("full", "none")("TABMUX_SNAPSHOT_AFTER_ACTION")),
+  Options.withDefault("full" as const)
+)
 const staleAfter = Options.float("stale-after").pipe(
   Options.withDescription("Seconds without heartbeat after which a live process's record or lock is reported as hung."),
   Options.withFallbackConfig(Config.number("TABMUX_STALE_AFTER")),
@@ -83,6 +88,7 @@ const root = Command.make(
     onDisconnect,
     keepGrace,
     resume,
+    snapshotAfterAction,
     logLevel: Flags.logLevel,
     logFile: Flags.logFile
   },
@@ -101,7 +107,8 @@ const root = Command.make(
         serverVersion: packageVersion(),
         onDisconnect: flags.onDisconnect,
         keepGrace: Duration.seconds(flags.keepGrace),
-        resume: Option.getOrUndefined(flags.resume)
+        resume: Option.getOrUndefined(flags.resume),
+        snapshotAfterAction: flags.snapshotAfterAction
       })
       yield* serve(config)
     }).pipe(reportFailure, withLogging(flags.logLevel, flags.logFile))

@@ -29,7 +29,13 @@ export const ErrorTag = {
   BadFrame: "BadFrame",
   NavigationFailed: "NavigationFailed",
   Timeout: "Timeout",
-  PageError: "PageError"
+  PageError: "PageError",
+  /** A snapshot ref from an older snapshot, or whose element has gone. */
+  StaleRef: "StaleRef",
+  /** The element cannot take the action (hidden, disabled, covered by another, the wrong kind). */
+  NotActionable: "NotActionable",
+  /** A dialog or file chooser is open (or none is, for the tools that answer one). */
+  Modal: "Modal"
 } as const
 
 const frame = <T extends string, F extends Schema.Struct.Fields>(type: T, fields: F) =>

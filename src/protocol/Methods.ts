@@ -58,6 +58,84 @@ export const InstanceInfo = Schema.Struct({
 })
 export type InstanceInfo = typeof InstanceInfo.Type
 
+const Ref = Schema.String.annotations({ description: "An element's ref from the latest browser_snapshot, like \"s3e12\"." })
+const Element = Schema.optional(Schema.String.annotations({
+  description: "What the element is, in words (\"Submit button\"): used in messages, never to find it."
+}))
+
+export const FormField = Schema.Struct({
+  name: Schema.String.annotations({ description: "The field's name, in words." }),
+  type: Schema.Literal("textbox", "checkbox", "radio", "combobox", "slider"),
+  ref: Ref,
+  value: Schema.String.annotations({ description: "Text to type; \"true\"/\"false\" for a checkbox or radio; the option for a combobox; the number for a slider." })
+})
+
+export const Modifier = Schema.Literal("Alt", "Control", "Meta", "Shift")
+
+/** What `page.act` does: one of these, told apart by `kind`. */
+export const PageAction = Schema.Union(
+  Schema.TaggedStruct("click", {
+    ref: Ref,
+    element: Element,
+    button: Schema.optional(Schema.Literal("left", "right", "middle")),
+    doubleClick: Schema.optional(Schema.Boolean),
+    modifiers: Schema.optional(Schema.Array(Modifier))
+  }),
+  Schema.TaggedStruct("hover", { ref: Ref, element: Element }),
+  Schema.TaggedStruct("drag", { startRef: Ref, startElement: Element, endRef: Ref, endElement: Element }),
+  Schema.TaggedStruct("type", { ref: Ref, element: Element, text: Schema.String, submit: Schema.optional(Schema.Boolean), slowly: Schema.optional(Schema.Boolean) }),
+  Schema.TaggedStruct("fill", { fields: Schema.Array(FormField).pipe(Schema.minItems(1)) }),
+  Schema.TaggedStruct("select", { ref: Ref, element: Element, values: Schema.Array(Schema.String).pipe(Schema.minItems(1)) }),
+  Schema.TaggedStruct("press", { key: Schema.String }),
+  Schema.TaggedStruct("upload", { paths: Schema.Array(Schema.String) }),
+  Schema.TaggedStruct("dialog", { accept: Schema.Boolean, promptText: Schema.optional(Schema.String) })
+)
+export type PageAction = typeof PageAction.Type
+
+export const ActionResult = Schema.Struct({
+  tab: TabHandle,
+  /** What was done, in words. */
+  did: Schema.String,
+  url: Schema.String,
+  title: Schema.String,
+  /** A dialog or file chooser the action opened (or left open), and how to answer it. */
+  modal: Schema.optional(Schema.String),
+  /** Errors the page logged (or threw) during the action. */
+  consoleErrors: Schema.Array(Schema.String),
+  /** False when the page was still busy (loading, requests in flight) at the wait's cap. */
+  settled: Schema.Boolean,
+  snapshot: Schema.optional(Schema.String)
+})
+export type ActionResult = typeof ActionResult.Type
+
+export const ConsoleLevel = Schema.Literal("error", "warning", "info", "debug")
+const ConsoleMessage = Schema.Struct({ level: ConsoleLevel, text: Schema.String, where: Schema.optional(Schema.String) })
+
+export const RequestSummary = Schema.Struct({
+  id: Schema.String,
+  method: Schema.String,
+  url: Schema.String,
+  type: Schema.String,
+  status: Schema.optional(Schema.Number),
+  failed: Schema.optional(Schema.String),
+  /** Bytes received, as encoded on the wire. */
+  size: Schema.optional(Schema.Number),
+  finished: Schema.Boolean
+})
+
+const Headers = Schema.Record({ key: Schema.String, value: Schema.String })
+
+export const RequestDetail = Schema.Struct({
+  ...RequestSummary.fields,
+  requestHeaders: Headers,
+  postData: Schema.optional(Schema.String),
+  statusText: Schema.optional(Schema.String),
+  mimeType: Schema.optional(Schema.String),
+  responseHeaders: Schema.optional(Headers),
+  /** The response body, cut at 16 KB; binary bodies are described, not sent. */
+  body: Schema.optional(Schema.String)
+})
+
 export const Methods = {
   /** The tabs this instance owns. */
   "tabs.list": method({
@@ -133,6 +211,85 @@ export const Methods = {
     result: Schema.Struct({ tab: TabHandle, json: Schema.String, truncated: Schema.Boolean }),
     timeout: "30 seconds",
     changesPage: true
+  }),
+  /**
+   * The page's accessibility tree as indented text with refs (`s<generation>e<n>`); a
+   * new snapshot makes every older ref stale.
+   */
+  "page.snapshot": method({
+    params: Schema.Struct({
+      tab: Schema.optional(TabHandle),
+      ref: Schema.optional(Schema.String),
+      depth: Schema.optional(Schema.Int.pipe(Schema.between(1, 100)))
+    }),
+    result: Schema.Struct({ tab: TabHandle, url: Schema.String, title: Schema.String, snapshot: Schema.String, elements: Schema.Int, modal: Schema.optional(Schema.String) }),
+    timeout: "30 seconds",
+    changesPage: false
+  }),
+  /** One action on the page (input, a form, a dialog, a file chooser), then a wait for what it caused. */
+  "page.act": method({
+    params: Schema.Struct({ tab: Schema.optional(TabHandle), action: PageAction, snapshot: Schema.Boolean }),
+    result: ActionResult,
+    timeout: "60 seconds",
+    changesPage: true
+  }),
+  "page.waitFor": method({
+    params: Schema.Struct({
+      tab: Schema.optional(TabHandle),
+      text: Schema.optional(Schema.String),
+      textGone: Schema.optional(Schema.String),
+      time: Schema.optional(Schema.Number.pipe(Schema.between(0, 60))),
+      timeoutSeconds: Schema.Number.pipe(Schema.between(0, 120))
+    }),
+    result: Schema.Struct({ tab: TabHandle, waited: Schema.String, ms: Schema.Number }),
+    timeout: (p) => Duration.seconds((p.time ?? 0) + p.timeoutSeconds * 2 + 10),
+    changesPage: false
+  }),
+  "page.console": method({
+    params: Schema.Struct({ tab: Schema.optional(TabHandle), level: ConsoleLevel }),
+    result: Schema.Struct({ tab: TabHandle, messages: Schema.Array(ConsoleMessage) }),
+    timeout: "10 seconds",
+    changesPage: false
+  }),
+  "page.network": method({
+    params: Schema.Struct({ tab: Schema.optional(TabHandle), filter: Schema.optional(Schema.String), includeStatic: Schema.Boolean }),
+    result: Schema.Struct({ tab: TabHandle, requests: Schema.Array(RequestSummary) }),
+    timeout: "10 seconds",
+    changesPage: false
+  }),
+  "page.request": method({
+    params: Schema.Struct({ tab: Schema.optional(TabHandle), id: Schema.String }),
+    result: Schema.Struct({ tab: TabHandle, request: RequestDetail }),
+    timeout: "15 seconds",
+    changesPage: false
+  }),
+  /** Emulates a viewport size for the tab (not the window: other tabs are not affected). */
+  "page.resize": method({
+    params: Schema.Struct({ tab: Schema.optional(TabHandle), width: Schema.Int.pipe(Schema.between(100, 10_000)), height: Schema.Int.pipe(Schema.between(100, 10_000)) }),
+    result: Schema.Struct({ tab: TabHandle, width: Schema.Int, height: Schema.Int }),
+    timeout: "10 seconds",
+    changesPage: true
+  }),
+  /** A capture of the tab (in the background: it is never brought to front), base64. */
+  "page.screenshot": method({
+    params: Schema.Struct({
+      tab: Schema.optional(TabHandle),
+      fullPage: Schema.Boolean,
+      ref: Schema.optional(Schema.String),
+      element: Schema.optional(Schema.String),
+      type: Schema.Literal("png", "jpeg"),
+      quality: Schema.optional(Schema.Int.pipe(Schema.between(0, 100)))
+    }),
+    result: Schema.Struct({ tab: TabHandle, data: Schema.String, mimeType: Schema.String, width: Schema.Number, height: Schema.Number }),
+    timeout: "30 seconds",
+    changesPage: false
+  }),
+  /** The page printed to PDF, base64. */
+  "page.pdf": method({
+    params: Schema.Struct({ tab: Schema.optional(TabHandle) }),
+    result: Schema.Struct({ tab: TabHandle, data: Schema.String }),
+    timeout: "60 seconds",
+    changesPage: false
   }),
   /** server → extension when the MCP client's name becomes known after the handshake. */
   "instance.update": method({

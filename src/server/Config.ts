@@ -38,6 +38,8 @@ export interface ServerConfig {
   readonly keepGrace: Duration.Duration
   /** The token of an earlier server whose kept tabs this one takes over. */
   readonly resume: string | undefined
+  /** Whether every page action's result carries a fresh snapshot (`full`) or not (`none`: agents call browser_snapshot). */
+  readonly snapshotAfterAction: "full" | "none"
 }
 
 export const ServerConfig = Context.GenericTag<ServerConfig>("tabmux/ServerConfig")
@@ -65,5 +67,6 @@ export const make = (overrides: Partial<ServerConfig> & { readonly allowOrigins:
   onDisconnect: "close",
   keepGrace: Duration.seconds(60),
   resume: undefined,
+  snapshotAfterAction: "full",
   ...overrides
 })

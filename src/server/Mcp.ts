@@ -17,6 +17,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js"
 import { Cause, Context, Effect, Exit, FiberId, FiberSet, Layer, SubscriptionRef } from "effect"
 import { Bridge, CallProgress } from "./Bridge.js"
+import type { ServerConfig } from "./Config.js"
 import { ServerIdentity } from "./ServerIdentity.js"
 import { tools } from "./tools/index.js"
 import type { ToolResult } from "./tools/Tool.js"
@@ -35,7 +36,7 @@ export const layer = Layer.scopedDiscard(
   Effect.gen(function*() {
     const transport = yield* McpTransport
     const identity = yield* ServerIdentity
-    const run = yield* FiberSet.makeRuntime<Bridge>()
+    const run = yield* FiberSet.makeRuntime<Bridge | ServerConfig>()
     const byName = new Map(tools.map((t) => [t.name, t]))
 
     const server = new Server(

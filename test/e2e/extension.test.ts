@@ -5,11 +5,13 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { extensionIdFromKey, readManifest } from "../../src/server/Extension.js"
 import { type Browser, launch } from "../support/chromium.js"
+import { type Fixtures, serveFixtures } from "../support/fixtures.js"
 import { BIN, readRegistry, tempRuntimeDir, waitFor } from "../support/server.js"
 
 interface Agent {
@@ -21,7 +23,7 @@ interface Agent {
 
 const dir = tempRuntimeDir()
 let browser: Browser
-let fixtures: Http.Server
+let fixtures: Fixtures
 let base: string
 const agents: Array<Agent> = []
 
@@ -71,12 +73,8 @@ const chromeTabs = () =>
     })()`)
 
 beforeAll(async () => {
-  fixtures = Http.createServer((req, res) => {
-    const name = decodeURIComponent((req.url ?? "/").slice(1)) || "index"
-    res.writeHead(200, { "content-type": "text/html" }).end(`<!doctype html><title>${name}</title><h1>${name}</h1>`)
-  })
-  await new Promise<void>((r) => fixtures.listen(0, "127.0.0.1", r))
-  base = `http://127.0.0.1:${(fixtures.address() as AddressInfo).port}`
+  fixtures = await serveFixtures()
+  base = fixtures.base
   browser = await launch()
 }, 60_000)
 
@@ -382,5 +380,290 @@ describe.sequential("page tools in headless Chromium", () => {
     expect(marker.structuredContent.json).toBe("\"undefined\"")
     const none: any = await agent.client.callTool({ name: "browser_navigate_forward", arguments: { tab: "t1" } })
     expect(text(none)).toContain("no page to go forward to")
+  })
+})
+
+/** The ref on the first snapshot line matching `line` (a regex), or a failure showing the snapshot. */
+const refIn = (snapshot: string, line: RegExp) => {
+  const found = snapshot.split("\n").find((l) => line.test(l))
+  const ref = found && /\[ref=(s[0-9]+e[0-9]+)\]/.exec(found)?.[1]
+  if (!ref) throw new Error(`no line matching ${line} with a ref in:\n${snapshot}`)
+  return ref
+}
+
+describe.sequential("browser tools on fixture pages", () => {
+  let agent: Agent
+  const snap = async (args: Record<string, unknown> = {}) => (await call(agent, "browser_snapshot", args)).structuredContent
+  const open = async (path: string) => {
+    await call(agent, "browser_navigate", { url: `${base}/${path}` })
+    return (await snap()).snapshot as string
+  }
+  const evaluate = async (fn: string) => JSON.parse((await call(agent, "browser_evaluate", { function: fn })).structuredContent.json)
+  const out = () => evaluate("() => document.getElementById('out').textContent")
+  const failure = async (name: string, args: Record<string, unknown>) => {
+    const result: any = await agent.client.callTool({ name, arguments: args })
+    expect(result.isError, `${name} should have failed`).toBe(true)
+    return text(result)
+  }
+  const timed = async <A>(label: string, f: () => Promise<A>) => {
+    const t0 = performance.now()
+    const a = await f()
+    latencies.push(`${label} ${Math.round(performance.now() - t0)} ms`)
+    return a
+  }
+  const latencies: Array<string> = []
+  afterAll(() => console.log(`tool latencies: ${latencies.join("; ")}`))
+
+  it("browser_snapshot shows roles, names, states and refs; sizes of the fixture pages", { timeout: 90_000 }, async () => {
+    agent = await start("agent-t")
+    agents.push(agent)
+    await waitFor(() => readRegistry(dir).find((r) => r.pid === agent.transport.pid && r.extension), 15_000)
+    await tabs(agent, { action: "new" })
+    const form = await open("form")
+    expect(form).toMatch(/- heading "Sign up" \[level=1\] \[ref=s\d+e\d+\]/)
+    expect(form).toMatch(/- textbox "Name" \[ref=s\d+e\d+\]/)
+    expect(form).toMatch(/- checkbox "Newsletter" \[ref=/)
+    expect(form).toMatch(/- radio "Free" \[checked\] \[ref=/)
+    expect(form).toMatch(/- combobox "Country" \[ref=s\d+e\d+\]: France/)
+    expect(form).toMatch(/- button "Disabled" \[disabled\] \[ref=/)
+    const sizes: Array<string> = []
+    for (const path of ["form", "article", "frames", "shadow", "big"]) {
+      await call(agent, "browser_navigate", { url: `${base}/${path}` })
+      const shot = await timed(`snapshot(${path})`, snap)
+      sizes.push(`${path} ${Buffer.byteLength(shot.snapshot)} B / ${shot.elements} refs`)
+    }
+    console.log(`snapshot sizes: ${sizes.join("; ")}`)
+    const big = await snap()
+    expect(big.snapshot).toContain(`button "Open 999"`)
+    // depth and subtree
+    const shallow = await snap({ depth: 1 })
+    expect(shallow.snapshot.split("\n").every((l: string) => !l.startsWith("  "))).toBe(true)
+    const table = refIn(shallow.snapshot, /- table/)
+    const sub = await snap({ ref: table, depth: 2 })
+    expect(sub.snapshot.split("\n")[0]).toMatch(/^- table/)
+  })
+
+  it("iframes (same- and cross-origin) and shadow roots are in the snapshot; typing and clicking work inside them", async () => {
+    const frames = await open("frames")
+    expect(frames).toMatch(/- iframe "same origin" \[ref=[^\]]+\]\n\s+- textbox "Inner field"/)
+    expect(frames).toMatch(/- iframe "cross origin" \[ref=[^\]]+\]\n\s+- textbox "Inner field"/)
+    const lines = frames.split("\n")
+    const crossAt = lines.findIndex((l) => l.includes(`iframe "cross origin"`))
+    const crossField = refIn(lines.slice(crossAt).join("\n"), /textbox "Inner field"/)
+    const typed: any = await timed("type(cross-origin iframe)", () => call(agent, "browser_type", { ref: crossField, element: "inner field", text: "hello iframe" }))
+    const after = typed.structuredContent.snapshot as string
+    expect(after.split("\n").slice(after.split("\n").findIndex((l) => l.includes(`iframe "cross origin"`))).join("\n")).toContain("hello iframe")
+    const sameField = refIn(after, /textbox "Inner field"/)
+    await call(agent, "browser_type", { ref: sameField, text: "same too" })
+    const inner = await evaluate("() => document.querySelector('iframe').contentDocument.getElementById('inner').value")
+    expect(inner).toBe("same too")
+    const now = (await snap()).snapshot as string
+    const crossButton = refIn(now.split("\n").slice(now.split("\n").findIndex((l) => l.includes(`iframe "cross origin"`))).join("\n"), /button "Inner button"/)
+    const clicked: any = await call(agent, "browser_click", { ref: crossButton })
+    expect(clicked.structuredContent.snapshot).toContain(`button "Inner clicked"`)
+
+    const shadow = await open("shadow")
+    expect(shadow).toContain("Inside the shadow")
+    await call(agent, "browser_click", { ref: refIn(shadow, /button "Shadow button"/) })
+    expect(await out()).toBe("shadow clicked")
+  })
+
+  it("a form is filled, typed into, chosen from and submitted; the page shows what was sent", async () => {
+    const form = await open("form")
+    const r = (re: RegExp) => refIn(form, re)
+    const filled: any = await timed("fill_form(9 fields)", () => call(agent, "browser_fill_form", {
+      fields: [
+        { name: "Name", type: "textbox", ref: r(/textbox "Name"/), value: "Ada" },
+        { name: "Email", type: "textbox", ref: r(/textbox "Email"/), value: "ada@example.com" },
+        { name: "Password", type: "textbox", ref: r(/textbox "Password"/), value: "s3cret" },
+        { name: "Age", type: "textbox", ref: r(/spinbutton "Age"/), value: "36" },
+        { name: "Bio", type: "textbox", ref: r(/textbox "Bio"/), value: "Line one" },
+        { name: "Newsletter", type: "checkbox", ref: r(/checkbox "Newsletter"/), value: "true" },
+        { name: "Pro", type: "radio", ref: r(/radio "Pro"/), value: "true" },
+        { name: "Volume", type: "slider", ref: r(/slider "Volume"/), value: "8" },
+        { name: "Country", type: "combobox", ref: r(/combobox "Country"/), value: "Japan" }
+      ]
+    }))
+    expect(filled.structuredContent.did).toContain("checked Newsletter")
+    const next = filled.structuredContent.snapshot as string
+    await timed("select_option(multiple)", () => call(agent, "browser_select_option", { ref: refIn(next, /listbox "Colours"/), values: ["Red", "Blue"] }))
+    const submit = refIn((await snap()).snapshot, /button "Submit"/)
+    const done: any = await timed("click(submit)", () => call(agent, "browser_click", { ref: submit, element: "Submit button" }))
+    expect(done.structuredContent.title).toBe("Submitted")
+    expect(JSON.parse(await out())).toMatchObject({
+      name: "Ada",
+      email: "ada@example.com",
+      password: "s3cret",
+      age: "36",
+      bio: "Line one",
+      news: "yes",
+      plan: "pro",
+      volume: "8",
+      country: "jp",
+      colours: ["Red", "Blue"]
+    })
+    expect(await failure("browser_click", { ref: refIn(done.structuredContent.snapshot, /button "Disabled"/) })).toContain("is disabled")
+    expect(await failure("browser_select_option", { ref: refIn(done.structuredContent.snapshot, /combobox "Country"/), values: ["Mars"] })).toContain(`no option "Mars"`)
+  })
+
+  it("a ref from an older snapshot, or from a page that has gone, is refused as stale", async () => {
+    const first = await open("form")
+    const old = refIn(first, /textbox "Name"/)
+    await snap()
+    expect(await failure("browser_click", { ref: old })).toMatch(/stale ref .*older snapshot.*take a new snapshot/)
+    const current = refIn((await snap()).snapshot, /textbox "Name"/)
+    await call(agent, "browser_navigate", { url: `${base}/link` })
+    expect(await failure("browser_type", { ref: current, text: "x" })).toMatch(/stale ref .*no longer in the page/)
+    expect(await failure("browser_click", { ref: "e12" })).toContain("is not a ref")
+  })
+
+  it("a click that navigates waits for the new page; a covered button is reported; a far button is scrolled to", async () => {
+    const link = await open("link")
+    const went: any = await timed("click(navigates)", () => call(agent, "browser_click", { ref: refIn(link, /link "Go to the form"/) }))
+    expect(went.structuredContent).toMatchObject({ url: `${base}/form`, title: "Form", settled: true })
+    expect(went.structuredContent.snapshot).toContain(`heading "Sign up"`)
+
+    const covered = await open("covered")
+    expect(await failure("browser_click", { ref: refIn(covered, /button "Covered button"/) })).toContain(`covered by another element, <div.overlay> "Cookie banner"`)
+
+    const long = await open("long")
+    const bottom: any = await call(agent, "browser_click", { ref: refIn(long, /button "Bottom button"/) })
+    expect(bottom.structuredContent.snapshot).toContain(`button "Bottom clicked"`)
+  })
+
+  it("hover, drag and drop, keys", async () => {
+    const hover = await open("hover")
+    await call(agent, "browser_hover", { ref: refIn(hover, /Hover me/) })
+    expect(await evaluate("() => document.getElementById('h').textContent")).toBe("Hovered!")
+
+    const drag = await open("drag")
+    await timed("drag", () => call(agent, "browser_drag", { startRef: refIn(drag, /Card/), endRef: refIn(drag, /Drop zone/) }))
+    expect(await out()).toBe("dropped card")
+
+    const keys = await open("keys")
+    await call(agent, "browser_click", { ref: refIn(keys, /textbox "Keys"/) })
+    for (const key of ["a", "Shift+B", "Enter", "Backspace", "ArrowLeft"]) await call(agent, "browser_press_key", { key })
+    expect(await evaluate("() => document.getElementById('log').textContent")).toBe("a B Enter Backspace ArrowLeft ")
+    expect(await evaluate("() => document.getElementById('k').value")).toBe("")
+    expect(await failure("browser_press_key", { key: "Hyper+x" })).toContain(`"Hyper" is not a modifier`)
+  })
+
+  it("dialogs are reported as modal state and answered with browser_handle_dialog", async () => {
+    const page = await open("dialogs")
+    const alerted: any = await call(agent, "browser_click", { ref: refIn(page, /button "Alert"/) })
+    expect(alerted.structuredContent.modal).toContain(`alert dialog is open: "Hello from alert"`)
+    expect(await failure("browser_snapshot", {}).catch(() => "")).toBeDefined()
+    expect(await failure("browser_click", { ref: refIn(page, /button "Confirm"/) })).toContain("answer it with browser_handle_dialog first")
+    const closed: any = await call(agent, "browser_handle_dialog", { accept: true })
+    expect(closed.structuredContent.modal).toBeUndefined()
+    expect(await out()).toBe("alert closed")
+    const fresh = (await snap()).snapshot as string
+    await call(agent, "browser_click", { ref: refIn(fresh, /button "Confirm"/) })
+    await call(agent, "browser_handle_dialog", { accept: false })
+    expect(await out()).toBe("cancelled")
+    const again = (await snap()).snapshot as string
+    const prompted: any = await call(agent, "browser_click", { ref: refIn(again, /button "Prompt"/) })
+    expect(prompted.structuredContent.modal).toContain(`prompt dialog is open: "Your name?" (default "nobody")`)
+    await call(agent, "browser_handle_dialog", { accept: true, promptText: "Ada" })
+    expect(await out()).toBe("name: Ada")
+    expect(await failure("browser_handle_dialog", { accept: true })).toContain("No dialog is open")
+  })
+
+  it("console messages (with uncaught exceptions) and network requests since the page loaded", async () => {
+    await open("errors")
+    await waitFor(async () => (await call(agent, "browser_console_messages", {})).structuredContent.messages.length >= 4, 5_000)
+    const all = (await call(agent, "browser_console_messages", {})).structuredContent.messages.map((m: any) => `${m.level} ${m.text}`)
+    expect(all).toEqual(expect.arrayContaining(["info hello log", "warning a warning", "error an error 42", expect.stringMatching(/^error Uncaught Error: thrown later/)]))
+    const errors = (await call(agent, "browser_console_messages", { level: "error" })).structuredContent.messages
+    expect(errors.every((m: any) => m.level === "error")).toBe(true)
+    const failed: any = await call(agent, "browser_click", { ref: refIn((await snap()).snapshot, /button "Fail"/) })
+    expect(failed.structuredContent.consoleErrors).toEqual(["clicked error", expect.stringMatching(/Uncaught TypeError: Cannot read properties of null/)])
+
+    const page = await open("fetch")
+    const loaded: any = await timed("click(fetch 400 ms)", () => call(agent, "browser_click", { ref: refIn(page, /button "Load"/) }))
+    expect(loaded.structuredContent.snapshot).toContain("loaded 3 items")
+    const requests = (await call(agent, "browser_network_requests", { filter: "api/slow" })).structuredContent.requests
+    expect(requests).toEqual([expect.objectContaining({ method: "GET", url: `${base}/api/slow?ms=400`, status: 200, finished: true })])
+    const detail = (await call(agent, "browser_network_request", { id: requests[0].id })).structuredContent.request
+    expect(detail.body).toBe(JSON.stringify({ items: [1, 2, 3] }))
+    expect(detail.responseHeaders["content-type"]).toBe("application/json")
+    const everything = (await call(agent, "browser_network_requests", {})).structuredContent.requests
+    expect(everything.map((r: any) => r.url)).toContain(`${base}/fetch`)
+  })
+
+  it("browser_file_upload answers the file chooser with files that exist; missing files are named", async () => {
+    const dirOf = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-upload-"))
+    Fs.writeFileSync(Path.join(dirOf, "a.txt"), "hello")
+    Fs.writeFileSync(Path.join(dirOf, "b.txt"), "abc")
+    const page = await open("upload")
+    expect(await failure("browser_file_upload", { paths: [Path.join(dirOf, "a.txt")] })).toContain("No file chooser is open")
+    const opened: any = await call(agent, "browser_click", { ref: refIn(page, /Attachment/) })
+    expect(opened.structuredContent.modal).toContain("file chooser is open")
+    expect(await failure("browser_file_upload", { paths: [Path.join(dirOf, "nope.txt")] })).toContain(`paths.0: ${Path.join(dirOf, "nope.txt")} does not exist`)
+    await timed("file_upload", () => call(agent, "browser_file_upload", { paths: [Path.join(dirOf, "a.txt"), Path.join(dirOf, "b.txt")] }))
+    expect(await out()).toBe("a.txt:5,b.txt:3")
+    Fs.rmSync(dirOf, { recursive: true, force: true })
+  })
+
+  it("browser_wait_for waits for text to come and go, and says when it gave up", async () => {
+    await open("fetch")
+    await call(agent, "browser_evaluate", { function: "() => { setTimeout(() => out('ready now'), 500); setTimeout(() => out(''), 1200) }" })
+    const came: any = await call(agent, "browser_wait_for", { text: "ready now" })
+    expect(came.structuredContent.ms).toBeGreaterThan(200)
+    await call(agent, "browser_wait_for", { textGone: "ready now" })
+    expect(await out()).toBe("")
+    expect(await failure("browser_wait_for", { text: "never there", timeoutSeconds: 1 })).toContain(`"never there" did not appear after 1 s`)
+    expect(await failure("browser_wait_for", {})).toContain("give text, textGone or time")
+  })
+
+  it("screenshots of a background tab (another tab active), full page and one element; resize; PDF", { timeout: 90_000 }, async () => {
+    await browser.openPage(`${base}/someone-elses-active-tab`)
+    const long = await open("long")
+    const isPng = (data: string) => Buffer.from(data, "base64").subarray(1, 4).toString() === "PNG"
+    for (let i = 0; i < 4; i++) {
+      const shot: any = await timed(`screenshot #${i + 1}`, () => call(agent, "browser_take_screenshot", {}))
+      const image = shot.content.find((c: any) => c.type === "image")
+      expect(isPng(image.data)).toBe(true)
+      expect(shot.structuredContent.width).toBeGreaterThan(100)
+    }
+    const full: any = await call(agent, "browser_take_screenshot", { fullPage: true, type: "jpeg", quality: 50 })
+    expect(full.structuredContent.height).toBeGreaterThan(2000)
+    expect(full.content[1].mimeType).toBe("image/jpeg")
+    const one: any = await call(agent, "browser_take_screenshot", { ref: refIn(long, /button "Bottom button"/) })
+    expect(one.structuredContent.height).toBeLessThan(100)
+    const active = await browser.evaluateInWorker<string>("chrome.tabs.query({ active: true }).then((t) => t.map((x) => x.url).join(' '))")
+    expect(active).not.toContain(`${base}/long`)
+
+    await call(agent, "browser_resize", { width: 640, height: 480 })
+    expect(await evaluate("() => [innerWidth, innerHeight]")).toEqual([640, 480])
+    const pdfPath = Path.join(Os.tmpdir(), `tabmux-test-${process.pid}.pdf`)
+    const pdf: any = await call(agent, "browser_pdf_save", { path: pdfPath })
+    expect(Fs.readFileSync(pdfPath).subarray(0, 5).toString()).toBe("%PDF-")
+    expect(pdf.structuredContent.bytes).toBe(Fs.statSync(pdfPath).size)
+    Fs.rmSync(pdfPath)
+  })
+
+  it("two instances fill their own forms in parallel without disturbing each other; browser_close closes only your tabs", { timeout: 90_000 }, async () => {
+    const other = await start("agent-u")
+    agents.push(other)
+    await waitFor(() => readRegistry(dir).find((r) => r.pid === other.transport.pid && r.extension), 15_000)
+    await tabs(other, { action: "new" })
+    const run = async (who: Agent, name: string) => {
+      await call(who, "browser_navigate", { url: `${base}/form` })
+      for (let i = 0; i < 5; i++) {
+        const page = (await call(who, "browser_snapshot", {})).structuredContent.snapshot
+        await call(who, "browser_type", { ref: refIn(page, /textbox "Name"/), text: `${name}-${i}` })
+      }
+      const page = (await call(who, "browser_snapshot", {})).structuredContent.snapshot
+      await call(who, "browser_click", { ref: refIn(page, /button "Submit"/) })
+      return JSON.parse((await call(who, "browser_evaluate", { function: "() => document.getElementById('out').textContent" })).structuredContent.json)
+    }
+    const [mine, theirs] = await Promise.all([run(agent, "tee"), run(other, "you")])
+    expect(JSON.parse(mine).name).toBe("tee-4")
+    expect(JSON.parse(theirs).name).toBe("you-4")
+    const closed: any = await call(other, "browser_close", {})
+    expect(closed.structuredContent.closed).toEqual(["t1"])
+    expect((await tabs(other, { action: "list" })).filter((t) => !t.shared)).toEqual([])
+    expect((await tabs(agent, { action: "list" })).filter((t) => !t.shared).length).toBe(1)
   })
 })

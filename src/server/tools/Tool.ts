@@ -20,6 +20,8 @@ export type ToolResult = CallToolResult
 export interface ToolOutput<O> {
   readonly text: string
   readonly structured: O
+  /** Images shown to the agent after the text (screenshots). */
+  readonly images?: ReadonlyArray<{ readonly data: string; readonly mimeType: string }>
 }
 
 export interface Tool<R> {
@@ -109,7 +111,7 @@ export const make = <I, IE, O, OE, E extends { readonly message: string }, R>(sp
         Effect.flatMap(spec.handler),
         Effect.flatMap((out) =>
           Effect.map(encodeOutput(out.structured).pipe(Effect.orDie), (structured): ToolResult => ({
-            content: [{ type: "text", text: out.text }],
+            content: [{ type: "text", text: out.text }, ...(out.images ?? []).map((i) => ({ type: "image" as const, data: i.data, mimeType: i.mimeType }))],
             structuredContent: structured as Record<string, unknown>
           }))
         ),

@@ -1,10 +1,30 @@
+import {
+  browserClick,
+  browserDrag,
+  browserFileUpload,
+  browserFillForm,
+  browserHandleDialog,
+  browserHover,
+  browserPressKey,
+  browserSelectOption,
+  browserType
+} from "./input.js"
 import { browserInstances, browserTabLock, browserTabUnlock } from "./locks.js"
 import {
+  browserClose,
+  browserConsoleMessages,
   browserEvaluate,
   browserNavigate,
   browserNavigateBack,
   browserNavigateForward,
-  browserReload
+  browserNetworkRequest,
+  browserNetworkRequests,
+  browserPdfSave,
+  browserReload,
+  browserResize,
+  browserSnapshot,
+  browserTakeScreenshot,
+  browserWaitFor
 } from "./page.js"
 import { browserTabs } from "./tabs.js"
 
@@ -15,8 +35,26 @@ export const tools = [
   browserNavigateBack,
   browserNavigateForward,
   browserReload,
+  browserSnapshot,
+  browserClick,
+  browserHover,
+  browserDrag,
+  browserType,
+  browserFillForm,
+  browserSelectOption,
+  browserPressKey,
+  browserFileUpload,
+  browserHandleDialog,
+  browserWaitFor,
+  browserTakeScreenshot,
   browserEvaluate,
+  browserConsoleMessages,
+  browserNetworkRequests,
+  browserNetworkRequest,
+  browserResize,
+  browserPdfSave,
   browserTabLock,
   browserTabUnlock,
-  browserInstances
+  browserInstances,
+  browserClose
 ] as const

@@ -1,8 +1,12 @@
-/** Page tools (Playwright MCP's names): navigate, history, evaluate. */
+/** Page tools that read or set up a page (Playwright MCP's names); actions are in input.ts. */
 import { Effect, Schema } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { ConsoleLevel, RequestDetail, RequestSummary } from "../../protocol/index.js"
 import { Bridge } from "../Bridge.js"
 import { tabArgument } from "./arguments.js"
-import { make } from "./Tool.js"
+import { BadArguments, make } from "./Tool.js"
 
 
 const PageState = Schema.Struct({ tab: Schema.String, url: Schema.String, title: Schema.String, loaded: Schema.Boolean })
@@ -64,4 +68,219 @@ export const browserEvaluate = make({
       })).pipe(
         Effect.map((r) => ({ text: r.truncated ? `${r.json}\n(cut at 64 KB)` : r.json, structured: r }))
       )
+})
+
+const withTab = <P extends object>(tab: string | undefined, params: P) => (tab === undefined ? params : { ...params, tab })
+
+export const browserSnapshot = make({
+  name: "browser_snapshot",
+  description:
+    "Read the page as its accessibility tree: one line per element (`role \"name\" [state] [ref=s3e12]`), iframes and shadow roots included. " +
+    "Use the refs in actions; a new snapshot makes older refs stale. `ref` shows one element's subtree; `depth` limits nesting.",
+  annotations: { title: "Page snapshot", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  input: Schema.Struct({
+    ref: Schema.optional(Schema.String.annotations({ description: "Show only this element's subtree (a ref from your latest snapshot)." })),
+    depth: Schema.optional(Schema.Int.pipe(Schema.between(1, 100)).annotations({ description: "Levels of nesting to show; deeper content is marked \"…\"." })),
+    tab: tabArgument
+  }),
+  output: Schema.Struct({ tab: Schema.String, url: Schema.String, title: Schema.String, snapshot: Schema.String, elements: Schema.Int, modal: Schema.optional(Schema.String) }),
+  handler: ({ tab, ...o }) =>
+    Effect.flatMap(Bridge, (bridge) => bridge.call("page.snapshot", withTab(tab, o))).pipe(
+      Effect.map((s) => ({
+        text: [`Page: ${s.title || "(untitled)"} — ${s.url}`, s.modal === undefined ? undefined : `Modal: ${s.modal}.`, s.snapshot || "(the page shows nothing)"]
+          .filter((l) => l !== undefined).join("\n"),
+        structured: s
+      }))
+    )
+})
+
+export const browserWaitFor = make({
+  name: "browser_wait_for",
+  description: "Wait for text to appear or disappear in the page, or for a number of seconds.",
+  annotations: { title: "Wait", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  input: Schema.Struct({
+    text: Schema.optional(Schema.String.annotations({ description: "Wait until this text shows in the page." })),
+    textGone: Schema.optional(Schema.String.annotations({ description: "Wait until this text no longer shows." })),
+    time: Schema.optional(Schema.Number.pipe(Schema.between(0, 60)).annotations({ description: "Seconds to wait (first, if combined)." })),
+    timeoutSeconds: Schema.optional(Schema.Number.pipe(Schema.between(0, 120)).annotations({ description: "Give up on text after this long (default 10)." })),
+    tab: tabArgument
+  }),
+  output: Schema.Struct({ tab: Schema.String, waited: Schema.String, ms: Schema.Number }),
+  handler: ({ tab, timeoutSeconds, ...o }) =>
+    Effect.gen(function*() {
+      if (o.text === undefined && o.textGone === undefined && o.time === undefined) {
+        return yield* new BadArguments({ tool: "browser_wait_for", issue: "give text, textGone or time" })
+      }
+      const bridge = yield* Bridge
+      const r = yield* bridge.call("page.waitFor", withTab(tab, { ...o, timeoutSeconds: timeoutSeconds ?? 10 }))
+      return { text: `Waited ${r.ms} ms: ${r.waited}.`, structured: r }
+    })
+})
+
+export const browserTakeScreenshot = make({
+  name: "browser_take_screenshot",
+  description:
+    "See the page as an image (the tab stays in the background). The visible viewport by default, the whole page with fullPage, or one element by ref. " +
+    "Large captures are scaled to at most 2000 px on their longest side. To act, use browser_snapshot: refs come from it, not from images.",
+  annotations: { title: "Screenshot", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  input: Schema.Struct({
+    type: Schema.optional(Schema.Literal("png", "jpeg").annotations({ description: "Image format (default png)." })),
+    quality: Schema.optional(Schema.Int.pipe(Schema.between(0, 100)).annotations({ description: "JPEG quality, 0-100 (default 80)." })),
+    fullPage: Schema.optional(Schema.Boolean.annotations({ description: "Capture the whole scrollable page." })),
+    ref: Schema.optional(Schema.String.annotations({ description: "Capture only this element (a ref from your latest snapshot)." })),
+    element: Schema.optional(Schema.String.annotations({ description: "What the element is, in words." })),
+    path: Schema.optional(Schema.String.annotations({ description: "Also save the image to this file." })),
+    tab: tabArgument
+  }),
+  output: Schema.Struct({ tab: Schema.String, mimeType: Schema.String, width: Schema.Number, height: Schema.Number, bytes: Schema.Int, path: Schema.optional(Schema.String) }),
+  handler: ({ tab, path, type, fullPage, ...o }) =>
+    Effect.gen(function*() {
+      if (fullPage && o.ref) return yield* new BadArguments({ tool: "browser_take_screenshot", issue: "give fullPage or ref, not both" })
+      const bridge = yield* Bridge
+      const shot = yield* bridge.call("page.screenshot", withTab(tab, { ...o, fullPage: fullPage ?? false, type: type ?? "png" }))
+      const bytes = Buffer.byteLength(shot.data, "base64")
+      const saved = path === undefined ? undefined : yield* save(path, shot.data)
+      return {
+        text: `Screenshot of ${shot.tab}${o.ref ? ` (${o.element ?? o.ref})` : fullPage ? " (whole page)" : ""}: ${shot.width}×${shot.height} ${type ?? "png"}, ${bytes} bytes${saved ? `, saved to ${saved}` : ""}.`,
+        structured: { tab: shot.tab, mimeType: shot.mimeType, width: shot.width, height: shot.height, bytes, ...(saved ? { path: saved } : {}) },
+        images: [{ data: shot.data, mimeType: shot.mimeType }]
+      }
+    })
+})
+
+/** Writes base64 data to a file the agent named; the folder must exist. */
+const save = (path: string, base64: string) =>
+  Effect.try({
+    try: () => {
+      const full = Path.resolve(path)
+      Fs.writeFileSync(full, Buffer.from(base64, "base64"))
+      return full
+    },
+    catch: (e) => new BadArguments({ tool: "save", issue: `path: cannot write ${Path.resolve(path)}: ${(e as Error).message}` })
+  })
+
+export const browserConsoleMessages = make({
+  name: "browser_console_messages",
+  description: "The page's console messages since it loaded, uncaught exceptions included.",
+  annotations: { title: "Console messages", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  input: Schema.Struct({
+    level: Schema.optional(ConsoleLevel.annotations({ description: "Least severe level shown: error, warning, info (default) or debug." })),
+    tab: tabArgument
+  }),
+  output: Schema.Struct({ tab: Schema.String, messages: Schema.Array(Schema.Struct({ level: ConsoleLevel, text: Schema.String, where: Schema.optional(Schema.String) })) }),
+  handler: ({ tab, level }) =>
+    Effect.flatMap(Bridge, (bridge) => bridge.call("page.console", withTab(tab, { level: level ?? "info" }))).pipe(
+      Effect.map((r) => ({
+        text: r.messages.length === 0
+          ? "No console messages."
+          : r.messages.map((m) => `[${m.level}] ${m.text}${m.where ? ` (${m.where})` : ""}`).join("\n"),
+        structured: r
+      }))
+    )
+})
+
+export const browserNetworkRequests = make({
+  name: "browser_network_requests",
+  description: "The page's network requests since it loaded: method, URL, status, size. Images, scripts, styles and fonts only with includeStatic.",
+  annotations: { title: "Network requests", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  input: Schema.Struct({
+    filter: Schema.optional(Schema.String.annotations({ description: "Only URLs containing this text (case-insensitive)." })),
+    includeStatic: Schema.optional(Schema.Boolean.annotations({ description: "Also list images, scripts, styles and fonts." })),
+    tab: tabArgument
+  }),
+  output: Schema.Struct({ tab: Schema.String, requests: Schema.Array(RequestSummary) }),
+  handler: ({ tab, filter, includeStatic }) =>
+    Effect.flatMap(Bridge, (bridge) => bridge.call("page.network", withTab(tab, { includeStatic: includeStatic ?? false, ...(filter === undefined ? {} : { filter }) }))).pipe(
+      Effect.map((r) => ({
+        text: r.requests.length === 0
+          ? "No requests."
+          : r.requests.map((q) =>
+            `[${q.id}] ${q.method} ${q.url} → ${q.failed ?? (q.status === undefined ? "pending" : q.status)}${q.size === undefined ? "" : `, ${q.size} bytes`} (${q.type})`
+          ).join("\n"),
+        structured: r
+      }))
+    )
+})
+
+export const browserNetworkRequest = make({
+  name: "browser_network_request",
+  description: "One network request in detail: headers, status, post data and the response body (cut at 16 KB).",
+  annotations: { title: "Network request", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  input: Schema.Struct({ id: Schema.String.annotations({ description: "The request's id, from browser_network_requests." }), tab: tabArgument }),
+  output: Schema.Struct({ tab: Schema.String, request: RequestDetail }),
+  handler: ({ tab, id }) =>
+    Effect.flatMap(Bridge, (bridge) => bridge.call("page.request", withTab(tab, { id }))).pipe(
+      Effect.map((r) => {
+        const q = r.request
+        const headers = (h: Record<string, string>) => Object.entries(h).map(([k, v]) => `  ${k}: ${v}`).join("\n")
+        return {
+          text: [
+            `${q.method} ${q.url}`,
+            `Status: ${q.failed ?? (q.status === undefined ? "pending" : `${q.status} ${q.statusText ?? ""}`.trim())}${q.size === undefined ? "" : `, ${q.size} bytes`}`,
+            `Request headers:\n${headers(q.requestHeaders)}`,
+            q.postData === undefined ? undefined : `Post data:\n${q.postData}`,
+            q.responseHeaders === undefined ? undefined : `Response headers:\n${headers(q.responseHeaders)}`,
+            q.body === undefined ? undefined : `Body:\n${q.body}`
+          ].filter((l) => l !== undefined).join("\n"),
+          structured: r
+        }
+      })
+    )
+})
+
+export const browserResize = make({
+  name: "browser_resize",
+  description: "Set the page's viewport size (emulated for this tab only: the window and other tabs are unchanged).",
+  annotations: { title: "Resize the viewport", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  input: Schema.Struct({
+    width: Schema.Int.pipe(Schema.between(100, 10_000)).annotations({ description: "Width in CSS pixels." }),
+    height: Schema.Int.pipe(Schema.between(100, 10_000)).annotations({ description: "Height in CSS pixels." }),
+    tab: tabArgument
+  }),
+  output: Schema.Struct({ tab: Schema.String, width: Schema.Int, height: Schema.Int }),
+  handler: ({ tab, ...o }) =>
+    Effect.flatMap(Bridge, (bridge) => bridge.call("page.resize", withTab(tab, o))).pipe(
+      Effect.map((r) => ({ text: `${r.tab} now has a ${r.width}×${r.height} viewport.`, structured: r }))
+    )
+})
+
+export const browserPdfSave = make({
+  name: "browser_pdf_save",
+  description: "Print the page to a PDF file.",
+  annotations: { title: "Save as PDF", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  input: Schema.Struct({
+    path: Schema.optional(Schema.String.annotations({ description: "Where to write the PDF (default: a new file in the system's temporary folder)." })),
+    tab: tabArgument
+  }),
+  output: Schema.Struct({ tab: Schema.String, path: Schema.String, bytes: Schema.Int }),
+  handler: ({ tab, path }) =>
+    Effect.gen(function*() {
+      const bridge = yield* Bridge
+      const printed = yield* bridge.call("page.pdf", withTab(tab, {}))
+      const target = path ?? Path.join(Os.tmpdir(), `tabmux-${printed.tab}-${Date.now()}.pdf`)
+      const saved = yield* save(target, printed.data)
+      const bytes = Buffer.byteLength(printed.data, "base64")
+      return { text: `Saved ${printed.tab} as a PDF: ${saved} (${bytes} bytes).`, structured: { tab: printed.tab, path: saved, bytes } }
+    })
+})
+
+export const browserClose = make({
+  name: "browser_close",
+  description: "Close all your tabs and give back the shared tabs you hold. The user's browser and other agents' tabs stay open.",
+  annotations: { title: "Close your tabs", readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  input: Schema.Struct({}),
+  output: Schema.Struct({ closed: Schema.Array(Schema.String), released: Schema.Array(Schema.String) }),
+  handler: () =>
+    Effect.gen(function*() {
+      const bridge = yield* Bridge
+      const { tabs } = yield* bridge.call("tabs.list", {})
+      const closed = tabs.filter((t) => !t.shared).map((t) => t.tab)
+      const released = tabs.filter((t) => t.shared && t.leasedBy === "you").map((t) => t.tab)
+      yield* Effect.forEach(closed, (tab) => bridge.call("tabs.close", { tab }), { discard: true })
+      yield* Effect.forEach(released, (tab) => bridge.call("tab.unlock", { tab }), { discard: true })
+      return {
+        text: closed.length + released.length === 0 ? "You had no tabs." : `Closed ${closed.join(", ") || "no tabs"}; released ${released.join(", ") || "no shared tabs"}.`,
+        structured: { closed, released }
+      }
+    })
 })

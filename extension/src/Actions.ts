@@ -1,0 +1,500 @@
+/**
+ * What agents do to a page, as a user would: trusted mouse and keyboard events through
+ * CDP's Input domain, aimed at the visible centre of an element named by a snapshot ref
+ * (scrolled into view first, refused when hidden, disabled or covered by another
+ * element). Every action then waits for what it caused (a navigation to load, requests
+ * it started to settle, a dialog or file chooser to open) and reports where the page is.
+ * The in-page helpers below are fixed functions: arguments always travel as values.
+ */
+import { Clock, Duration, Effect, Option, Queue, Schema } from "effect"
+import { ErrorTag, type WireError } from "../../src/protocol/index.js"
+import { Browser } from "./Browser.js"
+import { type CdpEvent, Driver } from "./Driver.js"
+import { driverError, type Modal, type PageRecord, Pages } from "./Pages.js"
+import * as Snapshot from "./Snapshot.js"
+
+const fail = (tag: string, message: string) => Effect.fail<WireError>({ tag, message })
+
+/** Scrolls the element into view and checks a click at its centre would reach it. Runs with `this` = the element. */
+const PREPARE = `function (action) {
+  const el = this.nodeType === 1 ? this : this.parentElement
+  if (!el || !el.isConnected) return { error: "gone" }
+  el.scrollIntoView({ block: "center", inline: "center", behavior: "instant" })
+  const rect = el.getBoundingClientRect()
+  const style = el.ownerDocument.defaultView.getComputedStyle(el)
+  if (rect.width === 0 || rect.height === 0 || style.visibility === "hidden") return { error: "hidden" }
+  if (action !== "hover" && (el.disabled === true || el.closest("[aria-disabled=true]"))) return { error: "disabled" }
+  const view = el.ownerDocument.defaultView
+  const x = Math.min(Math.max(rect.left + rect.width / 2, 0), view.innerWidth - 1)
+  const y = Math.min(Math.max(rect.top + rect.height / 2, 0), view.innerHeight - 1)
+  let hit = el.ownerDocument.elementFromPoint(x, y)
+  while (hit && hit.shadowRoot) {
+    const inner = hit.shadowRoot.elementFromPoint(x, y)
+    if (!inner || inner === hit) break
+    hit = inner
+  }
+  for (let n = hit; n; n = n.parentNode || n.host) if (n === el) return { ok: true }
+  if (hit && hit.localName === "label" && hit.control === el) return { ok: true }
+  if (!hit) return { error: "hidden" }
+  const id = hit.id ? "#" + hit.id : ""
+  const cls = typeof hit.className === "string" && hit.className.trim() ? "." + hit.className.trim().split(/\\s+/).join(".") : ""
+  const text = (hit.innerText || "").trim().slice(0, 40)
+  return { error: "covered", by: "<" + hit.localName + id + cls + ">" + (text ? " \\"" + text + "\\"" : "") }
+}`
+
+/** Selects what an editable element holds, so typing replaces it. */
+const SELECT_CONTENT = `function () {
+  this.focus()
+  if (typeof this.select === "function" && "value" in this) { this.select(); return true }
+  if (this.isContentEditable) {
+    const range = this.ownerDocument.createRange()
+    range.selectNodeContents(this)
+    const selection = this.ownerDocument.defaultView.getSelection()
+    selection.removeAllRanges()
+    selection.addRange(range)
+    return true
+  }
+  return false
+}`
+
+/** Chooses options of a <select> by value or label; fires input and change as a user's choice would. */
+const SELECT_OPTIONS = `function (values) {
+  if (this.localName !== "select") return { error: "not a <select> (it is <" + this.localName + ">)" }
+  const options = Array.from(this.options)
+  const chosen = []
+  for (const v of values) {
+    const o = options.find((o) => o.value === v) || options.find((o) => o.label === v || o.text.trim() === v)
+    if (!o) return { error: "no option " + JSON.stringify(v) + "; options are " + options.map((o) => JSON.stringify(o.label || o.value)).join(", ") }
+    chosen.push(o)
+  }
+  if (!this.multiple && chosen.length > 1) return { error: "it takes one option, not " + chosen.length }
+  for (const o of options) o.selected = chosen.includes(o)
+  this.dispatchEvent(new Event("input", { bubbles: true }))
+  this.dispatchEvent(new Event("change", { bubbles: true }))
+  return { selected: chosen.map((o) => o.label || o.value) }
+}`
+
+/** Sets a range input's value as dragging its thumb would. */
+const SET_RANGE = `function (value) {
+  if (this.type !== "range") return { error: "not a slider (<input type=range>)" }
+  this.value = value
+  this.dispatchEvent(new Event("input", { bubbles: true }))
+  this.dispatchEvent(new Event("change", { bubbles: true }))
+  return { value: this.value }
+}`
+
+const IS_CHECKED = `function () { return this.checked === true || this.getAttribute("aria-checked") === "true" }`
+
+const Called = Schema.Struct({
+  result: Schema.Struct({ value: Schema.optional(Schema.Unknown) }),
+  exceptionDetails: Schema.optional(Schema.Unknown)
+})
+
+/** Calls one of the fixed helpers on an element, arguments by value. */
+const callOn = (tab: number, target: { readonly session: string | undefined; readonly objectId: string }, fn: string, args: ReadonlyArray<unknown> = []) =>
+  Effect.flatMap(Driver, (d) =>
+    d.send(tab, "Runtime.callFunctionOn", {
+      functionDeclaration: fn,
+      objectId: target.objectId,
+      arguments: args.map((value) => ({ value })),
+      returnByValue: true,
+      awaitPromise: true
+    }, target.session)).pipe(
+      Effect.mapError(driverError),
+      Effect.flatMap(Schema.decodeUnknown(Called)),
+      Effect.mapError((e): WireError => ("tag" in e ? e : { tag: ErrorTag.PageError, message: "unexpected answer from the browser" })),
+      Effect.map((c) => c.result.value as any)
+    )
+
+const Quads = Schema.Struct({ quads: Schema.Array(Schema.Array(Schema.Number)) })
+const BoxModel = Schema.Struct({ model: Schema.Struct({ content: Schema.Array(Schema.Number) }) })
+
+/** Where the top-left of a child session's frame is, in the tab's viewport. */
+export const frameOffset = (page: PageRecord, session: string | undefined): Effect.Effect<{ x: number; y: number }, WireError, Driver> =>
+  Effect.gen(function*() {
+    if (session === undefined) return { x: 0, y: 0 }
+    const owner = page.owners.get(session)
+    if (owner === undefined) return yield* fail(ErrorTag.StaleRef, "the element's frame is no longer in the page: take a new snapshot")
+    const driver = yield* Driver
+    const box = yield* driver.send(page.tab, "DOM.getBoxModel", { backendNodeId: owner.backendNodeId }, owner.session).pipe(
+      Effect.mapError(driverError),
+      Effect.flatMap(Schema.decodeUnknown(BoxModel)),
+      Effect.mapError((): WireError => ({ tag: ErrorTag.StaleRef, message: "the element's frame is no longer in the page: take a new snapshot" }))
+    )
+    const outer = yield* frameOffset(page, owner.session)
+    return { x: outer.x + box.model.content[0]!, y: outer.y + box.model.content[1]! }
+  })
+
+export type ActionKind = "click" | "hover" | "type" | "select" | "check" | "drag"
+
+/** Resolves a ref, scrolls its element into view, checks it can take `action`, and returns the point to aim at. */
+const target = (page: PageRecord, ref: string, element: string | undefined, action: ActionKind) =>
+  Effect.gen(function*() {
+    const node = yield* Snapshot.resolve(page, ref)
+    const what = element ? `${element} (${ref})` : ref
+    const ready = yield* callOn(page.tab, node, PREPARE, [action])
+    if (ready?.error === "gone") return yield* fail(ErrorTag.StaleRef, `stale ref ${ref}: its element is no longer in the page: take a new snapshot`)
+    if (ready?.error === "hidden") return yield* fail(ErrorTag.NotActionable, `${what} is not visible (zero size, hidden, or outside the page)`)
+    if (ready?.error === "disabled") return yield* fail(ErrorTag.NotActionable, `${what} is disabled`)
+    if (ready?.error === "covered") {
+      return yield* fail(ErrorTag.NotActionable, `${what} is covered by another element, ${ready.by}, which would get the click: close or scroll away what covers it first`)
+    }
+    const driver = yield* Driver
+    const quads = yield* driver.send(page.tab, "DOM.getContentQuads", { objectId: node.objectId }, node.session).pipe(
+      Effect.mapError(driverError),
+      Effect.flatMap(Schema.decodeUnknown(Quads)),
+      Effect.mapError((): WireError => ({ tag: ErrorTag.NotActionable, message: `${what} has no box on the page` }))
+    )
+    const quad = quads.quads[0]
+    if (quad === undefined || quad.length < 8) return yield* fail(ErrorTag.NotActionable, `${what} has no box on the page`)
+    const offset = yield* frameOffset(page, node.session)
+    const x = (quad[0]! + quad[2]! + quad[4]! + quad[6]!) / 4 + offset.x
+    const y = (quad[1]! + quad[3]! + quad[5]! + quad[7]!) / 4 + offset.y
+    return { ...node, x, y, what }
+  })
+
+const MODIFIERS = { Alt: 1, Control: 2, Meta: 4, Shift: 8 } as const
+export type Modifier = keyof typeof MODIFIERS
+const modifierBits = (mods: ReadonlyArray<Modifier>) => mods.reduce((bits, m) => bits | MODIFIERS[m], 0)
+
+const mouse = (tab: number, type: string, x: number, y: number, extra: object = {}) =>
+  Effect.flatMap(Driver, (d) => d.send(tab, "Input.dispatchMouseEvent", { type, x, y, ...extra })).pipe(Effect.mapError(driverError))
+
+/** Named keys: what CDP needs to make them behave as real ones (Enter submits, Tab moves focus). */
+const KEYS: Record<string, { readonly code: string; readonly keyCode: number; readonly text?: string }> = {
+  Enter: { code: "Enter", keyCode: 13, text: "\r" },
+  Tab: { code: "Tab", keyCode: 9 },
+  Escape: { code: "Escape", keyCode: 27 },
+  Backspace: { code: "Backspace", keyCode: 8 },
+  Delete: { code: "Delete", keyCode: 46 },
+  Space: { code: "Space", keyCode: 32, text: " " },
+  ArrowLeft: { code: "ArrowLeft", keyCode: 37 },
+  ArrowUp: { code: "ArrowUp", keyCode: 38 },
+  ArrowRight: { code: "ArrowRight", keyCode: 39 },
+  ArrowDown: { code: "ArrowDown", keyCode: 40 },
+  Home: { code: "Home", keyCode: 36 },
+  End: { code: "End", keyCode: 35 },
+  PageUp: { code: "PageUp", keyCode: 33 },
+  PageDown: { code: "PageDown", keyCode: 34 },
+  Insert: { code: "Insert", keyCode: 45 },
+  ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`F${i + 1}`, { code: `F${i + 1}`, keyCode: 112 + i }])),
+  ...Object.fromEntries((["Alt", "Control", "Meta", "Shift"] as const).map((m) => [m, { code: `${m}Left`, keyCode: { Alt: 18, Control: 17, Meta: 91, Shift: 16 }[m] }]))
+}
+
+/** Parses "Control+Shift+A", "Enter", "a" into the key and its modifiers, or says what is wrong. */
+export const parseKey = (combo: string): Either<{ key: string; modifiers: Array<Modifier> }> => {
+  const parts = combo === "+" ? ["+"] : combo.split("+")
+  const key = parts.pop() ?? ""
+  const modifiers: Array<Modifier> = []
+  for (const m of parts) {
+    if (!(m in MODIFIERS)) return { error: `"${m}" is not a modifier: use Alt, Control, Meta or Shift, as in "Control+a"` }
+    modifiers.push(m as Modifier)
+  }
+  if (key === " " ) return { ok: { key: "Space", modifiers } }
+  if ([...key].length === 1 || key in KEYS) return { ok: { key, modifiers } }
+  return { error: `"${key}" is not a key: use a single character, or one of ${Object.keys(KEYS).join(", ")}` }
+}
+type Either<A> = { readonly ok: A; readonly error?: undefined } | { readonly error: string; readonly ok?: undefined }
+
+/** Presses one key (with modifiers) in whatever has focus in the tab. */
+const press = (tab: number, key: string, modifiers: ReadonlyArray<Modifier>) =>
+  Effect.gen(function*() {
+    const driver = yield* Driver
+    const named = KEYS[key]
+    const bits = modifierBits(modifiers)
+    const printable = named === undefined
+    const upper = printable ? key.toUpperCase() : key
+    const text = named?.text ?? (printable && !(bits & (MODIFIERS.Control | MODIFIERS.Meta | MODIFIERS.Alt)) ? (bits & MODIFIERS.Shift ? upper : key) : undefined)
+    const base = {
+      key: printable && bits & MODIFIERS.Shift ? upper : key,
+      code: named?.code ?? (/^[a-z]$/i.test(key) ? `Key${upper}` : /^[0-9]$/.test(key) ? `Digit${key}` : ""),
+      windowsVirtualKeyCode: named?.keyCode ?? upper.charCodeAt(0),
+      modifiers: bits
+    }
+    const send = (params: object) => driver.send(tab, "Input.dispatchKeyEvent", params).pipe(Effect.mapError(driverError))
+    yield* send({ type: text === undefined ? "rawKeyDown" : "keyDown", ...base, ...(text === undefined ? {} : { text, unmodifiedText: text }) })
+    yield* send({ type: "keyUp", ...base })
+  })
+
+const typeText = (tab: number, text: string, slowly: boolean) =>
+  Effect.flatMap(Driver, (driver) =>
+    slowly
+      ? Effect.forEach([...text], (ch) => (ch === "\n" ? press(tab, "Enter", []) : press(tab, ch, [])), { discard: true })
+      : driver.send(tab, "Input.insertText", { text }).pipe(Effect.mapError(driverError), Effect.asVoid))
+
+// ---------------------------------------------------------------------------------------------
+// Waiting for what an action caused
+
+/** How long after the last request or navigation change the page must stay quiet. */
+const QUIET = Duration.millis(100)
+/** Longest wait for requests an action started. */
+const REQUESTS_CAP = Duration.seconds(3)
+/** Longest wait for a navigation an action started. */
+const NAVIGATION_CAP = Duration.seconds(15)
+
+/** Waits until what the action started has finished (capped); true when the cap was hit. */
+const settle = (page: PageRecord, events: Queue.Dequeue<CdpEvent>) =>
+  Effect.gen(function*() {
+    const pending = new Set<string>()
+    let navigating = false
+    let modal = false
+    const started = yield* Clock.currentTimeMillis
+    let lastChange = started
+    for (;;) {
+      const now = yield* Clock.currentTimeMillis
+      const cap = started + Duration.toMillis(navigating ? NAVIGATION_CAP : REQUESTS_CAP)
+      if (modal) return { capped: false, navigated: navigating }
+      if (!navigating && pending.size === 0 && now - lastChange >= Duration.toMillis(QUIET)) return { capped: false, navigated: false }
+      if (now >= cap) return { capped: true, navigated: navigating }
+      const wait = Math.max(1, Math.min(cap - now, navigating || pending.size > 0 ? cap - now : lastChange + Duration.toMillis(QUIET) - now))
+      const next = yield* Queue.take(events).pipe(Effect.timeout(Duration.millis(wait)), Effect.option)
+      if (Option.isNone(next)) continue
+      const e = next.value
+      if (e.tab !== page.tab) continue
+      const p = e.params as any
+      switch (e.method) {
+        case "Network.requestWillBeSent":
+          if (p.type !== "WebSocket" && p.type !== "EventSource") pending.add(p.requestId)
+          break
+        case "Network.loadingFinished":
+        case "Network.loadingFailed":
+          pending.delete(p.requestId)
+          break
+        case "Page.frameStartedLoading":
+          if (e.session === undefined && p.frameId === page.mainFrame) navigating = true
+          break
+        case "Page.frameStoppedLoading":
+          if (e.session === undefined && p.frameId === page.mainFrame) navigating = false
+          break
+        case "Page.javascriptDialogOpening":
+        case "Page.fileChooserOpened":
+          modal = true
+          break
+        default:
+          continue
+      }
+      lastChange = yield* Clock.currentTimeMillis
+    }
+  })
+
+export const describeModal = (modal: Modal | undefined) =>
+  modal === undefined
+    ? undefined
+    : modal.kind === "dialog"
+    ? `a ${modal.type} dialog is open: ${JSON.stringify(modal.message)}${modal.type === "prompt" ? ` (default ${JSON.stringify(modal.defaultPrompt)})` : ""}; answer it with browser_handle_dialog`
+    : `a file chooser is open${modal.multiple ? " (for several files)" : ""}; answer it with browser_file_upload`
+
+export interface ActionResult {
+  readonly did: string
+  readonly url: string
+  readonly title: string
+  readonly modal?: string
+  readonly consoleErrors: ReadonlyArray<string>
+  readonly snapshot?: string
+  readonly settled: boolean
+}
+
+const dialogOpen = (page: PageRecord) =>
+  page.modal?.kind === "dialog"
+    ? fail(ErrorTag.Modal, `Cannot act now: ${describeModal(page.modal)} first.`)
+    : Effect.void
+
+/**
+ * Runs an action on the tab's page and waits for what it caused; then reports what was
+ * done, where the page is, what opened, the console errors it logged, and (if asked) a
+ * fresh snapshot.
+ */
+export const acting = <R>(
+  tab: number,
+  options: { readonly snapshot: boolean; readonly allowDialog?: boolean },
+  act: (page: PageRecord) => Effect.Effect<string, WireError, R>
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const pages = yield* Pages
+    const driver = yield* Driver
+    const page = yield* pages.prepare(tab)
+    if (!options.allowDialog) yield* dialogOpen(page)
+    const consoleBefore = page.consoleSeq
+    const events = yield* driver.subscribe
+    const dialogs = yield* driver.subscribe
+    // A dialog blocks the page, and with it the event that opened it: stop waiting for the action then.
+    const dialogOpened = Queue.take(dialogs).pipe(
+      Effect.repeat({ until: (e) => e.tab === tab && e.method === "Page.javascriptDialogOpening" }),
+      Effect.as("acted; the page opened a dialog")
+    )
+    const did = yield* (options.allowDialog ? act(page) : Effect.raceFirst(act(page), dialogOpened))
+    const { capped } = yield* settle(page, events)
+    // The page record learns of a dialog from its own subscription: give it a moment to catch up.
+    yield* Effect.sleep(Duration.millis(5)).pipe(Effect.repeat({ until: () => page.modal !== undefined, times: 20 }), Effect.when(() => !options.allowDialog))
+    const browser = yield* Browser
+    const where = yield* browser.getTab(tab)
+    const modal = describeModal(page.modal)
+    const snapshot = options.snapshot && page.modal?.kind !== "dialog" ? (yield* Snapshot.take(tab)).text : undefined
+    const result: ActionResult = {
+      did,
+      url: Option.match(where, { onNone: () => "", onSome: (t) => t.url }),
+      title: Option.match(where, { onNone: () => "", onSome: (t) => t.title }),
+      consoleErrors: page.console.filter((c) => c.seq > consoleBefore && c.level === "error").map((c) => c.text),
+      settled: !capped,
+      ...(modal === undefined ? {} : { modal }),
+      ...(snapshot === undefined ? {} : { snapshot })
+    }
+    return result
+  }))
+
+// ---------------------------------------------------------------------------------------------
+// The actions
+
+export interface ClickOptions {
+  readonly ref: string
+  readonly element?: string | undefined
+  readonly button?: "left" | "right" | "middle" | undefined
+  readonly doubleClick?: boolean | undefined
+  readonly modifiers?: ReadonlyArray<Modifier> | undefined
+}
+
+export const click = (page: PageRecord, o: ClickOptions) =>
+  Effect.gen(function*() {
+    const at = yield* target(page, o.ref, o.element, "click")
+    const button = o.button ?? "left"
+    const modifiers = modifierBits(o.modifiers ?? [])
+    const buttons = { left: 1, right: 2, middle: 4 }[button]
+    yield* mouse(page.tab, "mouseMoved", at.x, at.y, { modifiers })
+    for (const clickCount of o.doubleClick ? [1, 2] : [1]) {
+      yield* mouse(page.tab, "mousePressed", at.x, at.y, { button, buttons, clickCount, modifiers })
+      yield* mouse(page.tab, "mouseReleased", at.x, at.y, { button, buttons: 0, clickCount, modifiers })
+    }
+    return `${o.doubleClick ? "double-clicked" : button === "left" ? "clicked" : `${button}-clicked`} ${at.what}`
+  })
+
+export const hover = (page: PageRecord, ref: string, element: string | undefined) =>
+  Effect.gen(function*() {
+    const at = yield* target(page, ref, element, "hover")
+    yield* mouse(page.tab, "mouseMoved", at.x, at.y)
+    return `hovered over ${at.what}`
+  })
+
+export const drag = (page: PageRecord, from: { ref: string; element?: string | undefined }, to: { ref: string; element?: string | undefined }) =>
+  Effect.scoped(Effect.gen(function*() {
+    const driver = yield* Driver
+    const start = yield* target(page, from.ref, from.element, "drag")
+    const end = yield* target(page, to.ref, to.element, "drag")
+    const send = (method: string, params: object) => driver.send(page.tab, method, params).pipe(Effect.mapError(driverError))
+    // HTML drag and drop: Chrome hands the drag to us (dragIntercepted) and we play its events.
+    yield* send("Input.setInterceptDrags", { enabled: true })
+    yield* Effect.addFinalizer(() => Effect.ignore(driver.send(page.tab, "Input.setInterceptDrags", { enabled: false })))
+    const events = yield* driver.subscribe
+    yield* mouse(page.tab, "mouseMoved", start.x, start.y)
+    yield* mouse(page.tab, "mousePressed", start.x, start.y, { button: "left", buttons: 1, clickCount: 1 })
+    const steps = 5
+    for (let i = 1; i <= steps; i++) {
+      const x = start.x + ((end.x - start.x) * i) / steps
+      const y = start.y + ((end.y - start.y) * i) / steps
+      yield* mouse(page.tab, "mouseMoved", x, y, { button: "left", buttons: 1 })
+    }
+    const intercepted = yield* Queue.take(events).pipe(
+      Effect.repeat({ until: (e) => e.tab === page.tab && e.method === "Input.dragIntercepted" }),
+      Effect.timeout(Duration.millis(200)),
+      Effect.option
+    )
+    if (Option.isSome(intercepted)) {
+      const data = (intercepted.value.params as { data: unknown }).data
+      for (const type of ["dragEnter", "dragOver", "drop"]) yield* send("Input.dispatchDragEvent", { type, x: end.x, y: end.y, data })
+    }
+    yield* mouse(page.tab, "mouseReleased", end.x, end.y, { button: "left", buttons: 0, clickCount: 1 })
+    return `dragged ${start.what} to ${end.what}`
+  }))
+
+export const type = (page: PageRecord, o: { ref: string; element?: string | undefined; text: string; submit?: boolean | undefined; slowly?: boolean | undefined }) =>
+  Effect.gen(function*() {
+    const at = yield* target(page, o.ref, o.element, "type")
+    const driver = yield* Driver
+    yield* driver.send(page.tab, "DOM.focus", { objectId: at.objectId }, at.session).pipe(Effect.mapError(driverError))
+    const editable = yield* callOn(page.tab, at, SELECT_CONTENT)
+    if (editable !== true) return yield* fail(ErrorTag.NotActionable, `${at.what} does not take text (it is not an input, a textarea or editable)`)
+    yield* typeText(page.tab, o.text, o.slowly === true)
+    if (o.submit) yield* press(page.tab, "Enter", [])
+    return `typed ${JSON.stringify(o.text)} into ${at.what}${o.submit ? " and pressed Enter" : ""}`
+  })
+
+export const pressKey = (page: PageRecord, combo: string) =>
+  Effect.gen(function*() {
+    const parsed = parseKey(combo)
+    if (parsed.error !== undefined) return yield* fail(ErrorTag.BadParams, `key: ${parsed.error}`)
+    yield* press(page.tab, parsed.ok.key, parsed.ok.modifiers)
+    return `pressed ${combo}`
+  })
+
+export const selectOption = (page: PageRecord, o: { ref: string; element?: string | undefined; values: ReadonlyArray<string> }) =>
+  Effect.gen(function*() {
+    const at = yield* target(page, o.ref, o.element, "select")
+    const chosen = yield* callOn(page.tab, at, SELECT_OPTIONS, [o.values])
+    if (chosen?.error) return yield* fail(ErrorTag.NotActionable, `${at.what}: ${chosen.error}`)
+    return `selected ${(chosen.selected as Array<string>).map((s) => JSON.stringify(s)).join(", ")} in ${at.what}`
+  })
+
+export interface FormField {
+  readonly name: string
+  readonly type: "textbox" | "checkbox" | "radio" | "combobox" | "slider"
+  readonly ref: string
+  readonly value: string
+}
+
+export const fillForm = (page: PageRecord, fields: ReadonlyArray<FormField>) =>
+  Effect.forEach(fields, (field) =>
+    Effect.gen(function*() {
+      switch (field.type) {
+        case "textbox":
+          return yield* type(page, { ref: field.ref, element: field.name, text: field.value })
+        case "combobox":
+          return yield* selectOption(page, { ref: field.ref, element: field.name, values: [field.value] })
+        case "slider": {
+          const at = yield* target(page, field.ref, field.name, "select")
+          const set = yield* callOn(page.tab, at, SET_RANGE, [field.value])
+          if (set?.error) return yield* fail(ErrorTag.NotActionable, `${at.what}: ${set.error}`)
+          return `set ${at.what} to ${set.value}`
+        }
+        case "checkbox":
+        case "radio": {
+          const want = field.value === "true"
+          if (!want && field.type === "radio") return yield* fail(ErrorTag.BadParams, `${field.name}: a radio button can only be chosen ("true"); choose another one to change it`)
+          const node = yield* Snapshot.resolve(page, field.ref)
+          const checked = yield* callOn(page.tab, node, IS_CHECKED)
+          if (checked === want) return `${field.name} already ${want ? "checked" : "unchecked"}`
+          yield* click(page, { ref: field.ref, element: field.name })
+          return `${want ? "checked" : "unchecked"} ${field.name}`
+        }
+      }
+    })).pipe(Effect.map((done) => done.join("; ")))
+
+export const upload = (page: PageRecord, paths: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const modal = page.modal
+    if (modal?.kind !== "fileChooser") {
+      return yield* fail(ErrorTag.Modal, "No file chooser is open: click the file input (or the button that opens it) first, then call browser_file_upload.")
+    }
+    if (!modal.multiple && paths.length > 1) return yield* fail(ErrorTag.BadParams, `paths: this file chooser takes one file, not ${paths.length}`)
+    const driver = yield* Driver
+    yield* driver.send(page.tab, "DOM.setFileInputFiles", { files: paths, backendNodeId: modal.backendNodeId }, modal.session).pipe(
+      Effect.mapError((e): WireError => ({
+        tag: ErrorTag.PageError,
+        message: /not allowed|permission/i.test(e.message)
+          ? `the browser refused to set files: allow the tabmux extension "access to file URLs" in chrome://extensions (${e.message})`
+          : `DOM.setFileInputFiles: ${e.message}`
+      }))
+    )
+    page.modal = undefined
+    return paths.length === 0 ? "cancelled the file chooser" : `chose ${paths.length === 1 ? paths[0] : `${paths.length} files`}`
+  })
+
+export const answerDialog = (page: PageRecord, accept: boolean, promptText: string | undefined) =>
+  Effect.gen(function*() {
+    const modal = page.modal
+    if (modal?.kind !== "dialog") return yield* fail(ErrorTag.Modal, "No dialog is open.")
+    const driver = yield* Driver
+    yield* driver.send(page.tab, "Page.handleJavaScriptDialog", { accept, ...(promptText === undefined ? {} : { promptText }) }, modal.session).pipe(
+      Effect.mapError(driverError)
+    )
+    page.modal = undefined
+    return `${accept ? "accepted" : "dismissed"} the ${modal.type} ${JSON.stringify(modal.message)}${promptText === undefined ? "" : ` with ${JSON.stringify(promptText)}`}`
+  })

@@ -1,0 +1,253 @@
+/**
+ * What the extension keeps about each page it drives, fed by CDP events: the page's
+ * child sessions (out-of-process iframes), its console messages and network requests
+ * since it loaded, an open dialog or file chooser, and the refs of its latest snapshot.
+ * A tab is prepared (CDP domains enabled) on first use after each attach; its record is
+ * dropped when Chrome detaches from it. Records are changed only inside one synchronous
+ * step (an event, or a `modify`), so no two fibers ever interleave on one.
+ */
+import { Context, Effect, Layer, Ref, Stream } from "effect"
+import { ErrorTag, type WireError } from "../../src/protocol/index.js"
+import { DETACHED, Driver, type DriverError } from "./Driver.js"
+
+export type ConsoleLevel = "error" | "warning" | "info" | "debug"
+
+export interface ConsoleEntry {
+  /** Increases across the whole page record: "new since" is a comparison. */
+  readonly seq: number
+  readonly level: ConsoleLevel
+  readonly text: string
+  readonly where: string | undefined
+}
+
+export interface RequestEntry {
+  readonly id: string
+  readonly session: string | undefined
+  readonly method: string
+  readonly url: string
+  readonly type: string
+  readonly requestHeaders: Record<string, string>
+  readonly postData: string | undefined
+  status?: number
+  statusText?: string
+  mimeType?: string
+  responseHeaders?: Record<string, string>
+  size?: number
+  failed?: string
+  finished: boolean
+}
+
+export type Modal =
+  | { readonly kind: "dialog"; readonly type: string; readonly message: string; readonly defaultPrompt: string; readonly session: string | undefined }
+  | { readonly kind: "fileChooser"; readonly backendNodeId: number; readonly multiple: boolean; readonly session: string | undefined }
+
+/** An element a snapshot ref points at: its DOM node in the session (page or child frame) it lives in. */
+export interface NodeRef {
+  readonly session: string | undefined
+  readonly backendNodeId: number
+}
+
+export interface PageRecord {
+  readonly tab: number
+  mainFrame: string
+  /** Out-of-process iframes: frame id (which is also the target id) → child session. */
+  readonly children: Map<string, string>
+  /** Child session → the iframe element that holds it, in its parent's session (learnt by snapshots). */
+  readonly owners: Map<string, NodeRef>
+  console: Array<ConsoleEntry>
+  consoleSeq: number
+  requests: Map<string, RequestEntry>
+  modal: Modal | undefined
+  snapshot: { readonly generation: number; readonly refs: ReadonlyMap<string, NodeRef> }
+}
+
+const MAX_CONSOLE = 500
+const MAX_REQUESTS = 500
+
+export class Pages extends Context.Tag("tabmux/Pages")<Pages, {
+  /** The tab's record, attaching and enabling what the tools need the first time. */
+  readonly prepare: (tab: number) => Effect.Effect<PageRecord, WireError>
+  /** A number no snapshot has had before, in this tab or any other. */
+  readonly nextGeneration: Effect.Effect<number>
+}>() {}
+
+export const driverError = (e: DriverError): WireError => ({ tag: ErrorTag.PageError, message: `${e.method}: ${e.message}` })
+
+const text = (arg: { value?: unknown; description?: string; unserializableValue?: string; type?: string }) =>
+  arg.value !== undefined ? (typeof arg.value === "string" ? arg.value : JSON.stringify(arg.value)) : arg.unserializableValue ?? arg.description ?? arg.type ?? ""
+
+const consoleLevel = (type: string): ConsoleLevel =>
+  type === "error" || type === "assert" ? "error" : type === "warning" || type === "warn" ? "warning" : type === "debug" || type === "verbose" ? "debug" : "info"
+
+const headers = (h: unknown): Record<string, string> =>
+  Object.fromEntries(Object.entries((h ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]))
+
+const addConsole = (page: PageRecord, level: ConsoleLevel, text: string, where: string | undefined) => {
+  page.consoleSeq += 1
+  page.console.push({ seq: page.consoleSeq, level, text: text.slice(0, 2000), where })
+  if (page.console.length > MAX_CONSOLE) page.console.splice(0, page.console.length - MAX_CONSOLE)
+}
+
+/** Applies one CDP event to the page's record; returns the commands the event calls for (a new child session to enable). */
+const apply = (page: PageRecord, session: string | undefined, method: string, params: any): ReadonlyArray<string> => {
+  switch (method) {
+    case "Target.attachedToTarget": {
+      if (params.targetInfo?.type !== "iframe") return []
+      page.children.set(params.targetInfo.targetId, params.sessionId)
+      return [params.sessionId]
+    }
+    case "Target.detachedFromTarget": {
+      for (const [frame, child] of page.children) if (child === params.sessionId) page.children.delete(frame)
+      page.owners.delete(params.sessionId)
+      return []
+    }
+    case "Page.frameNavigated": {
+      // A new document in the main frame: what the old one logged and loaded is history.
+      if (session === undefined && params.frame?.parentId === undefined && params.type !== "BackForwardCacheRestore") {
+        page.mainFrame = params.frame.id
+        page.console = []
+        page.requests = new Map()
+      }
+      return []
+    }
+    case "Runtime.consoleAPICalled": {
+      const frame = params.stackTrace?.callFrames?.[0]
+      addConsole(page, consoleLevel(params.type), (params.args ?? []).map(text).join(" "), frame ? `${frame.url}:${frame.lineNumber + 1}` : undefined)
+      return []
+    }
+    case "Runtime.exceptionThrown": {
+      const d = params.exceptionDetails ?? {}
+      addConsole(page, "error", `Uncaught ${d.exception?.description ?? d.text ?? "exception"}`, d.url ? `${d.url}:${(d.lineNumber ?? 0) + 1}` : undefined)
+      return []
+    }
+    case "Log.entryAdded": {
+      const e = params.entry ?? {}
+      addConsole(page, consoleLevel(e.level ?? "info"), String(e.text ?? ""), e.url)
+      return []
+    }
+    case "Network.requestWillBeSent": {
+      const r = params.request ?? {}
+      page.requests.set(params.requestId, {
+        id: params.requestId,
+        session,
+        method: String(r.method ?? "GET"),
+        url: String(r.url ?? ""),
+        type: String(params.type ?? "Other"),
+        requestHeaders: headers(r.headers),
+        postData: typeof r.postData === "string" ? r.postData.slice(0, 16_384) : undefined,
+        finished: false
+      })
+      if (page.requests.size > MAX_REQUESTS) page.requests.delete(page.requests.keys().next().value!)
+      return []
+    }
+    case "Network.responseReceived": {
+      const entry = page.requests.get(params.requestId)
+      if (entry) {
+        entry.status = params.response?.status
+        entry.statusText = params.response?.statusText
+        entry.mimeType = params.response?.mimeType
+        entry.responseHeaders = headers(params.response?.headers)
+      }
+      return []
+    }
+    case "Network.loadingFinished": {
+      const entry = page.requests.get(params.requestId)
+      if (entry) {
+        entry.finished = true
+        entry.size = params.encodedDataLength
+      }
+      return []
+    }
+    case "Network.loadingFailed": {
+      const entry = page.requests.get(params.requestId)
+      if (entry) {
+        entry.finished = true
+        entry.failed = params.canceled ? "canceled" : String(params.errorText ?? "failed")
+      }
+      return []
+    }
+    case "Page.javascriptDialogOpening": {
+      page.modal = { kind: "dialog", type: params.type, message: params.message ?? "", defaultPrompt: params.defaultPrompt ?? "", session }
+      return []
+    }
+    case "Page.javascriptDialogClosed": {
+      if (page.modal?.kind === "dialog") page.modal = undefined
+      return []
+    }
+    case "Page.fileChooserOpened": {
+      page.modal = { kind: "fileChooser", backendNodeId: params.backendNodeId, multiple: params.mode === "selectMultiple", session }
+      return []
+    }
+    default:
+      return []
+  }
+}
+
+/** What every session of a page (the page itself, or a child frame) has enabled. */
+const enable = (driver: Context.Tag.Service<Driver>, tab: number, session?: string) =>
+  Effect.forEach(
+    [
+      ["Page.enable", {}],
+      ["Runtime.enable", {}],
+      ["Network.enable", {}],
+      ["Log.enable", {}],
+      ["Page.setInterceptFileChooserDialog", { enabled: true }],
+      ["Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: false, flatten: true }]
+    ] as const,
+    ([method, params]) => driver.send(tab, method, params, session),
+    { discard: true }
+  )
+
+export const layer = Layer.scoped(
+  Pages,
+  Effect.gen(function*() {
+    const driver = yield* Driver
+    const records = new Map<number, PageRecord>()
+    const generation = yield* Ref.make(0)
+
+    yield* driver.events.pipe(
+      Stream.runForEach((e) => {
+        if (e.method === DETACHED) return Effect.sync(() => records.delete(e.tab))
+        const page = records.get(e.tab)
+        if (page === undefined) return Effect.void
+        const children = apply(page, e.session, e.method, e.params)
+        // A new out-of-process frame gets the same domains as its page; a failure means it is already gone.
+        return Effect.forEach(children, (child) => Effect.ignore(enable(driver, e.tab, child)), { discard: true, concurrency: "unbounded" }).pipe(
+          Effect.forkDaemon
+        )
+      }),
+      Effect.forkScoped
+    )
+
+    const prepare = (tab: number) =>
+      Effect.suspend(() => {
+        const known = records.get(tab)
+        if (known !== undefined) return Effect.succeed(known)
+        const page: PageRecord = {
+          tab,
+          mainFrame: "",
+          children: new Map(),
+          owners: new Map(),
+          console: [],
+          consoleSeq: 0,
+          requests: new Map(),
+          modal: undefined,
+          snapshot: { generation: 0, refs: new Map() }
+        }
+        records.set(tab, page)
+        // A background tab acts as if focused, so focus, keyboard and :focus styles behave as in front.
+        return enable(driver, tab).pipe(
+          Effect.zipRight(driver.send(tab, "Emulation.setFocusEmulationEnabled", { enabled: true })),
+          Effect.zipRight(driver.send(tab, "Page.getFrameTree")),
+          Effect.map((tree) => {
+            page.mainFrame = String((tree as { frameTree?: { frame?: { id?: string } } }).frameTree?.frame?.id ?? "")
+            return page
+          }),
+          Effect.tapError(() => Effect.sync(() => records.delete(tab))),
+          Effect.mapError(driverError)
+        )
+      })
+
+    return { prepare, nextGeneration: Ref.updateAndGet(generation, (n) => n + 1) }
+  })
+)

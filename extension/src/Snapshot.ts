@@ -1,0 +1,259 @@
+/**
+ * The page as an agent reads it: Chrome's accessibility tree, one line per meaningful
+ * node, indented by depth, with a ref on every element an action can target. Iframes
+ * (same- and cross-origin, in or out of process) are nested under their `iframe` line;
+ * open and closed shadow roots are part of the tree Chrome computes. Generic wrappers,
+ * ignored nodes and text that repeats its parent's name are left out: the snapshot is
+ * what an agent pays for on every step, so every line has to earn its place.
+ *
+ * Refs are `s<generation>e<n>`. Each snapshot has a generation no other snapshot had, so
+ * a ref from an older snapshot, or one whose element has gone, is refused ("stale ref")
+ * and never lands on another element.
+ */
+import { Effect, Option, Schema } from "effect"
+import { ErrorTag, type WireError } from "../../src/protocol/index.js"
+import { Driver } from "./Driver.js"
+import { driverError, type NodeRef, type PageRecord, Pages } from "./Pages.js"
+
+const AXValue = Schema.optional(Schema.Struct({ value: Schema.optional(Schema.Unknown) }))
+const AXNode = Schema.Struct({
+  nodeId: Schema.String,
+  ignored: Schema.Boolean,
+  role: AXValue,
+  name: AXValue,
+  value: AXValue,
+  properties: Schema.optional(Schema.Array(Schema.Struct({ name: Schema.String, value: Schema.Struct({ value: Schema.optional(Schema.Unknown) }) }))),
+  childIds: Schema.optional(Schema.Array(Schema.String)),
+  backendDOMNodeId: Schema.optional(Schema.Number),
+  parentId: Schema.optional(Schema.String)
+})
+type AXNode = typeof AXNode.Type
+const AXTree = Schema.Struct({ nodes: Schema.Array(AXNode) })
+const Described = Schema.Struct({ node: Schema.Struct({ frameId: Schema.optional(Schema.String) }) })
+
+/** One frame's tree, and the trees of the frames its iframes hold (by the iframe element's node). */
+interface FrameTree {
+  readonly session: string | undefined
+  readonly nodes: ReadonlyMap<string, AXNode>
+  readonly root: AXNode
+  readonly frames: ReadonlyMap<number, FrameTree>
+}
+
+/** Roles that only wrap their children: the children are shown in their place. */
+const WRAPPERS = new Set(["generic", "none", "presentation", "LabelText", "RootWebArea", "WebArea", "Section", "ignored"])
+/** Roles that add nothing an agent can read or act on. */
+const SKIPPED = new Set(["InlineTextBox", "LineBreak", "ListMarker"])
+const TEXT = "StaticText"
+/** Roles whose value (what is typed or chosen) is shown after the line. */
+const VALUED = new Set(["textbox", "searchbox", "combobox", "spinbutton", "slider", "textField", "TextField"])
+
+const MAX_TEXT = 300
+const clip = (s: string) => {
+  const one = s.replace(/\s+/g, " ").trim()
+  return one.length > MAX_TEXT ? `${one.slice(0, MAX_TEXT)}…` : one
+}
+
+const str = (v: { value?: unknown } | undefined) => (v?.value === undefined || v.value === null ? "" : String(v.value))
+
+const states = (node: AXNode): string => {
+  const out: Array<string> = []
+  for (const p of node.properties ?? []) {
+    const v = p.value.value
+    switch (p.name) {
+      case "checked":
+      case "pressed":
+        if (v === "true" || v === true) out.push(p.name)
+        else if (v === "mixed") out.push(`${p.name}=mixed`)
+        break
+      case "disabled":
+      case "selected":
+      case "required":
+      case "focused":
+      case "readonly":
+      case "modal":
+        if (v === true || v === "true") out.push(p.name)
+        break
+      case "expanded":
+        out.push(v === true || v === "true" ? "expanded" : "expanded=false")
+        break
+      case "level":
+        out.push(`level=${v}`)
+        break
+      case "invalid":
+        if (v !== "false" && v !== false) out.push("invalid")
+        break
+    }
+  }
+  return out.map((s) => ` [${s}]`).join("")
+}
+
+const load = (tab: number, session: string | undefined, frameId: string | undefined, page: PageRecord, depth: number): Effect.Effect<Option.Option<FrameTree>, WireError, Driver> =>
+  Effect.gen(function*() {
+    const driver = yield* Driver
+    const raw = yield* driver.send(tab, "Accessibility.getFullAXTree", frameId === undefined ? {} : { frameId }, session).pipe(Effect.mapError(driverError))
+    const tree = yield* Schema.decodeUnknown(AXTree)(raw).pipe(
+      Effect.mapError((): WireError => ({ tag: ErrorTag.PageError, message: "Accessibility.getFullAXTree: unexpected answer from the browser" }))
+    )
+    const root = tree.nodes.find((n) => n.parentId === undefined) ?? tree.nodes[0]
+    if (root === undefined) return Option.none()
+    const frames = new Map<number, FrameTree>()
+    if (depth < 8) {
+      const iframes = tree.nodes.filter((n) => str(n.role) === "Iframe" && n.backendDOMNodeId !== undefined)
+      yield* Effect.forEach(iframes, (n) =>
+        driver.send(tab, "DOM.describeNode", { backendNodeId: n.backendDOMNodeId }, session).pipe(
+          Effect.flatMap(Schema.decodeUnknown(Described)),
+          Effect.flatMap(({ node }) => {
+            if (node.frameId === undefined) return Effect.succeed(Option.none<FrameTree>())
+            const child = page.children.get(node.frameId)
+            if (child === undefined) return load(tab, session, node.frameId, page, depth + 1)
+            page.owners.set(child, { session, backendNodeId: n.backendDOMNodeId! })
+            return load(tab, child, undefined, page, depth + 1)
+          }),
+          Effect.map(Option.map((t) => frames.set(n.backendDOMNodeId!, t))),
+          // A frame that went away while we looked is shown empty, not an error.
+          Effect.catchAll(() => Effect.void)
+        ), { concurrency: 4, discard: true })
+    }
+    return Option.some({ session, nodes: new Map(tree.nodes.map((n) => [n.nodeId, n])), root, frames })
+  })
+
+export interface SnapshotOptions {
+  /** Show only the subtree of this element (a ref from the latest snapshot). */
+  readonly from?: NodeRef | undefined
+  /** Levels of nesting shown; deeper lines are left out and their parent marked with "…". */
+  readonly depth?: number | undefined
+}
+
+/** Renders the tree; every element line gets a new ref, recorded in `refs`. */
+const render = (top: FrameTree, generation: number, options: SnapshotOptions) => {
+  const lines: Array<string> = []
+  const refs = new Map<string, NodeRef>()
+  const maxDepth = options.depth ?? Infinity
+
+  const children = (frame: FrameTree, node: AXNode): Array<[FrameTree, AXNode]> => {
+    const inner = node.backendDOMNodeId === undefined ? undefined : frame.frames.get(node.backendDOMNodeId)
+    if (str(node.role) === "Iframe" && inner !== undefined) return [[inner, inner.root]]
+    return (node.childIds ?? []).flatMap((id) => {
+      const child = frame.nodes.get(id)
+      return child === undefined ? [] : [[frame, child] as [FrameTree, AXNode]]
+    })
+  }
+
+  /** The lines a node shows as: itself (or, for wrappers, its children), at `depth`. */
+  const walk = (frame: FrameTree, node: AXNode, depth: number, parentName: string): Array<Line> => {
+    const role = str(node.role)
+    if (SKIPPED.has(role)) return []
+    const name = clip(str(node.name))
+    if (role === TEXT) return name === "" || parentName.includes(name) ? [] : [{ kind: "text", text: name }]
+    const kids = () => children(frame, node).flatMap(([f, n]) => walk(f, n, depth + 1, name || parentName))
+    if (node.ignored || (WRAPPERS.has(role) && (name === "" || role === "RootWebArea" || role === "WebArea"))) {
+      return children(frame, node).flatMap(([f, n]) => walk(f, n, depth, parentName))
+    }
+    return [{ kind: "node", frame, node, role: role === "Iframe" ? "iframe" : role, name, depth, kids }]
+  }
+
+  type Line =
+    | { readonly kind: "text"; readonly text: string }
+    | { readonly kind: "node"; readonly frame: FrameTree; readonly node: AXNode; readonly role: string; readonly name: string; readonly depth: number; readonly kids: () => Array<Line> }
+
+  const emit = (line: Line, indent: number) => {
+    const pad = "  ".repeat(indent)
+    if (line.kind === "text") {
+      lines.push(`${pad}- text: ${line.text}`)
+      return
+    }
+    let head = `${pad}- ${line.role}${line.name ? ` ${JSON.stringify(line.name)}` : ""}${states(line.node)}`
+    if (line.node.backendDOMNodeId !== undefined) {
+      const ref = `s${generation}e${refs.size + 1}`
+      refs.set(ref, { session: line.frame.session, backendNodeId: line.node.backendDOMNodeId })
+      head += ` [ref=${ref}]`
+    }
+    const value = VALUED.has(line.role) ? clip(str(line.node.value)) : ""
+    const kids = line.kids()
+    if (indent + 1 > maxDepth) {
+      lines.push(kids.length > 0 ? `${head} …` : value ? `${head}: ${value}` : head)
+      return
+    }
+    // A node whose only content is one piece of text reads better on one line.
+    const only = kids.length === 1 ? kids[0] : undefined
+    if (!value && only?.kind === "text") {
+      lines.push(`${head}: ${only.text}`)
+      return
+    }
+    lines.push(value ? `${head}: ${value}` : head)
+    for (const kid of kids) emit(kid, indent + 1)
+  }
+
+  let start: Array<Line> = walk(top, top.root, 0, "")
+  if (options.from !== undefined) {
+    const from = options.from
+    const find = (frame: FrameTree): Option.Option<[FrameTree, AXNode]> => {
+      if (frame.session === from.session) {
+        for (const n of frame.nodes.values()) if (n.backendDOMNodeId === from.backendNodeId) return Option.some([frame, n])
+      }
+      for (const inner of frame.frames.values()) {
+        const found = find(inner)
+        if (Option.isSome(found)) return found
+      }
+      return Option.none()
+    }
+    start = Option.match(find(top), {
+      onNone: () => [],
+      onSome: ([frame, node]) => {
+        const role = str(node.role)
+        const name = clip(str(node.name))
+        return [{
+          kind: "node",
+          frame,
+          node,
+          role: role === "Iframe" ? "iframe" : role,
+          name,
+          depth: 0,
+          kids: () => children(frame, node).flatMap(([f, n]) => walk(f, n, 1, name))
+        }]
+      }
+    })
+  }
+  for (const line of start) emit(line, 0)
+  return { text: lines.join("\n"), refs }
+}
+
+/** Takes a snapshot of the tab's page; its refs replace the page's previous ones. */
+export const take = (tab: number, options: SnapshotOptions = {}) =>
+  Effect.gen(function*() {
+    const pages = yield* Pages
+    const page = yield* pages.prepare(tab)
+    const tree = yield* load(tab, undefined, undefined, page, 0)
+    const generation = yield* pages.nextGeneration
+    const { refs, text } = Option.match(tree, { onNone: () => ({ text: "", refs: new Map<string, NodeRef>() }), onSome: (t) => render(t, generation, options) })
+    page.snapshot = { generation, refs }
+    return { text, generation, elements: refs.size }
+  })
+
+const REF = /^s([0-9]+)e([0-9]+)$/
+
+const stale = (message: string): WireError => ({ tag: ErrorTag.StaleRef, message: `${message}: take a new snapshot (browser_snapshot) and use its refs` })
+
+/** The element a ref names, if it is from the latest snapshot and still in the page. */
+export const resolve = (page: PageRecord, ref: string) =>
+  Effect.gen(function*() {
+    const m = REF.exec(ref)
+    if (m === null) {
+      return yield* Effect.fail<WireError>({ tag: ErrorTag.BadParams, message: `"${ref}" is not a ref: refs look like s3e12 and come from browser_snapshot` })
+    }
+    if (Number(m[1]) !== page.snapshot.generation) {
+      return yield* Effect.fail(stale(
+        page.snapshot.generation === 0
+          ? `stale ref ${ref}: this page has had no snapshot since it was opened or the browser restarted`
+          : `stale ref ${ref}: it is from an older snapshot (the latest is s${page.snapshot.generation})`
+      ))
+    }
+    const node = page.snapshot.refs.get(ref)
+    if (node === undefined) return yield* Effect.fail(stale(`stale ref ${ref}: the latest snapshot has no such element`))
+    const driver = yield* Driver
+    const resolved = yield* driver.send(page.tab, "DOM.resolveNode", { backendNodeId: node.backendNodeId }, node.session).pipe(
+      Effect.flatMap(Schema.decodeUnknown(Schema.Struct({ object: Schema.Struct({ objectId: Schema.String }) }))),
+      Effect.mapError(() => stale(`stale ref ${ref}: its element is no longer in the page`))
+    )
+    return { ...node, objectId: resolved.object.objectId }
+  })

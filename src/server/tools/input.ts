@@ -1,0 +1,164 @@
+/**
+ * Page actions (Playwright MCP's names and shapes): elements are named by refs from the
+ * latest browser_snapshot. Each action waits for what it caused and answers with what
+ * was done, where the page is, what opened, new console errors, and (unless the server
+ * runs with `--snapshot-after-action none`) a fresh snapshot.
+ */
+import { Effect, Schema } from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { ActionResult, FormField, Modifier, type PageAction } from "../../protocol/index.js"
+import { Bridge } from "../Bridge.js"
+import { ServerConfig } from "../Config.js"
+import { tabArgument } from "./arguments.js"
+import { BadArguments, make, type ToolAnnotations } from "./Tool.js"
+
+const ref = Schema.String.annotations({ description: "The element's ref from your latest browser_snapshot, like \"s3e12\"." })
+const element = Schema.optional(Schema.String.annotations({
+  description: "What the element is, in words (\"Submit button\"); used in messages."
+}))
+
+export const describeAction = (r: ActionResult) =>
+  [
+    `${r.did[0]!.toUpperCase()}${r.did.slice(1)}.`,
+    `Page: ${r.title || "(untitled)"} — ${r.url}`,
+    r.modal === undefined ? undefined : `Modal: ${r.modal}.`,
+    r.consoleErrors.length === 0 ? undefined : `New console errors:\n${r.consoleErrors.map((e) => `- ${e}`).join("\n")}`,
+    r.settled ? undefined : "The page was still busy (loading or requests in flight) when the wait ended.",
+    r.snapshot === undefined ? undefined : `Snapshot:\n${r.snapshot}`
+  ].filter((l) => l !== undefined).join("\n")
+
+/** Runs an action through the extension and words its result. */
+export const act = (tab: string | undefined, action: PageAction) =>
+  Effect.gen(function*() {
+    const bridge = yield* Bridge
+    const config = yield* ServerConfig
+    const result = yield* bridge.call("page.act", { action, snapshot: config.snapshotAfterAction === "full", ...(tab === undefined ? {} : { tab }) })
+    return { text: describeAction(result), structured: result }
+  })
+
+const annotations = (title: string, destructive = true): ToolAnnotations => ({
+  title,
+  readOnlyHint: false,
+  destructiveHint: destructive,
+  idempotentHint: false,
+  openWorldHint: true
+})
+
+export const browserClick = make({
+  name: "browser_click",
+  description: "Click an element (scrolled into view, at its visible centre; refused if hidden, disabled or covered by another element). Waits for what the click caused.",
+  annotations: annotations("Click"),
+  input: Schema.Struct({
+    ref,
+    element,
+    doubleClick: Schema.optional(Schema.Boolean.annotations({ description: "Double-click instead of a single click." })),
+    button: Schema.optional(Schema.Literal("left", "right", "middle").annotations({ description: "Mouse button (default left)." })),
+    modifiers: Schema.optional(Schema.Array(Modifier).annotations({ description: "Keys held during the click." })),
+    tab: tabArgument
+  }),
+  output: ActionResult,
+  handler: ({ tab, ...o }) => act(tab, { _tag: "click", ...o })
+})
+
+export const browserHover = make({
+  name: "browser_hover",
+  description: "Move the mouse over an element (scrolled into view).",
+  annotations: annotations("Hover", false),
+  input: Schema.Struct({ ref, element, tab: tabArgument }),
+  output: ActionResult,
+  handler: ({ tab, ...o }) => act(tab, { _tag: "hover", ...o })
+})
+
+export const browserDrag = make({
+  name: "browser_drag",
+  description: "Drag one element onto another (mouse drag, including HTML drag and drop).",
+  annotations: annotations("Drag and drop"),
+  input: Schema.Struct({ startRef: ref, startElement: element, endRef: ref, endElement: element, tab: tabArgument }),
+  output: ActionResult,
+  handler: ({ tab, ...o }) => act(tab, { _tag: "drag", ...o })
+})
+
+export const browserType = make({
+  name: "browser_type",
+  description: "Type text into an editable element, replacing what it holds. `submit` presses Enter after; `slowly` types key by key (for pages that react to each key).",
+  annotations: annotations("Type text"),
+  input: Schema.Struct({
+    ref,
+    element,
+    text: Schema.String.annotations({ description: "The text to type." }),
+    submit: Schema.optional(Schema.Boolean.annotations({ description: "Press Enter after typing." })),
+    slowly: Schema.optional(Schema.Boolean.annotations({ description: "Type one key at a time instead of inserting the text at once." })),
+    tab: tabArgument
+  }),
+  output: ActionResult,
+  handler: ({ tab, ...o }) => act(tab, { _tag: "type", ...o })
+})
+
+export const browserFillForm = make({
+  name: "browser_fill_form",
+  description: "Fill several form fields at once: text boxes (typed), checkboxes and radios (\"true\"/\"false\"), comboboxes (an option), sliders (a number).",
+  annotations: annotations("Fill a form"),
+  input: Schema.Struct({ fields: Schema.Array(FormField).pipe(Schema.minItems(1)).annotations({ description: "The fields, in order." }), tab: tabArgument }),
+  output: ActionResult,
+  handler: ({ fields, tab }) => act(tab, { _tag: "fill", fields })
+})
+
+export const browserSelectOption = make({
+  name: "browser_select_option",
+  description: "Choose options in a <select> (a combobox or list box), by value or visible label.",
+  annotations: annotations("Select options"),
+  input: Schema.Struct({
+    ref,
+    element,
+    values: Schema.Array(Schema.String).pipe(Schema.minItems(1)).annotations({ description: "Values or labels to choose (several only for a multiple select)." }),
+    tab: tabArgument
+  }),
+  output: ActionResult,
+  handler: ({ tab, ...o }) => act(tab, { _tag: "select", ...o })
+})
+
+export const browserPressKey = make({
+  name: "browser_press_key",
+  description: "Press a key in whatever has focus: a character (\"a\"), a named key (Enter, Tab, Escape, Backspace, ArrowDown, PageDown, F5, ...), with modifiers as in \"Control+a\" or \"Shift+Tab\".",
+  annotations: annotations("Press a key"),
+  input: Schema.Struct({ key: Schema.String.annotations({ description: "The key, like \"Enter\", \"a\" or \"Control+Shift+K\"." }), tab: tabArgument }),
+  output: ActionResult,
+  handler: ({ key, tab }) => act(tab, { _tag: "press", key })
+})
+
+/** Absolute paths of existing files, or which one is missing. */
+const checkPaths = (paths: ReadonlyArray<string>) =>
+  Effect.forEach(paths, (p, i) =>
+    Effect.suspend(() => {
+      const full = Path.resolve(p)
+      const stat = Fs.statSync(full, { throwIfNoEntry: false })
+      return stat?.isFile()
+        ? Effect.succeed(full)
+        : Effect.fail(new BadArguments({ tool: "browser_file_upload", issue: `paths.${i}: ${full} ${stat ? "is not a file" : "does not exist"}` }))
+    }))
+
+export const browserFileUpload = make({
+  name: "browser_file_upload",
+  description: "Answer an open file chooser (opened by clicking a file input) with files from this computer. No paths cancels the chooser.",
+  annotations: annotations("Upload files"),
+  input: Schema.Struct({
+    paths: Schema.optional(Schema.Array(Schema.String).annotations({ description: "Paths of the files to choose (absolute, or relative to the server's working directory)." })),
+    tab: tabArgument
+  }),
+  output: ActionResult,
+  handler: ({ paths, tab }) => Effect.flatMap(checkPaths(paths ?? []), (full) => act(tab, { _tag: "upload", paths: full }))
+})
+
+export const browserHandleDialog = make({
+  name: "browser_handle_dialog",
+  description: "Answer the open alert, confirm, prompt or beforeunload dialog.",
+  annotations: annotations("Answer a dialog"),
+  input: Schema.Struct({
+    accept: Schema.Boolean.annotations({ description: "True for OK, false for Cancel." }),
+    promptText: Schema.optional(Schema.String.annotations({ description: "The text to answer a prompt with." })),
+    tab: tabArgument
+  }),
+  output: ActionResult,
+  handler: ({ tab, ...o }) => act(tab, { _tag: "dialog", ...o })
+})

@@ -1,0 +1,116 @@
+/**
+ * Local pages the browser tools are proven on (and benchmarked on): a form with every
+ * input type, dialogs, same- and cross-origin iframes, a shadow root, console errors, a
+ * fetch after a click, a long page, a covered button, drag and drop, a file input, an
+ * article and a page of about 5,000 elements. Served on 127.0.0.1; `crossBase` is the
+ * same server as `localhost`, another site to the browser (so its iframe runs out of
+ * process). Any other path answers a small page titled with its name.
+ */
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+
+const page = (title: string, body: string, head = "") =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>${head}</head><body>${body}</body></html>`
+
+const show = `<p id="out" role="status"></p><script>const out = (s) => { document.getElementById("out").textContent = s }</script>`
+
+const PAGES: Record<string, (cross: string) => string> = {
+  form: () =>
+    page("Form", `
+<h1>Sign up</h1>
+<form id="f" onsubmit="event.preventDefault(); const d = new FormData(this); out(JSON.stringify(Object.fromEntries([...d.keys()].map((k) => [k, d.getAll(k).length > 1 ? d.getAll(k) : d.get(k)])))); document.title = 'Submitted'">
+  <label>Name <input name="name"></label>
+  <label>Email <input type="email" name="email"></label>
+  <label>Password <input type="password" name="password"></label>
+  <label>Age <input type="number" name="age"></label>
+  <label>Birthday <input type="date" name="birthday"></label>
+  <label>Bio <textarea name="bio"></textarea></label>
+  <label><input type="checkbox" name="news" value="yes"> Newsletter</label>
+  <fieldset><legend>Plan</legend>
+    <label><input type="radio" name="plan" value="free" checked> Free</label>
+    <label><input type="radio" name="plan" value="pro"> Pro</label>
+  </fieldset>
+  <label>Volume <input type="range" name="volume" min="0" max="10" value="5"></label>
+  <label>Country <select name="country"><option value="fr">France</option><option value="de">Germany</option><option value="jp">Japan</option></select></label>
+  <label>Colours <select name="colours" multiple><option>Red</option><option>Green</option><option>Blue</option></select></label>
+  <button type="button" disabled>Disabled</button>
+  <button type="submit">Submit</button>
+</form>${show}`),
+  dialogs: () =>
+    page("Dialogs", `
+<button onclick="alert('Hello from alert'); out('alert closed')">Alert</button>
+<button onclick="out(confirm('Are you sure?') ? 'confirmed' : 'cancelled')">Confirm</button>
+<button onclick="out('name: ' + prompt('Your name?', 'nobody'))">Prompt</button>${show}`),
+  inner: () =>
+    page("Inner", `<label>Inner field <input id="inner" oninput="document.getElementById('echo').textContent = this.value"></label>
+<button onclick="this.textContent = 'Inner clicked'">Inner button</button><p id="echo"></p>`),
+  frames: (cross) =>
+    page("Frames", `<h1>Frames</h1>
+<iframe title="same origin" src="/inner" width="400" height="150"></iframe>
+<iframe title="cross origin" src="${cross}/inner" width="400" height="150"></iframe>`),
+  shadow: () =>
+    page("Shadow", `<h1>Shadow</h1><x-panel></x-panel>${show}
+<script>customElements.define("x-panel", class extends HTMLElement {
+  connectedCallback() {
+    const root = this.attachShadow({ mode: "open" })
+    root.innerHTML = '<p>Inside the shadow</p><button>Shadow button</button>'
+    root.querySelector("button").onclick = () => out("shadow clicked")
+  }
+})</script>`),
+  errors: () =>
+    page("Errors", `<h1>Errors</h1><button onclick="console.error('clicked error'); null.boom">Fail</button>
+<script>console.log("hello log"); console.warn("a warning"); console.error("an error", 42); setTimeout(() => { throw new Error("thrown later") }, 0)</script>`),
+  fetch: () =>
+    page("Fetch", `<button onclick="fetch('/api/slow?ms=400').then((r) => r.json()).then((j) => out('loaded ' + j.items.length + ' items'))">Load</button>${show}`),
+  long: () =>
+    page("Long", `<h1>Top</h1><div style="height:5000px"></div><button onclick="this.textContent = 'Bottom clicked'">Bottom button</button>`),
+  covered: () =>
+    page("Covered", `<button onclick="document.title = 'clicked'">Covered button</button>
+<div class="overlay" style="position:fixed;inset:0;background:rgba(0,0,0,.3)">Cookie banner</div>`),
+  link: () => page("Link", `<a href="/form">Go to the form</a>`),
+  hover: () =>
+    page("Hover", `<div id="h" style="padding:20px" onmouseenter="this.textContent = 'Hovered!'">Hover me</div>`),
+  drag: () =>
+    page("Drag", `<div id="src" draggable="true" ondragstart="event.dataTransfer.setData('text/plain', 'card')" style="width:80px;height:40px;background:#9cf">Card</div>
+<div id="dst" ondragover="event.preventDefault()" ondrop="event.preventDefault(); out('dropped ' + event.dataTransfer.getData('text/plain'))" style="margin-top:60px;width:200px;height:80px;background:#fc9">Drop zone</div>${show}`),
+  upload: () =>
+    page("Upload", `<label>Attachment <input type="file" multiple onchange="out([...this.files].map((f) => f.name + ':' + f.size).join(','))"></label>${show}`),
+  keys: () =>
+    page("Keys", `<label>Keys <input id="k" onkeydown="document.getElementById('log').textContent += event.key + ' '"></label><p id="log"></p>`),
+  article: () =>
+    page("An article", `<header><nav><a href="/">Home</a> <a href="/news">News</a> <a href="/about">About</a></nav></header>
+<main><article><h1>Why tabs matter</h1><p>By <a href="/author">A. Writer</a>, 21 November 2026</p>
+${Array.from({ length: 12 }, (_, i) => `<h2>Section ${i + 1}</h2><p>${"Browsers keep many pages open at once, and agents need their own. ".repeat(6)}</p>`).join("\n")}
+<figure><img alt="A diagram of tabs" width="300" height="100" src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><figcaption>Tabs, grouped.</figcaption></figure>
+</article><aside><h2>Related</h2><ul>${Array.from({ length: 8 }, (_, i) => `<li><a href="/r${i}">Related story ${i + 1}</a></li>`).join("")}</ul></aside></main>
+<footer><p>© 2026 Example</p></footer>`),
+  big: () =>
+    page("Big", `<h1>Big table</h1><table><thead><tr><th>#</th><th>Name</th><th>Status</th><th>Action</th></tr></thead><tbody>${
+      Array.from({ length: 1000 }, (_, i) => `<tr><td>${i}</td><td>Item ${i}</td><td>${i % 3 ? "ok" : "late"}</td><td><button>Open ${i}</button></td></tr>`).join("")
+    }</tbody></table>`)
+}
+
+export interface Fixtures {
+  readonly base: string
+  /** The same server under another site name (localhost), for cross-origin iframes. */
+  readonly crossBase: string
+  readonly close: () => void
+}
+
+export const serveFixtures = async (): Promise<Fixtures> => {
+  let cross = ""
+  const server = Http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x")
+    const name = decodeURIComponent(url.pathname.slice(1)) || "index"
+    if (name === "api/slow") {
+      setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ items: [1, 2, 3] })), Number(url.searchParams.get("ms") ?? 0))
+      return
+    }
+    const render = PAGES[name]
+    res.writeHead(200, { "content-type": "text/html" }).end(render ? render(cross) : page(name, `<h1>${name}</h1>`))
+  })
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
+  const port = (server.address() as AddressInfo).port
+  cross = `http://localhost:${port}`
+  return { base: `http://127.0.0.1:${port}`, crossBase: cross, close: () => server.close() }
+}
