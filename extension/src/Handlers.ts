@@ -184,6 +184,7 @@ const run = {
     onPage(call, params.tab, (tab) =>
       Effect.gen(function*() {
         const page = yield* Effect.flatMap(Pages, (p) => p.prepare(tab))
+        if (page.modal?.kind === "dialog") return yield* fail(ErrorTag.Modal, `Cannot read the page now: ${Actions.describeModal(page.modal)} first.`)
         const from = params.ref === undefined ? undefined : yield* Snapshot.resolve(page, params.ref)
         const shot = yield* Snapshot.take(tab, { from, depth: params.depth })
         const where = yield* whereIs(tab)
@@ -215,7 +216,7 @@ const run = {
             return Actions.answerDialog(page, a.accept, a.promptText)
         }
       })),
-  "page.waitFor": (call: Call, params: ParamsOf<"page.waitFor">) => onPage(call, params.tab, (tab) => Page.waitFor(tab, params)),
+  "page.wait": (call: Call, params: ParamsOf<"page.wait">) => onPage(call, params.tab, (tab) => Page.waitFor(tab, params)),
   "page.console": (call: Call, params: ParamsOf<"page.console">) => onPage(call, params.tab, (tab) => Page.consoleMessages(tab, params.level)),
   "page.network": (call: Call, params: ParamsOf<"page.network">) =>
     onPage(call, params.tab, (tab) => Page.networkRequests(tab, params.filter, params.includeStatic)),

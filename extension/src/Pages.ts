@@ -23,6 +23,8 @@ export interface ConsoleEntry {
 export interface RequestEntry {
   readonly id: string
   readonly session: string | undefined
+  /** The document load it belongs to. */
+  readonly loaderId: string | undefined
   readonly method: string
   readonly url: string
   readonly type: string
@@ -106,7 +108,8 @@ const apply = (page: PageRecord, session: string | undefined, method: string, pa
       if (session === undefined && params.frame?.parentId === undefined && params.type !== "BackForwardCacheRestore") {
         page.mainFrame = params.frame.id
         page.console = []
-        page.requests = new Map()
+        // Keep the new document's own request (sent before it committed).
+        page.requests = new Map([...page.requests].filter(([, r]) => r.loaderId === params.frame.loaderId))
       }
       return []
     }
@@ -130,6 +133,7 @@ const apply = (page: PageRecord, session: string | undefined, method: string, pa
       page.requests.set(params.requestId, {
         id: params.requestId,
         session,
+        loaderId: params.loaderId,
         method: String(r.method ?? "GET"),
         url: String(r.url ?? ""),
         type: String(params.type ?? "Other"),

@@ -15,20 +15,24 @@ import { ErrorTag, type WireError } from "../../src/protocol/index.js"
 import { Driver } from "./Driver.js"
 import { driverError, type NodeRef, type PageRecord, Pages } from "./Pages.js"
 
-const AXValue = Schema.optional(Schema.Struct({ value: Schema.optional(Schema.Unknown) }))
-const AXNode = Schema.Struct({
-  nodeId: Schema.String,
-  ignored: Schema.Boolean,
-  role: AXValue,
-  name: AXValue,
-  value: AXValue,
-  properties: Schema.optional(Schema.Array(Schema.Struct({ name: Schema.String, value: Schema.Struct({ value: Schema.optional(Schema.Unknown) }) }))),
-  childIds: Schema.optional(Schema.Array(Schema.String)),
-  backendDOMNodeId: Schema.optional(Schema.Number),
-  parentId: Schema.optional(Schema.String)
-})
-type AXNode = typeof AXNode.Type
-const AXTree = Schema.Struct({ nodes: Schema.Array(AXNode) })
+/**
+ * CDP's AXNode, as far as we read it. A page of 5,000 elements has some 20,000 of them:
+ * only the list is checked on arrival (a full Schema decode cost more than the rest of
+ * the snapshot); every field is read defensively.
+ */
+interface AXNode {
+  readonly nodeId: string
+  readonly ignored?: boolean
+  readonly role?: { readonly value?: unknown }
+  readonly name?: { readonly value?: unknown }
+  readonly value?: { readonly value?: unknown }
+  readonly properties?: ReadonlyArray<{ readonly name: string; readonly value: { readonly value?: unknown } }>
+  readonly childIds?: ReadonlyArray<string>
+  readonly backendDOMNodeId?: number
+  readonly parentId?: string
+}
+const AXTree = Schema.Struct({ nodes: Schema.Array(Schema.Unknown) })
+const isNode = (n: unknown): n is AXNode => typeof (n as AXNode | null)?.nodeId === "string"
 const Described = Schema.Struct({ node: Schema.Struct({ frameId: Schema.optional(Schema.String) }) })
 
 /** One frame's tree, and the trees of the frames its iframes hold (by the iframe element's node). */
@@ -40,7 +44,12 @@ interface FrameTree {
 }
 
 /** Roles that only wrap their children: the children are shown in their place. */
-const WRAPPERS = new Set(["generic", "none", "presentation", "LabelText", "RootWebArea", "WebArea", "Section", "ignored"])
+const WRAPPERS = new Set(["generic", "none", "presentation", "LabelText", "RootWebArea", "WebArea", "Section", "ignored", "MenuListPopup"])
+/** Roles shown even with no name and no content: what an agent may act on. */
+const ACTIONABLE = new Set([
+  "button", "link", "textbox", "searchbox", "checkbox", "radio", "combobox", "listbox", "option", "slider", "spinbutton",
+  "switch", "tab", "menuitem", "menuitemcheckbox", "menuitemradio", "treeitem", "iframe", "img", "image"
+])
 /** Roles that add nothing an agent can read or act on. */
 const SKIPPED = new Set(["InlineTextBox", "LineBreak", "ListMarker"])
 const TEXT = "StaticText"
@@ -53,12 +62,14 @@ const clip = (s: string) => {
   return one.length > MAX_TEXT ? `${one.slice(0, MAX_TEXT)}…` : one
 }
 
+const squeeze = (s: string) => s.replace(/\s+/g, "")
+
 const str = (v: { value?: unknown } | undefined) => (v?.value === undefined || v.value === null ? "" : String(v.value))
 
 const states = (node: AXNode): string => {
   const out: Array<string> = []
   for (const p of node.properties ?? []) {
-    const v = p.value.value
+    const v = p.value?.value
     switch (p.name) {
       case "checked":
       case "pressed":
@@ -74,7 +85,7 @@ const states = (node: AXNode): string => {
         if (v === true || v === "true") out.push(p.name)
         break
       case "expanded":
-        out.push(v === true || v === "true" ? "expanded" : "expanded=false")
+        if (v === true || v === "true") out.push("expanded")
         break
       case "level":
         out.push(`level=${v}`)
@@ -92,6 +103,7 @@ const load = (tab: number, session: string | undefined, frameId: string | undefi
     const driver = yield* Driver
     const raw = yield* driver.send(tab, "Accessibility.getFullAXTree", frameId === undefined ? {} : { frameId }, session).pipe(Effect.mapError(driverError))
     const tree = yield* Schema.decodeUnknown(AXTree)(raw).pipe(
+      Effect.map((t) => ({ nodes: t.nodes.filter(isNode) })),
       Effect.mapError((): WireError => ({ tag: ErrorTag.PageError, message: "Accessibility.getFullAXTree: unexpected answer from the browser" }))
     )
     const root = tree.nodes.find((n) => n.parentId === undefined) ?? tree.nodes[0]
@@ -144,7 +156,7 @@ const render = (top: FrameTree, generation: number, options: SnapshotOptions) =>
     const role = str(node.role)
     if (SKIPPED.has(role)) return []
     const name = clip(str(node.name))
-    if (role === TEXT) return name === "" || parentName.includes(name) ? [] : [{ kind: "text", text: name }]
+    if (role === TEXT) return name === "" || parentName.includes(name) ? [] : [{ kind: "text", text: name, frame, node }]
     const kids = () => children(frame, node).flatMap(([f, n]) => walk(f, n, depth + 1, name || parentName))
     if (node.ignored || (WRAPPERS.has(role) && (name === "" || role === "RootWebArea" || role === "WebArea"))) {
       return children(frame, node).flatMap(([f, n]) => walk(f, n, depth, parentName))
@@ -153,30 +165,41 @@ const render = (top: FrameTree, generation: number, options: SnapshotOptions) =>
   }
 
   type Line =
-    | { readonly kind: "text"; readonly text: string }
+    | { readonly kind: "text"; readonly text: string; readonly frame: FrameTree; readonly node: AXNode }
     | { readonly kind: "node"; readonly frame: FrameTree; readonly node: AXNode; readonly role: string; readonly name: string; readonly depth: number; readonly kids: () => Array<Line> }
+
+  const refOf = (frame: FrameTree, node: AXNode) => {
+    if (node.backendDOMNodeId === undefined) return ""
+    const ref = `s${generation}e${refs.size + 1}`
+    refs.set(ref, { session: frame.session, backendNodeId: node.backendDOMNodeId })
+    return ` [ref=${ref}]`
+  }
+
+  /** Leaves out text that only repeats a neighbour's name (a label next to its field). */
+  const unrepeated = (lines: Array<Line>) =>
+    lines.filter((l) => l.kind !== "text" || !lines.some((o) => o.kind === "node" && o.name.includes(l.text)))
 
   const emit = (line: Line, indent: number) => {
     const pad = "  ".repeat(indent)
     if (line.kind === "text") {
-      lines.push(`${pad}- text: ${line.text}`)
+      lines.push(`${pad}- text ${JSON.stringify(line.text)}${refOf(line.frame, line.node)}`)
       return
     }
-    let head = `${pad}- ${line.role}${line.name ? ` ${JSON.stringify(line.name)}` : ""}${states(line.node)}`
-    if (line.node.backendDOMNodeId !== undefined) {
-      const ref = `s${generation}e${refs.size + 1}`
-      refs.set(ref, { session: line.frame.session, backendNodeId: line.node.backendDOMNodeId })
-      head += ` [ref=${ref}]`
-    }
     const value = VALUED.has(line.role) ? clip(str(line.node.value)) : ""
-    const kids = line.kids()
-    if (indent + 1 > maxDepth) {
+    const kids = unrepeated(line.kids())
+    // An unnamed, empty container says nothing.
+    if (!line.name && !value && kids.length === 0 && !ACTIONABLE.has(line.role)) return
+    // A name computed from the content (a table row, a list item) repeats its children: leave it out.
+    const said = kids.length > 0 && squeeze(kids.map((k) => (k.kind === "text" ? k.text : k.name)).join("")) === squeeze(line.name)
+    const name = said ? "" : line.name
+    const head = `${pad}- ${line.role}${name ? ` ${JSON.stringify(name)}` : ""}${states(line.node)}${refOf(line.frame, line.node)}`
+    if (indent + 1 >= maxDepth) {
       lines.push(kids.length > 0 ? `${head} …` : value ? `${head}: ${value}` : head)
       return
     }
     // A node whose only content is one piece of text reads better on one line.
     const only = kids.length === 1 ? kids[0] : undefined
-    if (!value && only?.kind === "text") {
+    if (!value && only?.kind === "text" && !line.name) {
       lines.push(`${head}: ${only.text}`)
       return
     }
@@ -214,7 +237,7 @@ const render = (top: FrameTree, generation: number, options: SnapshotOptions) =>
       }
     })
   }
-  for (const line of start) emit(line, 0)
+  for (const line of unrepeated(start)) emit(line, 0)
   return { text: lines.join("\n"), refs }
 }
 

@@ -233,7 +233,7 @@ export const Methods = {
     timeout: "60 seconds",
     changesPage: true
   }),
-  "page.waitFor": method({
+  "page.wait": method({
     params: Schema.Struct({
       tab: Schema.optional(TabHandle),
       text: Schema.optional(Schema.String),

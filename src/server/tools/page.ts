@@ -112,7 +112,7 @@ export const browserWaitFor = make({
         return yield* new BadArguments({ tool: "browser_wait_for", issue: "give text, textGone or time" })
       }
       const bridge = yield* Bridge
-      const r = yield* bridge.call("page.waitFor", withTab(tab, { ...o, timeoutSeconds: timeoutSeconds ?? 10 }))
+      const r = yield* bridge.call("page.wait", withTab(tab, { ...o, timeoutSeconds: timeoutSeconds ?? 10 }))
       return { text: `Waited ${r.ms} ms: ${r.waited}.`, structured: r }
     })
 })
