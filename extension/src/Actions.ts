@@ -160,6 +160,14 @@ const modifierBits = (mods: ReadonlyArray<Modifier>) => mods.reduce((bits, m) =>
 const mouse = (tab: number, type: string, x: number, y: number, extra: object = {}) =>
   Effect.flatMap(Driver, (d) => d.send(tab, "Input.dispatchMouseEvent", { type, x, y, ...extra })).pipe(Effect.mapError(driverError))
 
+/**
+ * A pointer move before a press. Moves are delivered with the page's next frame, and a
+ * background tab draws none, so Chrome answers only after a 1 s fallback; the press that
+ * follows flushes the move anyway, so the press need not wait for that answer.
+ */
+const moveBeforePress = (tab: number, x: number, y: number, extra: object = {}) =>
+  mouse(tab, "mouseMoved", x, y, extra).pipe(Effect.ignore, Effect.forkDaemon, Effect.flatMap((f) => Effect.timeout(f.await, Duration.millis(50))), Effect.ignore)
+
 /** Named keys: what CDP needs to make them behave as real ones (Enter submits, Tab moves focus). */
 const KEYS: Record<string, { readonly code: string; readonly keyCode: number; readonly text?: string }> = {
   Enter: { code: "Enter", keyCode: 13, text: "\r" },
@@ -243,9 +251,9 @@ const settle = (page: PageRecord, events: Queue.Dequeue<CdpEvent>) =>
     for (;;) {
       const now = yield* Clock.currentTimeMillis
       const cap = started + Duration.toMillis(navigating ? NAVIGATION_CAP : REQUESTS_CAP)
-      if (modal) return { capped: false, navigated: navigating }
-      if (!navigating && pending.size === 0 && now - lastChange >= Duration.toMillis(QUIET)) return { capped: false, navigated: false }
-      if (now >= cap) return { capped: true, navigated: navigating }
+      if (modal) return { capped: false, modal }
+      if (!navigating && pending.size === 0 && now - lastChange >= Duration.toMillis(QUIET)) return { capped: false, modal }
+      if (now >= cap) return { capped: true, modal }
       const wait = Math.max(1, Math.min(cap - now, navigating || pending.size > 0 ? cap - now : lastChange + Duration.toMillis(QUIET) - now))
       const next = yield* Queue.take(events).pipe(Effect.timeout(Duration.millis(wait)), Effect.option)
       if (Option.isNone(next)) continue
@@ -323,9 +331,9 @@ export const acting = <R>(
       Effect.as("acted; the page opened a dialog")
     )
     const did = yield* (options.allowDialog ? act(page) : Effect.raceFirst(act(page), dialogOpened))
-    const { capped } = yield* settle(page, events)
-    // The page record learns of a dialog from its own subscription: give it a moment to catch up.
-    yield* Effect.sleep(Duration.millis(5)).pipe(Effect.repeat({ until: () => page.modal !== undefined, times: 20 }), Effect.when(() => !options.allowDialog))
+    const { capped, modal: opened } = yield* settle(page, events)
+    // The page record learns of what opened from its own subscription: give it a moment to catch up.
+    if (opened) yield* Effect.sleep(Duration.millis(5)).pipe(Effect.repeat({ until: () => page.modal !== undefined, times: 40 }))
     const browser = yield* Browser
     const where = yield* browser.getTab(tab)
     const modal = describeModal(page.modal)
@@ -359,7 +367,7 @@ export const click = (page: PageRecord, o: ClickOptions) =>
     const button = o.button ?? "left"
     const modifiers = modifierBits(o.modifiers ?? [])
     const buttons = { left: 1, right: 2, middle: 4 }[button]
-    yield* mouse(page.tab, "mouseMoved", at.x, at.y, { modifiers })
+    yield* moveBeforePress(page.tab, at.x, at.y, { modifiers })
     for (const clickCount of o.doubleClick ? [1, 2] : [1]) {
       yield* mouse(page.tab, "mousePressed", at.x, at.y, { button, buttons, clickCount, modifiers })
       yield* mouse(page.tab, "mouseReleased", at.x, at.y, { button, buttons: 0, clickCount, modifiers })
@@ -384,7 +392,7 @@ export const drag = (page: PageRecord, from: { ref: string; element?: string | u
     yield* send("Input.setInterceptDrags", { enabled: true })
     yield* Effect.addFinalizer(() => Effect.ignore(driver.send(page.tab, "Input.setInterceptDrags", { enabled: false })))
     const events = yield* driver.subscribe
-    yield* mouse(page.tab, "mouseMoved", start.x, start.y)
+    yield* moveBeforePress(page.tab, start.x, start.y)
     yield* mouse(page.tab, "mousePressed", start.x, start.y, { button: "left", buttons: 1, clickCount: 1 })
     const steps = 5
     for (let i = 1; i <= steps; i++) {
