@@ -179,7 +179,7 @@ const run = {
   "page.navigate": (call: Call, params: ParamsOf<"page.navigate">) => onPage(call, params.tab, (tab) => Page.navigate(tab, params.url)),
   "page.history": (call: Call, params: ParamsOf<"page.history">) => onPage(call, params.tab, (tab) => Page.history(tab, params.action)),
   "page.evaluate": (call: Call, params: ParamsOf<"page.evaluate">) =>
-    onPage(call, params.tab, (tab) => Page.evaluate(tab, params.function, params.args)),
+    onPage(call, params.tab, (tab) => Page.evaluate(tab, params.function, params.args, params.ref)),
   "page.snapshot": (call: Call, params: ParamsOf<"page.snapshot">) =>
     onPage(call, params.tab, (tab) =>
       Effect.gen(function*() {

@@ -113,9 +113,15 @@ const Called = Schema.Struct({
  * Calls a function expression in a page's (or child frame's) global scope, `args` passed
  * by value, promises awaited; a throw is a `PageError` naming what was thrown.
  */
-const callInPage = (tab: number, fn: string, args: ReadonlyArray<unknown>, session?: string) =>
+const callInPage = (
+  tab: number,
+  fn: string,
+  args: ReadonlyArray<unknown>,
+  on?: { readonly session: string | undefined; readonly objectId?: string }
+) =>
   Effect.gen(function*() {
     const driver = yield* Driver
+    const session = on?.session
     const global = yield* driver.send(tab, "Runtime.evaluate", { expression: "globalThis" }, session).pipe(
       wrap("Runtime.evaluate"),
       Effect.flatMap(decode(Global, "Runtime.evaluate"))
@@ -123,7 +129,7 @@ const callInPage = (tab: number, fn: string, args: ReadonlyArray<unknown>, sessi
     const called = yield* driver.send(tab, "Runtime.callFunctionOn", {
       functionDeclaration: fn,
       objectId: global.result.objectId,
-      arguments: args.map((value) => ({ value })),
+      arguments: [...(on?.objectId === undefined ? [] : [{ objectId: on.objectId }]), ...args.map((value) => ({ value }))],
       returnByValue: true,
       awaitPromise: true
     }, session).pipe(wrap("Runtime.callFunctionOn"), Effect.flatMap(decode(Called, "Runtime.callFunctionOn")))
@@ -134,11 +140,15 @@ const callInPage = (tab: number, fn: string, args: ReadonlyArray<unknown>, sessi
     return called.result
   })
 
-/** Calls `fn` (a function expression, as written by the agent) with `args` passed by value. */
-export const evaluate = (tab: number, fn: string, args: ReadonlyArray<unknown>) =>
+/**
+ * Calls `fn` (a function expression, as written by the agent) with `args` passed by
+ * value; with a ref, the element comes first and the call runs in the element's frame.
+ */
+export const evaluate = (tab: number, fn: string, args: ReadonlyArray<unknown>, ref?: string) =>
   Effect.gen(function*() {
-    yield* modalFree(tab)
-    const result = yield* callInPage(tab, fn, args)
+    const page = yield* modalFree(tab)
+    const element = ref === undefined ? undefined : yield* Snapshot.resolve(page, ref)
+    const result = yield* callInPage(tab, fn, args, element)
     const json = result.type === "undefined" ? "undefined" : JSON.stringify(result.value) ?? "undefined"
     return json.length > MAX_RESULT ? { json: json.slice(0, MAX_RESULT), truncated: true } : { json, truncated: false }
   })
@@ -161,7 +171,7 @@ const POLL = Duration.millis(200)
 const showing = (page: PageRecord, text: string) =>
   Effect.map(
     Effect.forEach([undefined, ...page.children.values()], (session) =>
-      callInPage(page.tab, HAS_TEXT, [text], session).pipe(
+      callInPage(page.tab, HAS_TEXT, [text], { session }).pipe(
         Effect.map((r) => r.value === true),
         // A frame that is navigating or gone has no text to show.
         Effect.orElseSucceed(() => false)
@@ -275,7 +285,15 @@ export const resize = (tab: number, width: number, height: number) =>
     yield* driver.send(tab, "Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 0, mobile: false }).pipe(
       wrap("Emulation.setDeviceMetricsOverride")
     )
-    return { width, height }
+    // A background tab takes its new size with its next frame, and draws none by itself:
+    // a capture makes one. Then answer with the size the page reports.
+    yield* capture(tab, { format: "png", clip: { x: 0, y: 0, width: 1, height: 1, scale: 1 } }).pipe(Effect.ignore)
+    const size = callInPage(tab, "() => [innerWidth, innerHeight]", []).pipe(Effect.map((r) => r.value as [number, number]))
+    const seen = yield* size.pipe(
+      Effect.filterOrFail(([w, h]) => w === width && h === height, () => cdp("Emulation.setDeviceMetricsOverride", `the page did not take the ${width}×${height} size within 5 s`)),
+      Effect.retry(Schedule.spaced(Duration.millis(50)).pipe(Schedule.upTo(Duration.seconds(5))))
+    )
+    return { width: seen[0], height: seen[1] }
   })
 
 const Metrics = Schema.Struct({
@@ -294,6 +312,15 @@ const MAX_SIDE = 2000
  */
 const RETRY = Duration.millis(300)
 const CAPTURE_CAP = Duration.seconds(15)
+
+/** A capture, however many requests the browser needs to answer one. */
+const capture = (tab: number, params: object) =>
+  Effect.flatMap(Driver, (driver) => {
+    const once = driver.send(tab, "Page.captureScreenshot", params).pipe(wrap("Page.captureScreenshot"), Effect.flatMap(decode(Captured, "Page.captureScreenshot")))
+    return Effect.raceAll(Array.from({ length: 6 }, (_, i) => Effect.delay(once, Duration.times(RETRY, i)))).pipe(
+      Effect.timeoutFail({ duration: CAPTURE_CAP, onTimeout: () => cdp("Page.captureScreenshot", "the browser produced no image") })
+    )
+  })
 
 export const screenshot = (tab: number, o: { fullPage: boolean; ref?: string | undefined; element?: string | undefined; type: "png" | "jpeg"; quality?: number | undefined }) =>
   Effect.gen(function*() {
@@ -326,10 +353,7 @@ export const screenshot = (tab: number, o: { fullPage: boolean; ref?: string | u
       clip: { ...clip, scale },
       captureBeyondViewport: o.fullPage || o.ref !== undefined
     }
-    const capture = driver.send(tab, "Page.captureScreenshot", params).pipe(wrap("Page.captureScreenshot"), Effect.flatMap(decode(Captured, "Page.captureScreenshot")))
-    const shot = yield* Effect.raceAll(Array.from({ length: 6 }, (_, i) => Effect.delay(capture, Duration.times(RETRY, i)))).pipe(
-      Effect.timeoutFail({ duration: CAPTURE_CAP, onTimeout: () => cdp("Page.captureScreenshot", "the browser produced no image") })
-    )
+    const shot = yield* capture(tab, params)
     return {
       data: shot.data,
       mimeType: `image/${o.type}`,

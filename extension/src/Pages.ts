@@ -216,9 +216,9 @@ export const layer = Layer.scoped(
         if (page === undefined) return Effect.void
         const children = apply(page, e.session, e.method, e.params)
         // A new out-of-process frame gets the same domains as its page; a failure means it is already gone.
-        return Effect.forEach(children, (child) => Effect.ignore(enable(driver, e.tab, child)), { discard: true, concurrency: "unbounded" }).pipe(
-          Effect.forkDaemon
-        )
+        return children.length === 0
+          ? Effect.void
+          : Effect.forkDaemon(Effect.forEach(children, (child) => Effect.ignore(enable(driver, e.tab, child)), { discard: true }))
       }),
       Effect.forkScoped
     )

@@ -207,7 +207,7 @@ export const Methods = {
    * pasted into code). `json` is the JSON text of the result, cut at `maxBytes`.
    */
   "page.evaluate": method({
-    params: Schema.Struct({ tab: Schema.optional(TabHandle), function: Schema.String, args: Schema.Array(Schema.Unknown) }),
+    params: Schema.Struct({ tab: Schema.optional(TabHandle), function: Schema.String, args: Schema.Array(Schema.Unknown), ref: Schema.optional(Schema.String) }),
     result: Schema.Struct({ tab: TabHandle, json: Schema.String, truncated: Schema.Boolean }),
     timeout: "30 seconds",
     changesPage: true

@@ -548,6 +548,21 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(await failure("browser_press_key", { key: "Hyper+x" })).toContain(`"Hyper" is not a modifier`)
   })
 
+  it("double, right, middle and modified clicks; typing key by key and submitting; evaluating on an element", async () => {
+    let page = await open("clicks")
+    for (const args of [{ doubleClick: true }, { button: "right" }, { button: "middle" }, { modifiers: ["Shift", "Alt"] }]) {
+      page = (await call(agent, "browser_click", { ref: refIn(page, /button "Target"/), ...args })).structuredContent.snapshot
+    }
+    expect(await evaluate("() => document.getElementById('log').textContent")).toBe("click click dblclick contextmenu auxclick1 click+shift+alt ")
+
+    const search = await open("search")
+    const field = refIn(search, /textbox "Query"/)
+    const sent: any = await timed("type(slowly, submit)", () => call(agent, "browser_type", { ref: field, text: "tabs", slowly: true, submit: true }))
+    expect(await out()).toBe("searched tabs after 5 keys")
+    const value: any = await call(agent, "browser_evaluate", { ref: refIn(sent.structuredContent.snapshot, /textbox "Query"/), function: "(el, suffix) => el.value + suffix", args: ["!"] })
+    expect(JSON.parse(value.structuredContent.json)).toBe("tabs!")
+  })
+
   it("dialogs are reported as modal state and answered with browser_handle_dialog", async () => {
     const page = await open("dialogs")
     const alerted: any = await call(agent, "browser_click", { ref: refIn(page, /button "Alert"/) })

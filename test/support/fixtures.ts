@@ -75,6 +75,12 @@ const PAGES: Record<string, (cross: string) => string> = {
 <div id="dst" ondragover="event.preventDefault()" ondrop="event.preventDefault(); out('dropped ' + event.dataTransfer.getData('text/plain'))" style="margin-top:60px;width:200px;height:80px;background:#fc9">Drop zone</div>${show}`),
   upload: () =>
     page("Upload", `<label>Attachment <input type="file" multiple onchange="out([...this.files].map((f) => f.name + ':' + f.size).join(','))"></label>${show}`),
+  clicks: () =>
+    page("Clicks", `<button id="b" onclick="log(event)" ondblclick="log(event)" oncontextmenu="event.preventDefault(); log(event)" onauxclick="event.button === 1 && log(event)">Target</button><p id="log"></p>
+<script>function log(e) { document.getElementById("log").textContent += e.type + (e.shiftKey ? "+shift" : "") + (e.altKey ? "+alt" : "") + (e.type === "auxclick" ? e.button : "") + " " }</script>`),
+  search: () =>
+    page("Search", `<form onsubmit="event.preventDefault(); out('searched ' + q.value + ' after ' + keys + ' keys')"><label>Query <input id="q" onkeydown="keys++"></label></form>
+<script>var keys = 0</script>${show}`),
   keys: () =>
     page("Keys", `<label>Keys <input id="k" onkeydown="document.getElementById('log').textContent += event.key + ' '"></label><p id="log"></p>`),
   article: () =>

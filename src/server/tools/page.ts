@@ -51,11 +51,13 @@ export const browserEvaluate = make({
   description:
     "Run a JavaScript function in a page and get its result as JSON. `function` is a function expression, like " +
     "\"(selector) => document.querySelectorAll(selector).length\"; `args` are passed to it as JSON values. " +
-    "Promises are awaited; results over 64 KB are cut.",
+    "With `ref`, the element is passed first: \"(el) => el.textContent\". Promises are awaited; results over 64 KB are cut.",
   annotations: { title: "Evaluate JavaScript", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   input: Schema.Struct({
     function: Schema.String.annotations({ description: "A function expression: () => document.title, or (a, b) => a + b." }),
     args: Schema.optional(Schema.Array(Schema.Unknown).annotations({ description: "JSON values passed to the function, in order." })),
+    ref: Schema.optional(Schema.String.annotations({ description: "An element (a ref from your latest snapshot) passed to the function before args." })),
+    element: Schema.optional(Schema.String.annotations({ description: "What the element is, in words." })),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, json: Schema.String, truncated: Schema.Boolean }),
@@ -64,6 +66,7 @@ export const browserEvaluate = make({
       bridge.call("page.evaluate", {
         function: input.function,
         args: input.args ?? [],
+        ...(input.ref === undefined ? {} : { ref: input.ref }),
         ...(input.tab === undefined ? {} : { tab: input.tab })
       })).pipe(
         Effect.map((r) => ({ text: r.truncated ? `${r.json}\n(cut at 64 KB)` : r.json, structured: r }))
