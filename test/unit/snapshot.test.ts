@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Queue, Ref, Stream } from "effect"
 import { parseKey } from "../../extension/src/Actions.js"
-import { Driver, DriverError } from "../../extension/src/Driver.js"
+import { type CdpEvent, Driver, DriverError } from "../../extension/src/Driver.js"
 import { type PageRecord, Pages } from "../../extension/src/Pages.js"
 import * as Snapshot from "../../extension/src/Snapshot.js"
 
@@ -54,7 +54,7 @@ const scripted = (gone: Set<number>) =>
       return Effect.fail(new DriverError({ method, message: "not scripted" }))
     },
     events: Stream.empty,
-    subscribe: Queue.unbounded(),
+    subscribe: Queue.unbounded<CdpEvent>(),
     release: () => Effect.void
   })
 
