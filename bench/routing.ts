@@ -1,0 +1,85 @@
+/**
+ * Routing overhead: what tabmux adds between an agent and the browser.
+ * 1. In process: an MCP tool call through the whole server Layer (MCP SDK → tool →
+ *    Bridge → WebSocket → a peer that answers at once → back), no browser.
+ * 2. Real: an MCP call over stdio to a tabmux process whose work is one protocol call
+ *    answered by the extension in headless Chromium from memory (`browser_instances`).
+ * Both against the floor measured in the same run: a bare loopback WebSocket round trip.
+ * Usage: node bench/run.mjs routing [calls=1000]
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
+import { Duration, Effect, Exit, Layer, Scope } from "effect"
+import * as Fs from "node:fs"
+import WebSocket, { WebSocketServer } from "ws"
+import { Config, Mcp, PortClaims, Protocol, TabmuxServer } from "../src/index.js"
+import { launch } from "../test/support/chromium.js"
+import { json, round, stats, table, tabmux, tempDir } from "./lib.js"
+
+const calls = Number(process.argv[2] ?? 1000)
+const ORIGIN = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
+const tabs = [{ tab: "t1", url: "http://127.0.0.1/", title: "Bench", current: true, shared: false }]
+
+const time = async (n: number, f: () => Promise<unknown>) => {
+  for (let i = 0; i < Math.min(200, n); i++) await f() // warm-up
+  const out: Array<number> = []
+  for (let i = 0; i < n; i++) {
+    const t = performance.now()
+    await f()
+    out.push(performance.now() - t)
+  }
+  return out
+}
+
+// The floor: a bare ws round trip with a typical payload.
+const floorServer = new WebSocketServer({ host: "127.0.0.1", port: 0 })
+await new Promise((r) => floorServer.once("listening", r))
+floorServer.on("connection", (ws) => ws.on("message", (d) => ws.send(d)))
+const floorWs = new WebSocket(`ws://127.0.0.1:${(floorServer.address() as { port: number }).port}`)
+await new Promise((r) => floorWs.once("open", r))
+const payload = JSON.stringify({ type: "result", id: 1, ok: true, value: { tabs } })
+const floor = await time(calls, () => new Promise((r) => { floorWs.once("message", r); floorWs.send(payload) }))
+floorWs.close()
+floorServer.close()
+
+// 1. In process.
+const dir = tempDir("tabmux-bench-")
+const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+const config = Config.make({ ports: { first: 18700, last: 18731 }, dir, allowOrigins: [ORIGIN], connectWait: Duration.seconds(5) })
+const scope = Effect.runSync(Scope.make())
+const context = await Effect.runPromise(Layer.buildWithScope(TabmuxServer.layer(config).pipe(Layer.provide(Layer.succeed(Mcp.McpTransport, serverSide))), scope))
+const { port } = await Effect.runPromise(Effect.provide(PortClaims.Listener, context))
+const peer = new WebSocket(`ws://127.0.0.1:${port}`, { headers: { Origin: ORIGIN } })
+await new Promise((r) => peer.once("open", r))
+peer.on("message", (d) => {
+  const f = JSON.parse(String(d))
+  if (f.type === "call") peer.send(JSON.stringify({ type: "result", id: f.id, ok: true, value: { tabs } }))
+})
+peer.send(JSON.stringify({ type: "hello", protocol: Protocol.PROTOCOL_VERSION, extensionVersion: "bench", browser: "bench" }))
+const client = new Client({ name: "bench", version: "1" })
+await client.connect(clientSide)
+const inProcess = await time(calls, () => client.callTool({ name: "browser_tabs", arguments: { action: "list" } }))
+await client.close()
+peer.close()
+await Effect.runPromise(Scope.close(scope, Exit.void))
+
+// 2. Real: stdio, a tabmux process, the extension in Chromium.
+const browser = await launch()
+let real: Array<number> = []
+try {
+  const agent = await tabmux("bench-routing", tempDir("tabmux-bench-"))
+  real = await time(calls, () => agent.call("browser_instances"))
+  await agent.close()
+} finally {
+  await browser.close()
+}
+Fs.rmSync(dir, { recursive: true, force: true })
+
+const f = stats(floor), a = stats(inProcess), b = stats(real)
+table(`Routing, ${calls} calls each (ms)`, [
+  { path: "bare loopback WebSocket round trip (floor)", p50: round(f.p50, 3), p99: round(f.p99, 3) },
+  { path: "in process: MCP → tabmux → WebSocket → instant peer", p50: round(a.p50, 3), p99: round(a.p99, 3) },
+  { path: "real: MCP stdio → tabmux → extension (no-op) → back", p50: round(b.p50, 3), p99: round(b.p99, 3) },
+  { path: "overhead over the floor, real", p50: round(b.p50 - f.p50, 3), p99: round(b.p99 - f.p99, 3) }
+])
+json("routing", { calls, floor: f, inProcess: a, real: b, overheadP50: round(b.p50 - f.p50, 3) })
