@@ -66,8 +66,10 @@ await Effect.runPromise(Scope.close(scope, Exit.void))
 // 2. Real: stdio, a tabmux process, the extension in Chromium.
 const browser = await launch()
 let real: Array<number> = []
+let ping: Array<number> = []
 try {
   const agent = await tabmux("bench-routing", tempDir("tabmux-bench-"))
+  ping = await time(calls, () => agent.client.ping())
   real = await time(calls, () => agent.call("browser_instances"))
   await agent.close()
 } finally {
@@ -75,11 +77,12 @@ try {
 }
 Fs.rmSync(dir, { recursive: true, force: true })
 
-const f = stats(floor), a = stats(inProcess), b = stats(real)
+const f = stats(floor), a = stats(inProcess), b = stats(real), p = stats(ping)
 table(`Routing, ${calls} calls each (ms)`, [
   { path: "bare loopback WebSocket round trip (floor)", p50: round(f.p50, 3), p99: round(f.p99, 3) },
   { path: "in process: MCP → tabmux → WebSocket → instant peer", p50: round(a.p50, 3), p99: round(a.p99, 3) },
+  { path: "MCP ping over stdio (answered by tabmux itself)", p50: round(p.p50, 3), p99: round(p.p99, 3) },
   { path: "real: MCP stdio → tabmux → extension (no-op) → back", p50: round(b.p50, 3), p99: round(b.p99, 3) },
   { path: "overhead over the floor, real", p50: round(b.p50 - f.p50, 3), p99: round(b.p99 - f.p99, 3) }
 ])
-json("routing", { calls, floor: f, inProcess: a, real: b, overheadP50: round(b.p50 - f.p50, 3) })
+json("routing", { calls, floor: f, inProcess: a, stdioPing: p, real: b, overheadP50: round(b.p50 - f.p50, 3) })

@@ -16,7 +16,7 @@ export const retryDelay = (outcome: Outcome, failures: number): Duration.Duratio
       return Duration.zero
     case "Rejected":
       // A server that is still starting may fail once or twice: back off only after that.
-      return failures <= 2 ? Duration.zero : Duration.min(Duration.seconds(60), Duration.millis(2000 * 2 ** (failures - 3)))
+      return failures <= 2 ? Duration.zero : Duration.min(Duration.seconds(10), Duration.millis(2000 * 2 ** (failures - 3)))
   }
 }
 

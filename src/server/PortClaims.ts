@@ -6,16 +6,25 @@
  */
 import { Clock, Context, Data, Effect, Layer, Option, type Scope } from "effect"
 import * as Http from "node:http"
+import type { Duplex } from "node:stream"
 import { errorCode } from "./Files.js"
 import { formatRange, portsOf, type PortRange, ServerConfig } from "./Config.js"
 import * as PortRegistry from "./PortRegistry.js"
 import { ensurePrivateDir, portsDir, type RuntimeDirError } from "./RuntimeDir.js"
 import { ServerIdentity } from "./ServerIdentity.js"
 
+export type UpgradeHandler = (request: Http.IncomingMessage, socket: Duplex, head: Buffer) => void
+
 export interface PortClaim {
   readonly port: number
   /** Bound to 127.0.0.1:port; the Bridge serves WebSocket upgrades on it. */
   readonly server: Http.Server
+  /**
+   * Hands WebSocket upgrades to `handler`, first those that arrived since the port was
+   * bound (a server still starting parks them, so an early extension waits instead of
+   * failing and backing off). Returns what detaches the handler.
+   */
+  readonly serveUpgrades: (handler: UpgradeHandler) => () => void
 }
 
 export class PortClaims extends Context.Tag("tabmux/PortClaims")<PortClaims, {
@@ -58,7 +67,23 @@ export class PortClaimError extends Data.TaggedError("PortClaimError")<{ readonl
   }
 }
 
-type Bind = { readonly _tag: "Bound"; readonly server: Http.Server } | { readonly _tag: "Busy" }
+type Bind = { readonly _tag: "Bound"; readonly server: Http.Server; readonly serveUpgrades: PortClaim["serveUpgrades"] } | { readonly _tag: "Busy" }
+
+/** Parks upgrades until a handler is given; then the handler gets them, parked ones first. */
+const upgrades = (server: Http.Server) => {
+  const parked: Array<Parameters<UpgradeHandler>> = []
+  const park: UpgradeHandler = (...upgrade) => void parked.push(upgrade)
+  server.on("upgrade", park)
+  server.once("close", () => {
+    for (const [, socket] of parked.splice(0)) socket.destroy()
+  })
+  return (handler: UpgradeHandler) => {
+    server.off("upgrade", park)
+    server.on("upgrade", handler)
+    for (const [request, socket, head] of parked.splice(0)) if (!socket.destroyed) handler(request, socket, head)
+    return () => void server.off("upgrade", handler)
+  }
+}
 
 /** Binds exactly 127.0.0.1 (never all interfaces, never `localhost`, never reusePort). */
 const bind = (port: number) =>
@@ -72,8 +97,9 @@ const bind = (port: number) =>
       const code = errorCode(e)
       resume(code === "EADDRINUSE" || code === "EACCES" ? Effect.succeed({ _tag: "Busy" }) : Effect.fail(new PortClaimError({ port, cause: e })))
     })
+    const serveUpgrades = upgrades(server)
     server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
-      resume(Effect.succeed({ _tag: "Bound", server }))
+      resume(Effect.succeed({ _tag: "Bound", server, serveUpgrades }))
     })
   })
 
@@ -90,7 +116,7 @@ export const make = Effect.gen(function*() {
   const firstFree = Effect.gen(function*() {
     for (const port of portsOf(config.ports)) {
       const bound = yield* Effect.acquireRelease(bind(port), (b) => (b._tag === "Bound" ? close(b.server) : Effect.void))
-      if (bound._tag === "Bound") return Option.some({ port, server: bound.server })
+      if (bound._tag === "Bound") return Option.some({ port, server: bound.server, serveUpgrades: bound.serveUpgrades })
     }
     return Option.none<PortClaim>()
   })

@@ -60,7 +60,7 @@ export const fromWebSocket = (ws: WebSocket): Effect.Effect<Transport> =>
 
 export const layer = Layer.scopedDiscard(
   Effect.gen(function*() {
-    const { port, server } = yield* Listener
+    const { port, serveUpgrades } = yield* Listener
     const config = yield* ServerConfig
     const bridge = yield* Bridge
     const run = yield* FiberSet.makeRuntime<never>()
@@ -76,10 +76,10 @@ export const layer = Layer.scopedDiscard(
         run(Effect.flatMap(fromWebSocket(ws), bridge.serve))
       })
     }
-    server.on("upgrade", onUpgrade)
+    const detach = serveUpgrades(onUpgrade)
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
-        server.off("upgrade", onUpgrade)
+        detach()
         for (const ws of wss.clients) ws.close(CloseCode.ServerStopping, "server stopping")
         wss.close()
       })

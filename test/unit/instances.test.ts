@@ -119,6 +119,6 @@ describe("Instances", () => {
     expect(Duration.toMillis(retryDelay({ _tag: "Refused" }, 0))).toBe(0)
     expect(Duration.toMillis(retryDelay({ _tag: "Closed", served: true }, 0))).toBe(0)
     expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => Duration.toMillis(retryDelay({ _tag: "Rejected", reason: "busy" }, n))))
-      .toEqual([0, 0, 2000, 4000, 8000, 16000, 32000, 60000])
+      .toEqual([0, 0, 2000, 4000, 8000, 10000, 10000, 10000])
   })
 })

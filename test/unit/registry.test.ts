@@ -83,7 +83,7 @@ describe("PortRegistry", () => {
       }
       const layer = Heartbeat.layer.pipe(
         Layer.provideMerge(BridgeModule.layerWithoutListener({ port: 18110 })),
-        Layer.provideMerge(Layer.succeed(Listener, { port: 18110, server: undefined as never })),
+        Layer.provideMerge(Layer.succeed(Listener, { port: 18110, server: undefined as never, serveUpgrades: undefined as never })),
         Layer.provideMerge(Layer.succeed(ServerIdentity, identity)),
         Layer.provideMerge(Layer.succeed(ServerConfig.ServerConfig, config))
       )
