@@ -70,7 +70,7 @@ export class PortClaimError extends Data.TaggedError("PortClaimError")<{ readonl
 type Bind = { readonly _tag: "Bound"; readonly server: Http.Server; readonly serveUpgrades: PortClaim["serveUpgrades"] } | { readonly _tag: "Busy" }
 
 /** Parks upgrades until a handler is given; then the handler gets them, parked ones first. */
-const upgrades = (server: Http.Server) => {
+export const parkUpgrades = (server: Http.Server) => {
   const parked: Array<Parameters<UpgradeHandler>> = []
   const park: UpgradeHandler = (...upgrade) => void parked.push(upgrade)
   server.on("upgrade", park)
@@ -97,7 +97,7 @@ const bind = (port: number) =>
       const code = errorCode(e)
       resume(code === "EADDRINUSE" || code === "EACCES" ? Effect.succeed({ _tag: "Busy" }) : Effect.fail(new PortClaimError({ port, cause: e })))
     })
-    const serveUpgrades = upgrades(server)
+    const serveUpgrades = parkUpgrades(server)
     server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
       resume(Effect.succeed({ _tag: "Bound", server, serveUpgrades }))
     })
