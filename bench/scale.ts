@@ -7,7 +7,6 @@
  */
 import { launch } from "../test/support/chromium.js"
 import { serveFixtures } from "../test/support/fixtures.js"
-import { waitFor } from "../test/support/server.js"
 import { type Agent, json, round, stats, table, tabmux, tempDir, text } from "./lib.js"
 
 const seconds = Number(process.argv[2] ?? 10)
@@ -17,15 +16,12 @@ const PORTS = `8765-${8765 + Math.max(31, max + 3)}`
 
 const fixtures = await serveFixtures()
 const runtime = tempDir("tabmux-bench-scale-")
-const browser = await launch()
+// The extension scans the widened range; servers claim ports from it.
+const browser = await launch({ ports: PORTS })
 const agents: Array<Agent> = []
 const ref = (snapshot: string) => /checkbox "Newsletter"[^\n]*\[ref=(s\d+e\d+)\]/.exec(snapshot)?.[1]
 
 try {
-  // The extension scans the widened range; servers claim ports from it. (Right after
-  // launch the worker's target can answer before its extension APIs are bound: retry.)
-  await waitFor(() => browser.evaluateInWorker<boolean>("typeof chrome === 'object' && !!chrome.storage").catch(() => false), 20_000)
-  await browser.evaluateInWorker(`chrome.storage.local.set({ ports: ${JSON.stringify(PORTS)} }).then(() => true)`)
   const startedAt = performance.now()
   for (let i = 0; i < max; i += 8) {
     agents.push(...await Promise.all(Array.from({ length: Math.min(8, max - i) }, (_, k) => tabmux(`agent-${i + k + 1}`, runtime, { TABMUX_PORTS: PORTS }))))

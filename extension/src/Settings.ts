@@ -15,13 +15,19 @@ const fromStorage = (value: unknown): PortRange => {
 export const chromeLayer = Layer.scoped(
   Settings,
   Effect.gen(function*() {
-    const stored = yield* Effect.promise(() => chrome.storage.local.get("ports"))
-    const ports = yield* Ref.make(fromStorage(stored.ports))
+    // Listen first, then read: a change made while the read is under way is not lost
+    // (it was, when a page set the range just as the worker started).
+    const ports = yield* Ref.make(DEFAULT_PORTS)
+    let changed = false
     const onChanged = (changes: Record<string, chrome.storage.StorageChange>, area: string) => {
-      if (area === "local" && changes.ports) Effect.runSync(Ref.set(ports, fromStorage(changes.ports.newValue)))
+      if (area !== "local" || !changes.ports) return
+      changed = true
+      Effect.runSync(Ref.set(ports, fromStorage(changes.ports.newValue)))
     }
     chrome.storage.onChanged.addListener(onChanged)
     yield* Effect.addFinalizer(() => Effect.sync(() => chrome.storage.onChanged.removeListener(onChanged)))
+    const stored = yield* Effect.promise(() => chrome.storage.local.get("ports"))
+    if (!changed) yield* Ref.set(ports, fromStorage(stored.ports))
     return { ports: Ref.get(ports) }
   })
 )

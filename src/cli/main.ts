@@ -7,8 +7,9 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Config, Console, Duration, Effect, Option } from "effect"
 import * as ServerConfig from "../server/Config.js"
-import { defaultOrigin, packageVersion } from "../server/Extension.js"
+import { defaultOrigin, extensionDir, packageVersion } from "../server/Extension.js"
 import * as Logging from "../server/Logging.js"
+import { demo } from "./demo.js"
 import { doctor } from "./doctor.js"
 import * as Flags from "./options.js"
 import { serve } from "./serve.js"
@@ -135,7 +136,17 @@ const doctorCommand = Command.make(
     }).pipe(reportFailure, withLogging("warning", Option.none()))
 ).pipe(Command.withDescription("Check the runtime directory, port registry, port range, locks, browser and extension."))
 
-const cli = Command.run(Command.withSubcommands(root, [statusCommand, doctorCommand]), {
+const demoCommand = Command.make(
+  "demo",
+  { headed: Options.boolean("headed").pipe(Options.withDescription("Show the browser window (where a display exists).")) },
+  (flags) => demo({ headed: flags.headed }).pipe(reportFailure)
+).pipe(Command.withDescription("Two scripted agents sharing one Chromium (started for the demo, headless by default), narrated; screenshots saved."))
+
+const extensionPathCommand = Command.make("extension-path", {}, () => Console.log(extensionDir)).pipe(
+  Command.withDescription("Print the folder to load as an unpacked extension (chrome://extensions, Developer mode, Load unpacked).")
+)
+
+const cli = Command.run(Command.withSubcommands(root, [statusCommand, doctorCommand, demoCommand, extensionPathCommand]), {
   name: "tabmux",
   version: packageVersion()
 })

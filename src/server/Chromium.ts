@@ -23,3 +23,16 @@ export const find = (env: NodeJS.ProcessEnv = process.env): string | undefined =
       return false
     }
   })
+
+/**
+ * Flags for a Chromium that loads the tabmux extension in its own profile. Headless
+ * (`--headless=new`) runs extensions, their service workers and chrome.debugger. The
+ * sandbox is off only where Chromium refuses it (running as root).
+ */
+export const flags = (o: { readonly profile: string; readonly extension: string; readonly headless: boolean }): Array<string> => [
+  ...(o.headless ? ["--headless=new", "--disable-gpu"] : []),
+  ...(process.getuid?.() === 0 ? ["--no-sandbox"] : []),
+  "--disable-quic", "--no-first-run", "--no-default-browser-check",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  `--user-data-dir=${o.profile}`, `--load-extension=${o.extension}`, `--disable-extensions-except=${o.extension}`
+]

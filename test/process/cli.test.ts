@@ -1,4 +1,4 @@
-/** The commands people type: help, version, status (with sweeping) and doctor. */
+/** The commands people type: help, version, extension-path, status (with sweeping) and doctor. */
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -17,6 +17,14 @@ describe("tabmux CLI", () => {
     }
     const version = run(["--version"])
     expect(version.stdout.trim()).toBe(JSON.parse(Fs.readFileSync("package.json", "utf8")).version)
+  })
+
+  it("extension-path prints the built extension's folder, with its manifest in it", () => {
+    const printed = run(["extension-path"])
+    expect(printed.status).toBe(0)
+    const folder = printed.stdout.trim()
+    expect(folder).toBe(Path.resolve("dist/extension"))
+    expect(JSON.parse(Fs.readFileSync(Path.join(folder, "manifest.json"), "utf8")).name).toBe("tabmux")
   })
 
   it("refuses a bad port range with the setting named, and exits non-zero", () => {
