@@ -9,6 +9,7 @@ import { Config, Console, Duration, Effect, Option } from "effect"
 import * as ServerConfig from "../server/Config.js"
 import { defaultOrigin, extensionDir, packageVersion } from "../server/Extension.js"
 import * as Logging from "../server/Logging.js"
+import { browser, defaultProfile, lockLayer } from "./browser.js"
 import { demo } from "./demo.js"
 import { doctor } from "./doctor.js"
 import * as Flags from "./options.js"
@@ -142,11 +143,28 @@ const demoCommand = Command.make(
   (flags) => demo({ headed: flags.headed }).pipe(reportFailure)
 ).pipe(Command.withDescription("Two scripted agents sharing one Chromium (started for the demo, headless by default), narrated; screenshots saved."))
 
+const browserCommand = Command.make(
+  "browser",
+  {
+    profile: Options.directory("profile", { exists: "either" }).pipe(
+      Options.withDescription(`The browser profile to use (default ${defaultProfile()}); one tabmux browser per profile.`),
+      Options.optional
+    ),
+    headless: Options.boolean("headless").pipe(Options.withDescription("Run without a window.")),
+    dir: Flags.dir
+  },
+  (flags) =>
+    browser({
+      profile: Option.getOrElse(flags.profile, () => defaultProfile()),
+      headless: flags.headless
+    }).pipe(Effect.provide(lockLayer(Flags.resolveDir(flags.dir))), reportFailure)
+).pipe(Command.withDescription("Start Chromium/Chrome with the tabmux extension in a dedicated profile (not your everyday one)."))
+
 const extensionPathCommand = Command.make("extension-path", {}, () => Console.log(extensionDir)).pipe(
   Command.withDescription("Print the folder to load as an unpacked extension (chrome://extensions, Developer mode, Load unpacked).")
 )
 
-const cli = Command.run(Command.withSubcommands(root, [statusCommand, doctorCommand, demoCommand, extensionPathCommand]), {
+const cli = Command.run(Command.withSubcommands(root, [statusCommand, doctorCommand, demoCommand, browserCommand, extensionPathCommand]), {
   name: "tabmux",
   version: packageVersion()
 })

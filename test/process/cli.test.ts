@@ -1,9 +1,10 @@
 /** The commands people type: help, version, extension-path, status (with sweeping) and doctor. */
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
+import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
-import { BIN, readRegistry, spawnTabmux, tempRuntimeDir } from "../support/server.js"
+import { BIN, readRegistry, spawnTabmux, tempRuntimeDir, waitFor } from "../support/server.js"
 
 const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   ChildProcess.spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, encoding: "utf8" })
@@ -25,6 +26,30 @@ describe("tabmux CLI", () => {
     const folder = printed.stdout.trim()
     expect(folder).toBe(Path.resolve("dist/extension"))
     expect(JSON.parse(Fs.readFileSync(Path.join(folder, "manifest.json"), "utf8")).name).toBe("tabmux")
+  })
+
+  it("browser: one per profile (a second start names the first), closed with its command, the profile free again", async () => {
+    const profile = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-profile-"))
+    const env = { TABMUX_DIR: tempRuntimeDir() }
+    const first = ChildProcess.spawn(process.execPath, [BIN, "browser", "--headless", "--profile", profile], { env: { ...process.env, ...env } })
+    let out = ""
+    first.stdout.on("data", (d) => (out += d))
+    await waitFor(() => out.includes("started"), 20_000)
+    const pid = Number(/pid (\d+)\)/.exec(out)?.[1])
+    expect(() => process.kill(pid, 0)).not.toThrow()
+    const second = run(["browser", "--headless", "--profile", profile], env)
+    expect(second.status).toBe(1)
+    expect(second.stderr).toContain(`a tabmux browser already runs with the profile ${profile} (tabmux pid ${first.pid})`)
+    first.kill("SIGINT")
+    await new Promise((r) => first.once("exit", r))
+    await waitFor(() => { try { process.kill(pid, 0); return false } catch { return true } }, 10_000)
+    const third = ChildProcess.spawn(process.execPath, [BIN, "browser", "--headless", "--profile", profile], { env: { ...process.env, ...env } })
+    let again = ""
+    third.stdout.on("data", (d) => (again += d))
+    await waitFor(() => again.includes("started"), 20_000)
+    third.kill("SIGINT")
+    await new Promise((r) => third.once("exit", r))
+    Fs.rmSync(profile, { recursive: true, force: true })
   })
 
   it("refuses a bad port range with the setting named, and exits non-zero", () => {
