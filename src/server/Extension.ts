@@ -27,8 +27,9 @@ export const packageRoot = ((): string => {
 /** The built, unpacked extension: the folder a user loads in chrome://extensions. */
 export const extensionDir = Path.join(packageRoot, "dist", "extension")
 
-/** The manifest as written (the source of the pinned key). */
-const manifestPath = Path.join(packageRoot, "extension", "manifest.json")
+/** The built manifest (what the package ships), else the source one (a checkout not yet built). */
+const manifestPath = [Path.join(extensionDir, "manifest.json"), Path.join(packageRoot, "extension", "manifest.json")]
+  .find((p) => Fs.existsSync(p)) ?? Path.join(extensionDir, "manifest.json")
 
 export const extensionIdFromKey = (base64Key: string): string =>
   [...Crypto.createHash("sha256").update(Buffer.from(base64Key, "base64")).digest("hex").slice(0, 32)]

@@ -1,0 +1,53 @@
+/**
+ * What `npm pack` ships works on its own: the tarball, installed into an empty project,
+ * runs `tabmux --help` and answers an MCP client's tools/list; it carries the built
+ * extension and no sources or source maps.
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { describe, expect, it } from "vitest"
+import { tools } from "../../src/server/tools/index.js"
+import { tempRuntimeDir } from "../support/server.js"
+
+const npm = (args: ReadonlyArray<string>, cwd: string) => {
+  const r = ChildProcess.spawnSync("npm", [...args], { cwd, encoding: "utf8", env: { ...process.env, npm_config_audit: "false", npm_config_fund: "false" } })
+  if (r.status !== 0) throw new Error(`npm ${args.join(" ")} failed:\n${r.stderr}`)
+  return r.stdout
+}
+
+describe("the npm package", () => {
+  it("installs from its tarball and runs: --help, tools/list, the extension folder", { timeout: 240_000 }, async () => {
+    const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-pack-"))
+    const tarball = npm(["pack", "--pack-destination", work], process.cwd()).trim().split("\n").pop()!
+    const app = Path.join(work, "app")
+    Fs.mkdirSync(app)
+    Fs.writeFileSync(Path.join(app, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", private: true }))
+    npm(["install", Path.join(work, tarball)], app)
+
+    const installed = Path.join(app, "node_modules", "tabmux")
+    const bin = Path.join(installed, "dist", "tabmux.mjs")
+    const help = ChildProcess.spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8" })
+    expect(help.status).toBe(0)
+    expect(help.stdout).toContain("--ports")
+    expect(Fs.existsSync(Path.join(app, "node_modules", ".bin", "tabmux"))).toBe(true)
+    expect(JSON.parse(Fs.readFileSync(Path.join(installed, "dist", "extension", "manifest.json"), "utf8")).name).toBe("tabmux")
+    const shipped = ChildProcess.spawnSync("find", [installed, "-name", "*.map", "-o", "-name", "*.ts", "-not", "-name", "*.d.ts"], { encoding: "utf8" }).stdout.trim()
+    expect(shipped).toBe("")
+
+    const client = new Client({ name: "package-test", version: "1.0.0" })
+    await client.connect(new StdioClientTransport({
+      command: process.execPath,
+      args: [bin],
+      env: { ...process.env, TABMUX_DIR: tempRuntimeDir(), TABMUX_PORTS: "18990-18999" } as Record<string, string>,
+      stderr: "ignore"
+    }))
+    const listed = await client.listTools()
+    expect(listed.tools.map((t) => t.name)).toEqual(tools.map((t) => t.name))
+    await client.close()
+    Fs.rmSync(work, { recursive: true, force: true })
+  })
+})
