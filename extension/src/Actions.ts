@@ -150,23 +150,32 @@ const target = (page: PageRecord, ref: string, element: string | undefined, acti
     const offset = yield* frameOffset(page, node.session)
     const x = (quad[0]! + quad[2]! + quad[4]! + quad[6]!) / 4 + offset.x
     const y = (quad[1]! + quad[3]! + quad[5]! + quad[7]!) / 4 + offset.y
-    return { ...node, x, y, what }
+    return { ...node, x, y, what, local: { x: x - offset.x, y: y - offset.y } }
   })
 
 const MODIFIERS = { Alt: 1, Control: 2, Meta: 4, Shift: 8 } as const
 export type Modifier = keyof typeof MODIFIERS
 const modifierBits = (mods: ReadonlyArray<Modifier>) => mods.reduce((bits, m) => bits | MODIFIERS[m], 0)
 
-const mouse = (tab: number, type: string, x: number, y: number, extra: object = {}) =>
-  Effect.flatMap(Driver, (d) => d.send(tab, "Input.dispatchMouseEvent", { type, x, y, ...extra })).pipe(Effect.mapError(driverError))
+const mouse = (tab: number, type: string, x: number, y: number, extra: object = {}, session?: string) =>
+  Effect.flatMap(Driver, (d) => d.send(tab, "Input.dispatchMouseEvent", { type, x, y, ...extra }, session)).pipe(Effect.mapError(driverError))
+
+/**
+ * Pointer input at an element. An element in an out-of-process frame gets it through that
+ * frame's own session, in the frame's coordinates: routed from the page instead, Chrome
+ * aims by where the frame was last drawn, which in a background tab can be stale (clicks
+ * were lost that way).
+ */
+const mouseAt = (tab: number, at: { readonly x: number; readonly y: number; readonly session: string | undefined; readonly local: { readonly x: number; readonly y: number } }, type: string, extra: object = {}) =>
+  at.session === undefined ? mouse(tab, type, at.x, at.y, extra) : mouse(tab, type, at.local.x, at.local.y, extra, at.session)
 
 /**
  * A pointer move before a press. Moves are delivered with the page's next frame, and a
  * background tab draws none, so Chrome answers only after a 1 s fallback; the press that
  * follows flushes the move anyway, so the press need not wait for that answer.
  */
-const moveBeforePress = (tab: number, x: number, y: number, extra: object = {}) =>
-  mouse(tab, "mouseMoved", x, y, extra).pipe(Effect.ignore, Effect.forkDaemon, Effect.flatMap((f) => Effect.timeout(f.await, Duration.millis(50))), Effect.ignore)
+const moveBeforePress = (tab: number, at: Parameters<typeof mouseAt>[1], extra: object = {}) =>
+  mouseAt(tab, at, "mouseMoved", extra).pipe(Effect.ignore, Effect.forkDaemon, Effect.flatMap((f) => Effect.timeout(f.await, Duration.millis(50))), Effect.ignore)
 
 /** Named keys: what CDP needs to make them behave as real ones (Enter submits, Tab moves focus). */
 const KEYS: Record<string, { readonly code: string; readonly keyCode: number; readonly text?: string }> = {
@@ -367,10 +376,10 @@ export const click = (page: PageRecord, o: ClickOptions) =>
     const button = o.button ?? "left"
     const modifiers = modifierBits(o.modifiers ?? [])
     const buttons = { left: 1, right: 2, middle: 4 }[button]
-    yield* moveBeforePress(page.tab, at.x, at.y, { modifiers })
+    yield* moveBeforePress(page.tab, at, { modifiers })
     for (const clickCount of o.doubleClick ? [1, 2] : [1]) {
-      yield* mouse(page.tab, "mousePressed", at.x, at.y, { button, buttons, clickCount, modifiers })
-      yield* mouse(page.tab, "mouseReleased", at.x, at.y, { button, buttons: 0, clickCount, modifiers })
+      yield* mouseAt(page.tab, at, "mousePressed", { button, buttons, clickCount, modifiers })
+      yield* mouseAt(page.tab, at, "mouseReleased", { button, buttons: 0, clickCount, modifiers })
     }
     return `${o.doubleClick ? "double-clicked" : button === "left" ? "clicked" : `${button}-clicked`} ${at.what}`
   })
@@ -378,7 +387,7 @@ export const click = (page: PageRecord, o: ClickOptions) =>
 export const hover = (page: PageRecord, ref: string, element: string | undefined) =>
   Effect.gen(function*() {
     const at = yield* target(page, ref, element, "hover")
-    yield* mouse(page.tab, "mouseMoved", at.x, at.y)
+    yield* mouseAt(page.tab, at, "mouseMoved")
     return `hovered over ${at.what}`
   })
 
@@ -392,7 +401,7 @@ export const drag = (page: PageRecord, from: { ref: string; element?: string | u
     yield* send("Input.setInterceptDrags", { enabled: true })
     yield* Effect.addFinalizer(() => Effect.ignore(driver.send(page.tab, "Input.setInterceptDrags", { enabled: false })))
     const events = yield* driver.subscribe
-    yield* moveBeforePress(page.tab, start.x, start.y)
+    yield* moveBeforePress(page.tab, start)
     yield* mouse(page.tab, "mousePressed", start.x, start.y, { button: "left", buttons: 1, clickCount: 1 })
     const steps = 5
     for (let i = 1; i <= steps; i++) {

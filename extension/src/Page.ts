@@ -5,6 +5,7 @@
 import { Clock, Duration, Effect, Option, Queue, Schedule, Schema } from "effect"
 import { ErrorTag, type WireError } from "../../src/protocol/index.js"
 import * as Actions from "./Actions.js"
+import { capture, drawFrame } from "./Capture.js"
 import { describeModal } from "./Actions.js"
 import { Driver } from "./Driver.js"
 import { type ConsoleLevel, type PageRecord, Pages, type RequestEntry } from "./Pages.js"
@@ -282,16 +283,16 @@ export const resize = (tab: number, width: number, height: number) =>
   Effect.gen(function*() {
     yield* Effect.flatMap(Pages, (pages) => pages.prepare(tab))
     const driver = yield* Driver
-    yield* driver.send(tab, "Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 0, mobile: false }).pipe(
-      wrap("Emulation.setDeviceMetricsOverride")
-    )
-    // A background tab takes its new size with its next frame, and draws none by itself:
-    // a capture makes one. Then answer with the size the page reports.
-    yield* capture(tab, { format: "png", clip: { x: 0, y: 0, width: 1, height: 1, scale: 1 } }).pipe(Effect.ignore)
+    // A background tab takes a new size with a frame it draws, and draws none by itself:
+    // set the size, make it draw, and again until the page reports the size (a capture
+    // just before can restore its own metrics after ours, undoing them).
     const size = callInPage(tab, "() => [innerWidth, innerHeight]", []).pipe(Effect.map((r) => r.value as [number, number]))
-    const seen = yield* size.pipe(
-      Effect.filterOrFail(([w, h]) => w === width && h === height, () => cdp("Emulation.setDeviceMetricsOverride", `the page did not take the ${width}×${height} size within 5 s`)),
-      Effect.retry(Schedule.spaced(Duration.millis(50)).pipe(Schedule.upTo(Duration.seconds(5))))
+    const seen = yield* driver.send(tab, "Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 0, mobile: false }).pipe(
+      wrap("Emulation.setDeviceMetricsOverride"),
+      Effect.zipRight(drawFrame(tab)),
+      Effect.zipRight(size),
+      Effect.filterOrFail(([w, h]) => w === width && h === height, () => cdp("Emulation.setDeviceMetricsOverride", `the page did not take the ${width}×${height} size within 6 s`)),
+      Effect.retry(Schedule.spaced(Duration.millis(100)).pipe(Schedule.upTo(Duration.seconds(6))))
     )
     return { width: seen[0], height: seen[1] }
   })
@@ -305,23 +306,6 @@ const Box = Schema.Struct({ model: Schema.Struct({ border: Schema.Array(Schema.N
 
 /** Longest side of a screenshot, in pixels: larger pages are scaled down to it. */
 const MAX_SIDE = 2000
-/**
- * In headless Chromium a capture of a hidden tab answers only every second request (see
- * docs/PERFORMANCE.md): a new request starts every RETRY while none has answered; the
- * first answer wins.
- */
-const RETRY = Duration.millis(300)
-const CAPTURE_CAP = Duration.seconds(15)
-
-/** A capture, however many requests the browser needs to answer one. */
-const capture = (tab: number, params: object) =>
-  Effect.flatMap(Driver, (driver) => {
-    const once = driver.send(tab, "Page.captureScreenshot", params).pipe(wrap("Page.captureScreenshot"), Effect.flatMap(decode(Captured, "Page.captureScreenshot")))
-    return Effect.raceAll(Array.from({ length: 6 }, (_, i) => Effect.delay(once, Duration.times(RETRY, i)))).pipe(
-      Effect.timeoutFail({ duration: CAPTURE_CAP, onTimeout: () => cdp("Page.captureScreenshot", "the browser produced no image") })
-    )
-  })
-
 export const screenshot = (tab: number, o: { fullPage: boolean; ref?: string | undefined; element?: string | undefined; type: "png" | "jpeg"; quality?: number | undefined }) =>
   Effect.gen(function*() {
     const page = yield* modalFree(tab)
@@ -351,11 +335,11 @@ export const screenshot = (tab: number, o: { fullPage: boolean; ref?: string | u
       format: o.type,
       ...(o.type === "jpeg" ? { quality: o.quality ?? 80 } : {}),
       clip: { ...clip, scale },
-      captureBeyondViewport: o.fullPage || o.ref !== undefined
+      captureBeyondViewport: o.fullPage
     }
-    const shot = yield* capture(tab, params)
+    const data = yield* capture(tab, params)
     return {
-      data: shot.data,
+      data,
       mimeType: `image/${o.type}`,
       width: Math.round(clip.width * scale),
       height: Math.round(clip.height * scale)

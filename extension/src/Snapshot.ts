@@ -187,7 +187,8 @@ const render = (top: FrameTree, generation: number, options: SnapshotOptions) =>
       return
     }
     const value = VALUED.has(line.role) ? clip(str(line.node.value)) : ""
-    const kids = unrepeated(line.kids())
+    // What a field holds is shown once, as its value.
+    const kids = unrepeated(line.kids()).filter((k) => !(value && k.kind === "text" && k.text === value))
     // An unnamed, empty container says nothing.
     if (!line.name && !value && kids.length === 0 && !ACTIONABLE.has(line.role)) return
     // A table cell that only holds text is read, not acted on (its row, or what it holds,

@@ -33,6 +33,8 @@ const waitFor = async <A>(f: () => A | undefined | false | Promise<A | undefined
 export interface Browser {
   readonly cdpPort: number
   readonly evaluateInWorker: <A>(expression: string) => Promise<A>
+  /** One CDP command to the first page whose URL starts with `urlPrefix`; its result. */
+  readonly pageCommand: (urlPrefix: string, method: string, params: object) => Promise<any>
   /** Evaluates in the first page whose URL starts with `urlPrefix` (one CDP session per call). */
   readonly evaluateInPage: <A>(urlPrefix: string, expression: string) => Promise<A>
   /** Terminates the extension's service worker, as Chrome does to an idle one; returns once it is gone. */
@@ -118,6 +120,21 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
     if (answer.error) throw new Error(`${method}: ${JSON.stringify(answer.error)}`)
     return answer.result
   }
+  /** One CDP command to the first page whose URL starts with `urlPrefix` (one session per call). */
+  const pageCommand = async (urlPrefix: string, method: string, params: object) => {
+    const url = await waitFor(async () => {
+      const targets = (await (await fetch(`http://127.0.0.1:${cdpPort}/json/list`)).json()) as Array<any>
+      return targets.find((t) => t.type === "page" && t.url.startsWith(urlPrefix))?.webSocketDebuggerUrl
+    }, 10_000)
+    const page = new WebSocket(url)
+    await new Promise((r) => page.once("open", r))
+    const answer = new Promise<any>((r) => page.once("message", (d) => r(JSON.parse(String(d)))))
+    page.send(JSON.stringify({ id: 1, method, params }))
+    const m = await answer
+    page.close()
+    if (m.error) throw new Error(`${method}: ${JSON.stringify(m.error)}`)
+    return m.result
+  }
   const browser: Browser = {
     cdpPort,
     evaluateInWorker: async (expression) => {
@@ -139,18 +156,10 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
       await browserCommand("Target.createTarget", { url, background: true })
     },
     evaluateInPage: async (urlPrefix, expression) => {
-      const url = await waitFor(async () => {
-        const targets = (await (await fetch(`http://127.0.0.1:${cdpPort}/json/list`)).json()) as Array<any>
-        return targets.find((t) => t.type === "page" && t.url.startsWith(urlPrefix))?.webSocketDebuggerUrl
-      }, 10_000)
-      const page = new WebSocket(url)
-      await new Promise((r) => page.once("open", r))
-      const answer = new Promise<any>((r) => page.once("message", (d) => r(JSON.parse(String(d)))))
-      page.send(JSON.stringify({ id: 1, method: "Runtime.evaluate", params: { expression, awaitPromise: true, returnByValue: true } }))
-      const m = await answer
-      page.close()
-      return m.result.result.value
+      const m = await pageCommand(urlPrefix, "Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true })
+      return m.result.value
     },
+    pageCommand,
     stopWorker: async () => {
       socket?.close()
       socket = undefined

@@ -31,10 +31,16 @@ describe("tabmux CLI", () => {
   it("browser: one per profile (a second start names the first), closed with its command, the profile free again", async () => {
     const profile = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-profile-"))
     const env = { TABMUX_DIR: tempRuntimeDir() }
-    const first = ChildProcess.spawn(process.execPath, [BIN, "browser", "--headless", "--profile", profile], { env: { ...process.env, ...env } })
-    let out = ""
-    first.stdout.on("data", (d) => (out += d))
-    await waitFor(() => out.includes("started"), 20_000)
+    const start = async () => {
+      const child = ChildProcess.spawn(process.execPath, [BIN, "browser", "--headless", "--profile", profile], { env: { ...process.env, ...env } })
+      let out = ""
+      child.stdout.on("data", (d) => (out += d))
+      child.stderr.on("data", (d) => (out += d))
+      await waitFor(() => out.includes("started") || child.exitCode !== null, 30_000).catch(() => undefined)
+      if (!out.includes("started")) throw new Error(`tabmux browser did not start: ${out}`)
+      return { child, out }
+    }
+    const { child: first, out } = await start()
     const pid = Number(/pid (\d+)\)/.exec(out)?.[1])
     expect(() => process.kill(pid, 0)).not.toThrow()
     const second = run(["browser", "--headless", "--profile", profile], env)
@@ -43,10 +49,7 @@ describe("tabmux CLI", () => {
     first.kill("SIGINT")
     await new Promise((r) => first.once("exit", r))
     await waitFor(() => { try { process.kill(pid, 0); return false } catch { return true } }, 10_000)
-    const third = ChildProcess.spawn(process.execPath, [BIN, "browser", "--headless", "--profile", profile], { env: { ...process.env, ...env } })
-    let again = ""
-    third.stdout.on("data", (d) => (again += d))
-    await waitFor(() => again.includes("started"), 20_000)
+    const { child: third } = await start()
     third.kill("SIGINT")
     await new Promise((r) => third.once("exit", r))
     Fs.rmSync(profile, { recursive: true, force: true })

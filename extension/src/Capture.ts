@@ -1,0 +1,34 @@
+/**
+ * Captures of a tab's page, which also make a background tab draw. Chrome draws a tab
+ * that is not in front only when asked, and in headless Chromium a capture of such a tab
+ * is answered only every second request (see docs/PERFORMANCE.md): a new request starts
+ * every 300 ms while none has answered, and the first answer wins. A drawn frame is what
+ * a background tab needs to take a new viewport size, and to route pointer input into
+ * its out-of-process frames where they are now (not where they were last drawn).
+ */
+import { Duration, Effect, Schema } from "effect"
+import { ErrorTag, type WireError } from "../../src/protocol/index.js"
+import { Driver } from "./Driver.js"
+
+const RETRY = Duration.millis(300)
+const CAPTURE_CAP = Duration.seconds(15)
+const Captured = Schema.Struct({ data: Schema.String })
+
+const failed = (message: string): WireError => ({ tag: ErrorTag.PageError, message: `Page.captureScreenshot: ${message}` })
+
+/** A capture (base64 image data), however many requests the browser needs to answer one. */
+export const capture = (tab: number, params: object): Effect.Effect<string, WireError, Driver> =>
+  Effect.flatMap(Driver, (driver) => {
+    const once = driver.send(tab, "Page.captureScreenshot", params).pipe(
+      Effect.mapError((e) => failed(e.message)),
+      Effect.flatMap((r) => Schema.decodeUnknown(Captured)(r).pipe(Effect.mapError(() => failed("unexpected answer from the browser")))),
+      Effect.map((r) => r.data)
+    )
+    return Effect.raceAll(Array.from({ length: 6 }, (_, i) => Effect.delay(once, Duration.times(RETRY, i)))).pipe(
+      Effect.timeoutFail({ duration: CAPTURE_CAP, onTimeout: () => failed("the browser produced no image") })
+    )
+  })
+
+/** Makes the tab draw a frame now (a one-pixel capture); never fails. */
+export const drawFrame = (tab: number) =>
+  capture(tab, { format: "png", clip: { x: 0, y: 0, width: 1, height: 1, scale: 1 } }).pipe(Effect.ignore)
