@@ -13,20 +13,21 @@ import { describe, expect, it } from "vitest"
 import { tools } from "../../src/server/tools/index.js"
 import { tempRuntimeDir } from "../support/server.js"
 
-const npm = (args: ReadonlyArray<string>, cwd: string) => {
-  const r = ChildProcess.spawnSync("npm", [...args], { cwd, encoding: "utf8", env: { ...process.env, npm_config_audit: "false", npm_config_fund: "false" } })
-  if (r.status !== 0) throw new Error(`npm ${args.join(" ")} failed:\n${r.stderr}`)
-  return r.stdout
-}
+/** Runs npm without blocking this worker (a blocked worker misses the test runner's calls). `pack` runs with --ignore-scripts: its `prepare` would rebuild dist under the other tests. */
+const npm = (args: ReadonlyArray<string>, cwd: string) =>
+  new Promise<string>((resolve, reject) => {
+    ChildProcess.execFile("npm", [...args], { cwd, encoding: "utf8", env: { ...process.env, npm_config_audit: "false", npm_config_fund: "false" } }, (error, stdout, stderr) =>
+      error ? reject(new Error(`npm ${args.join(" ")} failed:\n${stderr}`)) : resolve(stdout))
+  })
 
 describe("the npm package", () => {
   it("installs from its tarball and runs: --help, tools/list, the extension folder", { timeout: 240_000 }, async () => {
     const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-pack-"))
-    const tarball = npm(["pack", "--pack-destination", work], process.cwd()).trim().split("\n").pop()!
+    const tarball = (await npm(["pack", "--ignore-scripts", "--pack-destination", work], process.cwd())).trim().split("\n").pop()!
     const app = Path.join(work, "app")
     Fs.mkdirSync(app)
     Fs.writeFileSync(Path.join(app, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", private: true }))
-    npm(["install", Path.join(work, tarball)], app)
+    await npm(["install", Path.join(work, tarball)], app)
 
     const installed = Path.join(app, "node_modules", "tabmux")
     const bin = Path.join(installed, "dist", "tabmux.mjs")
