@@ -7,6 +7,7 @@
  * The in-page helpers below are fixed functions: arguments always travel as values.
  */
 import { Clock, Duration, Effect, Option, Queue, Schema } from "effect"
+import type * as Protocol from "../../src/protocol/index.js"
 import { ErrorTag, type WireError } from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
 import { type CdpEvent, Driver } from "./Driver.js"
@@ -301,15 +302,15 @@ export const describeModal = (modal: Modal | undefined) =>
     ? `a ${modal.type} dialog is open: ${JSON.stringify(modal.message)}${modal.type === "prompt" ? ` (default ${JSON.stringify(modal.defaultPrompt)})` : ""}; answer it with browser_handle_dialog`
     : `a file chooser is open${modal.multiple ? " (for several files)" : ""}; answer it with browser_file_upload`
 
-export interface ActionResult {
-  readonly did: string
-  readonly url: string
-  readonly title: string
-  readonly modal?: string
-  readonly consoleErrors: ReadonlyArray<string>
-  readonly snapshot?: string
-  readonly settled: boolean
-}
+/** Where a tab is, as Chrome reports it (so it works while a dialog blocks the page's script). */
+export const whereIs = (tab: number) =>
+  Effect.map(Effect.flatMap(Browser, (b) => b.getTab(tab)), Option.match({
+    onNone: () => ({ url: "", title: "" }),
+    onSome: (t) => ({ url: t.url, title: t.title })
+  }))
+
+/** What an action answers (the handler adds the tab's handle). */
+export type ActionResult = Omit<Protocol.ActionResult, "tab">
 
 const dialogOpen = (page: PageRecord) =>
   page.modal?.kind === "dialog"
@@ -343,14 +344,12 @@ export const acting = <R>(
     const { capped, modal: opened } = yield* settle(page, events)
     // The page record learns of what opened from its own subscription: give it a moment to catch up.
     if (opened) yield* Effect.sleep(Duration.millis(5)).pipe(Effect.repeat({ until: () => page.modal !== undefined, times: 40 }))
-    const browser = yield* Browser
-    const where = yield* browser.getTab(tab)
+    const where = yield* whereIs(tab)
     const modal = describeModal(page.modal)
     const snapshot = options.snapshot && page.modal?.kind !== "dialog" ? (yield* Snapshot.take(tab)).text : undefined
     const result: ActionResult = {
       did,
-      url: Option.match(where, { onNone: () => "", onSome: (t) => t.url }),
-      title: Option.match(where, { onNone: () => "", onSome: (t) => t.title }),
+      ...where,
       consoleErrors: page.console.filter((c) => c.seq > consoleBefore && c.level === "error").map((c) => c.text),
       settled: !capped,
       ...(modal === undefined ? {} : { modal }),

@@ -101,12 +101,6 @@ const onPage = <A extends object, R>(call: Call, handle: string | undefined, op:
     return { tab: resolved.handle, ...(yield* locked(call, resolved.handle, resolved.tab, op(resolved.tab))) }
   })
 
-const whereIs = (tab: number) =>
-  Effect.map(Effect.flatMap(Browser, (b) => b.getTab(tab)), Option.match({
-    onNone: () => ({ url: "", title: "" }),
-    onSome: (t) => ({ url: t.url, title: t.title })
-  }))
-
 const run = {
   "tabs.list": (call: Call) => list(call.instance),
   "tabs.new": (call: Call, params: ParamsOf<"tabs.new">) =>
@@ -187,7 +181,7 @@ const run = {
         if (page.modal?.kind === "dialog") return yield* fail(ErrorTag.Modal, `Cannot read the page now: ${Actions.describeModal(page.modal)} first.`)
         const from = params.ref === undefined ? undefined : yield* Snapshot.resolve(page, params.ref)
         const shot = yield* Snapshot.take(tab, { from, depth: params.depth })
-        const where = yield* whereIs(tab)
+        const where = yield* Actions.whereIs(tab)
         const modal = Actions.describeModal(page.modal)
         return { ...where, snapshot: shot.text, elements: shot.elements, ...(modal === undefined ? {} : { modal }) }
       })),
