@@ -660,8 +660,9 @@ describe.sequential("browser tools on fixture pages", () => {
     Fs.rmSync(pdfPath)
   })
 
-  it("two instances fill their own forms in parallel without disturbing each other; browser_close closes only your tabs", { timeout: 90_000 }, async () => {
-    const other = await start("agent-u")
+  it("two instances fill their own forms in parallel without disturbing each other (one without snapshots after actions); browser_close closes only your tabs", { timeout: 90_000 }, async () => {
+    // This one answers actions without a snapshot (--snapshot-after-action none).
+    const other = await start("agent-u", { TABMUX_SNAPSHOT_AFTER_ACTION: "none" })
     agents.push(other)
     await waitFor(() => readRegistry(dir).find((r) => r.pid === other.transport.pid && r.extension), 15_000)
     await tabs(other, { action: "new" })
@@ -672,7 +673,9 @@ describe.sequential("browser tools on fixture pages", () => {
         await call(who, "browser_type", { ref: refIn(page, /textbox "Name"/), text: `${name}-${i}` })
       }
       const page = (await call(who, "browser_snapshot", {})).structuredContent.snapshot
-      await call(who, "browser_click", { ref: refIn(page, /button "Submit"/) })
+      const clicked = await call(who, "browser_click", { ref: refIn(page, /button "Submit"/) })
+      expect(clicked.structuredContent.snapshot === undefined).toBe(who === other)
+      expect(text(clicked).includes("Snapshot:")).toBe(who !== other)
       return JSON.parse((await call(who, "browser_evaluate", { function: "() => document.getElementById('out').textContent" })).structuredContent.json)
     }
     const [mine, theirs] = await Promise.all([run(agent, "tee"), run(other, "you")])
