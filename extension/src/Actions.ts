@@ -126,7 +126,7 @@ export const frameOffset = (page: PageRecord, session: string | undefined): Effe
     return { x: outer.x + box.model.content[0]!, y: outer.y + box.model.content[1]! }
   })
 
-export type ActionKind = "click" | "hover" | "type" | "select" | "check" | "drag"
+export type ActionKind = "click" | "hover" | "type" | "select" | "drag"
 
 /** Resolves a ref, scrolls its element into view, checks it can take `action`, and returns the point to aim at. */
 const target = (page: PageRecord, ref: string, element: string | undefined, action: ActionKind) =>

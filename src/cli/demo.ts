@@ -206,21 +206,11 @@ export const demo = (options: DemoOptions) =>
     // Leaving: an agent's tabs go with it; shared tabs stay.
     yield* Effect.promise(() => forms.client.close())
     const left = yield* Effect.promise(() =>
-      waitUntil(async () => {
+      ManagedBrowser.waitFor(async () => {
         const urls = await browser.evaluateInWorker<Array<string>>("chrome.tabs.query({}).then((t) => t.map((x) => x.url))")
         return urls.some((u) => u.endsWith("/signup")) ? undefined : urls
-      })
+      }, 15_000)
     )
     yield* say("agent-forms", `exited: its tab was closed; ${left.filter((u) => u.startsWith(base)).length} demo tabs remain (agent-reader's and the shared one)`)
     yield* say("demo", `done in ${((performance.now() - started) / 1000).toFixed(1)} s; screenshots in ${shots}`)
   }))
-
-const waitUntil = async <A>(f: () => Promise<A | undefined>, ms = 15_000): Promise<A> => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await f()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error("the demo timed out waiting for the browser")
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}

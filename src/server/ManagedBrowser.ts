@@ -20,12 +20,12 @@ export class NoBrowser extends Error {
 }
 
 /** Polls `f` every 20 ms until it returns something truthy; fails after `ms`. */
-const waitFor = async <A>(f: () => A | undefined | false | Promise<A | undefined | false>, ms: number): Promise<A> => {
+export const waitFor = async <A>(f: () => A | undefined | false | Promise<A | undefined | false>, ms = 5000): Promise<A> => {
   const deadline = Date.now() + ms
   while (true) {
     const v = await f()
     if (v) return v
-    if (Date.now() > deadline) throw new Error("timed out waiting for the browser")
+    if (Date.now() > deadline) throw new Error(`timed out waiting (${ms} ms)`)
     await new Promise((r) => setTimeout(r, 20))
   }
 }

@@ -60,12 +60,4 @@ export const portIsFree = (port: number) =>
   })
 
 
-export const waitFor = async <A>(f: () => A | undefined | false | Promise<A | undefined | false>, ms = 5000): Promise<A> => {
-  const deadline = Date.now() + ms
-  while (true) {
-    const v = await f()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error("timed out waiting")
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+export { waitFor } from "../../src/server/ManagedBrowser.js"
