@@ -7,14 +7,15 @@
  * its out-of-process frames where they are now (not where they were last drawn).
  */
 import { Duration, Effect, Schema } from "effect"
-import { ErrorTag, type WireError } from "../../src/protocol/index.js"
+import type { WireError } from "../../src/protocol/index.js"
 import { Driver } from "./Driver.js"
+import { pageError } from "./Pages.js"
 
 const RETRY = Duration.millis(300)
 const CAPTURE_CAP = Duration.seconds(15)
 const Captured = Schema.Struct({ data: Schema.String })
 
-const failed = (message: string): WireError => ({ tag: ErrorTag.PageError, message: `Page.captureScreenshot: ${message}` })
+const failed = (message: string) => pageError("Page.captureScreenshot", message)
 
 /** A capture (base64 image data), however many requests the browser needs to answer one. */
 export const capture = (tab: number, params: object): Effect.Effect<string, WireError, Driver> =>

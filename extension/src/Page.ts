@@ -8,13 +8,12 @@ import * as Actions from "./Actions.js"
 import { capture, drawFrame } from "./Capture.js"
 import { describeModal } from "./Actions.js"
 import { Driver } from "./Driver.js"
-import { type ConsoleLevel, type PageRecord, Pages, type RequestEntry } from "./Pages.js"
+import { type ConsoleLevel, type PageRecord, pageError, Pages, type RequestEntry } from "./Pages.js"
 import * as Snapshot from "./Snapshot.js"
 
 const LOAD_CAP = Duration.seconds(30)
 
 const fail = (tag: string, message: string) => Effect.fail<WireError>({ tag, message })
-const cdp = (method: string, message: string): WireError => ({ tag: ErrorTag.PageError, message: `${method}: ${message}` })
 
 const SCHEMES = ["http:", "https:", "about:", "data:"]
 
@@ -35,21 +34,21 @@ const NavigateResult = Schema.Struct({ frameId: Schema.String, loaderId: Schema.
 const Evaluated = Schema.Struct({ result: Schema.Struct({ value: Schema.optional(Schema.Unknown) }) })
 
 const decode = <A, I>(schema: Schema.Schema<A, I>, method: string) => (value: unknown) =>
-  Schema.decodeUnknown(schema)(value).pipe(Effect.mapError(() => cdp(method, "unexpected answer from the browser")))
+  Schema.decodeUnknown(schema)(value).pipe(Effect.mapError(() => pageError(method, "unexpected answer from the browser")))
 
 /** Reads a string from the page (location, title) by evaluating a fixed expression. */
 const read = (tab: number, expression: "location.href" | "document.title") =>
   Effect.flatMap(Driver, (d) => d.send(tab, "Runtime.evaluate", { expression, returnByValue: true })).pipe(
     Effect.flatMap(decode(Evaluated, "Runtime.evaluate")),
     Effect.map((r) => (typeof r.result.value === "string" ? r.result.value : "")),
-    Effect.mapError((e) => ("tag" in e ? e : cdp("Runtime.evaluate", e.message)))
+    Effect.mapError((e) => ("tag" in e ? e : pageError("Runtime.evaluate", e.message)))
   )
 
 /** A back/forward-cache restore: the page is back at once, and no load event will come. */
 const restoredFromCache = (params: unknown) =>
   (params as { type?: string } | undefined)?.type === "BackForwardCacheRestore"
 
-const wrap = (method: string) => Effect.mapError((e: { readonly message: string }) => cdp(method, e.message))
+const wrap = (method: string) => Effect.mapError((e: { readonly message: string }) => pageError(method, e.message))
 
 /**
  * Runs `act` (which may start a navigation) and waits, capped, for the tab's load event
@@ -291,7 +290,7 @@ export const resize = (tab: number, width: number, height: number) =>
       wrap("Emulation.setDeviceMetricsOverride"),
       Effect.zipRight(drawFrame(tab)),
       Effect.zipRight(size),
-      Effect.filterOrFail(([w, h]) => w === width && h === height, () => cdp("Emulation.setDeviceMetricsOverride", `the page did not take the ${width}×${height} size within 6 s`)),
+      Effect.filterOrFail(([w, h]) => w === width && h === height, () => pageError("Emulation.setDeviceMetricsOverride", `the page did not take the ${width}×${height} size within 6 s`)),
       Effect.retry(Schedule.spaced(Duration.millis(100)).pipe(Schedule.upTo(Duration.seconds(6))))
     )
     return { width: seen[0], height: seen[1] }

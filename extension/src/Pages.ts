@@ -73,7 +73,10 @@ export class Pages extends Context.Tag("tabmux/Pages")<Pages, {
   readonly nextGeneration: Effect.Effect<number>
 }>() {}
 
-export const driverError = (e: DriverError): WireError => ({ tag: ErrorTag.PageError, message: `${e.method}: ${e.message}` })
+/** A CDP command that failed or answered what we cannot read, named by its method. */
+export const pageError = (method: string, message: string): WireError => ({ tag: ErrorTag.PageError, message: `${method}: ${message}` })
+
+export const driverError = (e: DriverError): WireError => pageError(e.method, e.message)
 
 const text = (arg: { value?: unknown; description?: string; unserializableValue?: string; type?: string }) =>
   arg.value !== undefined ? (typeof arg.value === "string" ? arg.value : JSON.stringify(arg.value)) : arg.unserializableValue ?? arg.description ?? arg.type ?? ""
