@@ -7,14 +7,14 @@
 import { launch } from "../test/support/chromium.js"
 import { serveFixtures } from "../test/support/fixtures.js"
 import { readRegistry, waitFor } from "../test/support/server.js"
-import { json, round, stats, table, tabmux, tempDir } from "./lib.js"
+import { json, round, stats, table, tabmux } from "./lib.js"
 
 const starts = Number(process.argv[2] ?? 30)
 const kills = Number(process.argv[3] ?? 5)
 const fixtures = await serveFixtures()
 const browser = await launch()
 try {
-  const dir = tempDir("tabmux-bench-discovery-")
+  const dir = browser.dir
   const found: Array<number> = []
   for (let i = 0; i < starts; i++) {
     const agent = await tabmux(`discover-${i}`, dir)

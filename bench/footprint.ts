@@ -53,7 +53,7 @@ const figures: Record<string, unknown> = {}
   const fixtures = await serveFixtures()
   const browser = await launch()
   try {
-    const agent = await tabmux("bench-busy", tempDir("tabmux-bench-"))
+    const agent = await tabmux("bench-busy", browser.dir)
     await agent.call("browser_tabs", { action: "new" })
     const samples: Array<number> = []
     const sampler = setInterval(() => samples.push(rssMb(agent.transport.pid!)), 100)

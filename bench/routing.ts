@@ -12,8 +12,9 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
 import { Duration, Effect, Exit, Layer, Scope } from "effect"
 import * as Fs from "node:fs"
 import WebSocket, { WebSocketServer } from "ws"
-import { Config, Mcp, PortClaims, Protocol, TabmuxServer } from "../src/index.js"
+import { Config, Mcp, PortClaims, TabmuxServer } from "../src/index.js"
 import { launch } from "../test/support/chromium.js"
+import { proveAsExtension, secretOf } from "../test/support/peer.js"
 import { json, round, stats, table, tabmux, tempDir } from "./lib.js"
 
 const calls = Number(process.argv[2] ?? 1000)
@@ -55,7 +56,9 @@ peer.on("message", (d) => {
   const f = JSON.parse(String(d))
   if (f.type === "call") peer.send(JSON.stringify({ type: "result", id: f.id, ok: true, value: { tabs } }))
 })
-peer.send(JSON.stringify({ type: "hello", protocol: Protocol.PROTOCOL_VERSION, extensionVersion: "bench", browser: "bench" }))
+const frames: Array<any> = []
+peer.on("message", (d) => frames.push(JSON.parse(String(d))))
+await proveAsExtension(peer, frames, { port, secret: await secretOf(dir), browser: "bench" })
 const client = new Client({ name: "bench", version: "1" })
 await client.connect(clientSide)
 const inProcess = await time(calls, () => client.callTool({ name: "browser_tabs", arguments: { action: "list" } }))
@@ -68,7 +71,7 @@ const browser = await launch()
 let real: Array<number> = []
 let ping: Array<number> = []
 try {
-  const agent = await tabmux("bench-routing", tempDir("tabmux-bench-"))
+  const agent = await tabmux("bench-routing", browser.dir)
   ping = await time(calls, () => agent.client.ping())
   real = await time(calls, () => agent.call("browser_instances"))
   await agent.close()

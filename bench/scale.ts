@@ -7,7 +7,7 @@
  */
 import { launch } from "../test/support/chromium.js"
 import { serveFixtures } from "../test/support/fixtures.js"
-import { type Agent, json, round, stats, table, tabmux, tempDir, text } from "./lib.js"
+import { type Agent, json, round, stats, table, tabmux, text } from "./lib.js"
 
 const seconds = Number(process.argv[2] ?? 10)
 const counts = (process.argv[3] ?? "1,8,32,64").split(",").map(Number)
@@ -15,9 +15,9 @@ const max = Math.max(...counts)
 const PORTS = `8765-${8765 + Math.max(31, max + 3)}`
 
 const fixtures = await serveFixtures()
-const runtime = tempDir("tabmux-bench-scale-")
 // The extension scans the widened range; servers claim ports from it.
 const browser = await launch({ ports: PORTS })
+const runtime = browser.dir
 const agents: Array<Agent> = []
 const ref = (snapshot: string) => /checkbox "Newsletter"[^\n]*\[ref=(s\d+e\d+)\]/.exec(snapshot)?.[1]
 

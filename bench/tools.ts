@@ -41,8 +41,8 @@ const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 const find = (snapshot: string, re: RegExp) => re.exec(snapshot)?.[1]
 
 const fixtures = await serveFixtures()
-const runtime = tempDir("tabmux-bench-")
 const browser = await launch()
+const runtime = browser.dir
 const systems: Array<System> = []
 const unavailable: Record<string, string> = {}
 

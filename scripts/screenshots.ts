@@ -8,14 +8,14 @@
 import * as Fs from "node:fs"
 import { extensionIdFromKey, readManifest } from "../src/server/Extension.js"
 import { launch } from "../src/server/ManagedBrowser.js"
-import { tabmux, tempDir } from "../bench/lib.js"
+import { tabmux } from "../bench/lib.js"
 
 const PORTS = "18780-18787"
 const page = (title: string) => `data:text/html,<title>${encodeURIComponent(title)}</title><h1>${encodeURIComponent(title)}</h1>`
 const browser = await launch({ ports: PORTS })
 const agents = []
 try {
-  const dir = tempDir("tabmux-screenshots-")
+  const dir = browser.dir
   for (const [name, titles] of [
     ["Claude Desktop", ["Flight search", "Hotel reviews"]],
     ["Claude Code", ["Pull request #42", "CI run 1187"]],

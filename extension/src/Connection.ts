@@ -5,7 +5,17 @@
  * closes, the instance's scope closes: its tabs are handled, then its locks released.
  */
 import { Clock, Duration, Effect, Exit, Mailbox, Option, Ref, type Scope, Stream } from "effect"
-import { decodeFrame, encodeFrame, ErrorTag, type Frame, PROTOCOL_VERSION } from "../../src/protocol/index.js"
+import {
+  decodeFrame,
+  encodeFrame,
+  ErrorTag,
+  type Frame,
+  PROTOCOL_VERSION,
+  prove,
+  randomHex32,
+  verify
+} from "../../src/protocol/index.js"
+import { Credentials } from "./Credentials.js"
 import { handle, type Needs } from "./Handlers.js"
 import { Instances, tabsOf } from "./Instances.js"
 import { TabLocks } from "./TabLocks.js"
@@ -13,6 +23,8 @@ import { TabLocks } from "./TabLocks.js"
 /** How a connection attempt ended; Discovery decides when to try that port again. */
 export type Outcome =
   | { readonly _tag: "Refused" }
+  /** No secret yet (no native host, no pairing): nothing was tried. */
+  | { readonly _tag: "Unpaired" }
   | { readonly _tag: "Rejected"; readonly reason: string }
   | { readonly _tag: "Closed"; readonly served: boolean }
 
@@ -67,8 +79,10 @@ const open = (port: number): Effect.Effect<Option.Option<Socket>> =>
       return Effect.sync(() => ws.close())
     }))
 
-export const connect = (port: number, options: ConnectionOptions): Effect.Effect<Outcome, never, Needs> =>
+export const connect = (port: number, options: ConnectionOptions): Effect.Effect<Outcome, never, Needs | Credentials> =>
   Effect.gen(function*() {
+    const { key } = yield* Effect.flatMap(Credentials, (c) => c.get)
+    if (Option.isNone(key)) return { _tag: "Unpaired" } as const
     if (!(yield* listening(port))) return { _tag: "Refused" } as const
     const opened = yield* Effect.acquireRelease(
       open(port).pipe(Effect.timeoutTo({ duration: options.handshakeTimeout, onTimeout: Option.none, onSuccess: (s) => s })),
@@ -76,18 +90,37 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
     )
     if (Option.isNone(opened)) return { _tag: "Rejected", reason: "something listens there, but not a tabmux server that accepts us" } as const
     const socket = opened.value
-    yield* socket.send({ type: "hello", protocol: PROTOCOL_VERSION, extensionVersion: options.extensionVersion, browser: options.browser })
-    const first = yield* socket.incoming.take.pipe(
-      Effect.flatMap(decodeFrame),
-      Effect.timeout(options.handshakeTimeout),
-      Effect.option
-    )
+    const next = socket.incoming.take.pipe(Effect.flatMap(decodeFrame), Effect.timeout(options.handshakeTimeout), Effect.option)
+    const extensionNonce = randomHex32()
+    yield* socket.send({
+      type: "hello",
+      protocol: PROTOCOL_VERSION,
+      extensionVersion: options.extensionVersion,
+      browser: options.browser,
+      nonce: extensionNonce
+    })
+    const challenge = yield* next
+    if (Option.isSome(challenge) && challenge.value.type === "reject") {
+      return { _tag: "Rejected", reason: `${challenge.value.reason}: ${challenge.value.message}` } as const
+    }
+    if (Option.isNone(challenge) || challenge.value.type !== "challenge") {
+      return { _tag: "Rejected", reason: "no challenge (not a tabmux server?)" } as const
+    }
+    // The server proves itself first; until it has, nothing it says is obeyed, and we prove nothing.
+    const transcript = { protocol: PROTOCOL_VERSION, port, extensionNonce, serverNonce: challenge.value.nonce }
+    if (!(yield* verify(key.value, "server", transcript, challenge.value.proof))) {
+      return {
+        _tag: "Rejected",
+        reason: "it could not prove it is one of this user's tabmux servers (another user's, or a server with another secret): ignored"
+      } as const
+    }
+    yield* socket.send({ type: "auth", proof: yield* prove(key.value, "extension", transcript) })
+    const first = yield* next
     if (Option.isNone(first) || (first.value.type !== "welcome" && first.value.type !== "reject")) {
-      return { _tag: "Rejected", reason: "no welcome (not a tabmux server?)" } as const
+      return { _tag: "Rejected", reason: "no welcome after the proof" } as const
     }
     if (first.value.type === "reject") {
-      yield* Effect.logWarning(`server on port ${port} refused us: ${first.value.message}`)
-      return { _tag: "Rejected", reason: first.value.reason } as const
+      return { _tag: "Rejected", reason: `${first.value.reason}: ${first.value.message}` } as const
     }
     const welcome = first.value
     const instances = yield* Instances

@@ -5,6 +5,7 @@
  */
 import { Effect, Layer, Option, Ref, Runtime } from "effect"
 import { Browser } from "./Browser.js"
+import { Credentials } from "./Credentials.js"
 import { Instances, tabsOf } from "./Instances.js"
 import { TabLocks } from "./TabLocks.js"
 
@@ -17,6 +18,8 @@ export interface StatusTab {
 }
 
 export interface Status {
+  /** How the extension proves itself to servers: the native host, a pairing, or not at all (and why). */
+  readonly trust: { readonly source: string; readonly hostProblem: string | undefined }
   readonly instances: ReadonlyArray<{
     readonly name: string
     readonly color: string
@@ -39,7 +42,9 @@ export const status = Effect.gen(function*() {
   const title = (tab: number) => Effect.map(browser.getTab(tab), Option.match({ onNone: () => `tab ${tab}`, onSome: (t) => t.title || t.url }))
   const all = yield* instances.all
   const now = Date.now()
+  const trust = yield* Effect.flatMap(Credentials, (c) => c.get)
   return {
+    trust: { source: trust.source, hostProblem: trust.hostProblem },
     instances: yield* Effect.forEach(all, (i) =>
       Effect.gen(function*() {
         const current = yield* Ref.get(i.current)
@@ -60,7 +65,7 @@ export const status = Effect.gen(function*() {
 
 /** Answers the status page's runtime messages. */
 export const layer = Layer.scopedDiscard(Effect.gen(function*() {
-  const runtime = yield* Effect.runtime<Instances | TabLocks | Browser>()
+  const runtime = yield* Effect.runtime<Instances | TabLocks | Browser | Credentials>()
   const listener = (message: unknown, _sender: chrome.runtime.MessageSender, reply: (response: unknown) => void) => {
     if ((message as { type?: string } | null)?.type !== "status") return false
     Runtime.runPromise(runtime)(status).then(reply, (e) => reply({ error: String(e) }))

@@ -5,6 +5,7 @@
  */
 import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
 import * as ChromeBrowser from "./ChromeBrowser.js"
+import * as Credentials from "./Credentials.js"
 import * as Discovery from "./Discovery.js"
 import * as Driver from "./Driver.js"
 import * as Instances from "./Instances.js"
@@ -43,6 +44,7 @@ const program = Effect.gen(function*() {
     Layer.provideMerge(ChromeBrowser.layer),
     Layer.provideMerge(Pages.layer),
     Layer.provideMerge(Driver.chromeLayer),
+    Layer.provideMerge(Credentials.chromeLayer),
     Layer.provide(Settings.chromeLayer)
   )
   return yield* Layer.launch(App)

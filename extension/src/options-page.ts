@@ -1,5 +1,5 @@
 // The options page: the port range to scan, checked with the same rule the server uses.
-import { DEFAULT_PORTS, formatRange, parsePortRange } from "../../src/protocol/index.js"
+import { DEFAULT_PORTS, formatRange, isHex32, parsePortRange } from "../../src/protocol/index.js"
 
 const input = document.getElementById("ports") as HTMLInputElement
 const message = document.getElementById("message")!
@@ -25,4 +25,27 @@ document.getElementById("save")!.addEventListener("click", () => {
   const range = parsePortRange("port range", input.value)
   if (!("first" in range)) return say(range.message, true)
   void chrome.storage.local.set({ ports: formatRange(range) }).then(() => say(`Saved: scanning ${formatRange(range)}.`))
+})
+
+// Pairing: the token `tabmux pair` prints (the user's secret). Kept in this extension's
+// local storage, which no web page can read.
+const pairing = document.getElementById("pairing") as HTMLInputElement
+const pairMessage = document.getElementById("pairMessage")!
+const sayPaired = (text: string, error = false) => {
+  pairMessage.textContent = text
+  pairMessage.className = error ? "error" : ""
+}
+void chrome.storage.local.get("pairing").then((stored) => {
+  if (typeof stored.pairing === "string") sayPaired("Paired (token saved).")
+})
+document.getElementById("pair")!.addEventListener("click", () => {
+  const token = pairing.value.trim().toLowerCase()
+  if (!isHex32(token)) return sayPaired("A pairing token is 64 hex digits, as `tabmux pair` prints it.", true)
+  void chrome.storage.local.set({ pairing: token }).then(() => {
+    pairing.value = ""
+    sayPaired("Paired: servers of this user will be found within a few seconds.")
+  })
+})
+document.getElementById("unpair")!.addEventListener("click", () => {
+  void chrome.storage.local.remove("pairing").then(() => sayPaired("Pairing forgotten."))
 })

@@ -13,6 +13,14 @@ const render = (status: Status) => {
   const root = document.getElementById("root")!
   root.replaceChildren()
   root.append(el("h1", `tabmux: ${status.instances.length} agent${status.instances.length === 1 ? "" : "s"} connected`))
+  if (status.trust.source === "none") {
+    root.append(el("p",
+      "Not paired with tabmux: the extension connects to no server until it can prove it is yours. " +
+        "Run `tabmux install` in a terminal (then reload the extension), or paste the token of `tabmux pair` into the options page. " +
+        `(native host: ${status.trust.hostProblem ?? "unavailable"})`, "error"))
+  } else {
+    root.append(el("p", `Paired through the ${status.trust.source}.`, "muted"))
+  }
   if (status.instances.length === 0) {
     root.append(el("p", "No tabmux server found. Start an AI client configured with tabmux, or run `tabmux status` in a terminal."))
   }

@@ -82,10 +82,8 @@ export const demo = (options: DemoOptions) =>
       Effect.tryPromise({ try: () => ManagedBrowser.launch({ headless, ports: PORTS }), catch: (e) => e as Error }),
       (b) => Effect.promise(() => b.close())
     )
-    yield* say("demo", `started Chromium (${headless ? "headless" : "with a window"}) with the tabmux extension, in a throwaway profile`)
-    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-demo-run-"))
-    Fs.chmodSync(dir, 0o700)
-    yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+    yield* say("demo", `started Chromium (${headless ? "headless" : "with a window"}) with the tabmux extension, in a throwaway profile paired with this demo's servers (native-messaging host)`)
+    const dir = browser.dir
     const shots = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-demo-screenshots-"))
 
     // Two servers, started as MCP clients start them.

@@ -12,6 +12,9 @@ import * as Logging from "../server/Logging.js"
 import { browser, defaultProfile, lockLayer } from "./browser.js"
 import { demo } from "./demo.js"
 import { doctor } from "./doctor.js"
+import { nativeHost } from "./nativeHost.js"
+import * as NativeHost from "../server/NativeHost.js"
+import * as UserSecret from "../server/UserSecret.js"
 import * as Flags from "./options.js"
 import { serve } from "./serve.js"
 import { status } from "./status.js"
@@ -112,6 +115,18 @@ const root = Command.make(
         resume: Option.getOrUndefined(flags.resume),
         snapshotAfterAction: flags.snapshotAfterAction
       })
+      // Zero clicks: the extension learns the user's secret from the native host. A server on
+      // the default directory installs it when missing (one with --dir leaves the user's setup alone).
+      if (Option.isNone(flags.dir)) {
+        yield* NativeHost.ensureInstalled(config.dir).pipe(
+          Effect.flatMap((installed) =>
+            installed.length === 0 ? Effect.void : Effect.logInfo(
+              `installed the tabmux native-messaging host for ${installed.join("; ")} (reload the tabmux extension once if it says "not paired"; \`tabmux uninstall\` removes it)`
+            )
+          ),
+          Effect.catchAll((e) => Effect.logWarning(`could not install the native-messaging host: ${e.message}; run \`tabmux install\`, or pair with \`tabmux pair\``))
+        )
+      }
       yield* serve(config)
     }).pipe(reportFailure, withLogging(flags.logLevel, flags.logFile))
 ).pipe(Command.withDescription("MCP server over stdio that lets several AI agents share one real Chrome, each in its own tabs."))
@@ -160,11 +175,54 @@ const browserCommand = Command.make(
     }).pipe(Effect.provide(lockLayer(Flags.resolveDir(flags.dir))), reportFailure)
 ).pipe(Command.withDescription("Start Chromium/Chrome with the tabmux extension in a dedicated profile (not your everyday one)."))
 
+const nativeHostCommand = Command.make("native-host", { dir: Flags.dir }, (flags) => nativeHost(Flags.resolveDir(flags.dir))).pipe(
+  Command.withDescription("The native-messaging host the browser starts for the tabmux extension (not for people to run).")
+)
+
+const installCommand = Command.make("install", { dir: Flags.dir }, (flags) =>
+  Effect.gen(function*() {
+    const dir = Flags.resolveDir(flags.dir)
+    yield* UserSecret.readOrCreate(dir)
+    const result = yield* NativeHost.install({ runtimeDir: dir })
+    yield* Console.log(`installed the tabmux native-messaging host (launcher ${result.launcher}, runtime directory ${dir}) for:`)
+    for (const line of result.installed) yield* Console.log(`  ${line}`)
+    yield* Console.log("Reload the tabmux extension (chrome://extensions) if it was already running.")
+  }).pipe(reportFailure)).pipe(
+    Command.withDescription("Install the native-messaging host for Chrome, Chromium, Edge and Brave, so the extension pairs with your servers with no clicks.")
+  )
+
+const uninstallCommand = Command.make("uninstall", {}, () =>
+  Effect.gen(function*() {
+    const removed = yield* NativeHost.uninstall
+    yield* Console.log(removed.length === 0 ? "no native-messaging host was installed" : `removed:\n${removed.map((r) => `  ${r}`).join("\n")}`)
+  }).pipe(reportFailure)).pipe(Command.withDescription("Remove the native-messaging host that `tabmux install` (or a server) installed."))
+
+const pairCommand = Command.make("pair", { dir: Flags.dir }, (flags) =>
+  Effect.gen(function*() {
+    const dir = Flags.resolveDir(flags.dir)
+    const secret = yield* UserSecret.readOrCreate(dir)
+    yield* Console.log(
+      `Pairing token for the tabmux extension (only where the native host cannot run; keep it private, it is your secret):\n\n  ${secret}\n\n` +
+        "Paste it in the extension's options page (chrome://extensions → tabmux → Extension options → Pairing). " +
+        `It stays valid until ${UserSecret.secretPath(dir)} is removed.`
+    )
+  }).pipe(reportFailure)).pipe(Command.withDescription("Print the one-time pairing token for a browser where the native-messaging host cannot run."))
+
 const extensionPathCommand = Command.make("extension-path", {}, () => Console.log(extensionDir)).pipe(
   Command.withDescription("Print the folder to load as an unpacked extension (chrome://extensions, Developer mode, Load unpacked).")
 )
 
-const cli = Command.run(Command.withSubcommands(root, [statusCommand, doctorCommand, demoCommand, browserCommand, extensionPathCommand]), {
+const cli = Command.run(Command.withSubcommands(root, [
+  statusCommand,
+  doctorCommand,
+  demoCommand,
+  browserCommand,
+  extensionPathCommand,
+  installCommand,
+  uninstallCommand,
+  pairCommand,
+  nativeHostCommand
+]), {
   name: "tabmux",
   version: packageVersion()
 })

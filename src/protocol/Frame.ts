@@ -4,9 +4,10 @@
  * it decodes here, on either side.
  */
 import { Effect, ParseResult, Schema } from "effect"
+import { Hex32 } from "./Handshake.js"
 
 /** Bumped on any change a peer of the previous version could misread. */
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 
 /** What an extension call failed with, on the wire. `tag` names the failure (see `ErrorTag`). */
 export const WireError = Schema.Struct({
@@ -43,20 +44,27 @@ const frame = <T extends string, F extends Schema.Struct.Fields>(type: T, fields
 
 const CallId = Schema.Int.pipe(Schema.nonNegative())
 
-/** extension → server, first frame. */
+/** extension → server, first frame; `nonce` is the extension's half of the same-user proof (see Handshake.ts). */
 export const Hello = frame("hello", {
   protocol: Schema.Int,
   extensionVersion: Schema.String,
   browser: Schema.String,
-  profile: Schema.optional(Schema.String)
+  profile: Schema.optional(Schema.String),
+  nonce: Hex32
 })
+
+/** server → extension, answer to `hello`: the server's nonce and its proof. Nothing of value: no identity, no token. */
+export const Challenge = frame("challenge", { nonce: Hex32, proof: Hex32 })
+
+/** extension → server, once the server's proof checked out: the extension's proof. Only then is it welcomed. */
+export const Auth = frame("auth", { proof: Hex32 })
 
 /** What happens to an instance's own tabs when its server goes: closed, released to the user, or kept for a while. */
 export const DisconnectPolicy = Schema.Literal("close", "release", "keep")
 export type DisconnectPolicy = typeof DisconnectPolicy.Type
 
 /**
- * server → extension, answer to `hello`: who this server is. `token` lets a user match
+ * server → extension, once the extension has proved itself (`auth`): who this server is. `token` lets a user match
  * it with `tabmux status`, and proves identity when the same server reconnects;
  * `resume` names an earlier server's token whose kept tabs this one takes over.
  */
@@ -74,7 +82,7 @@ export const Welcome = frame("welcome", {
 
 /** Either side, before closing: why the peer is refused (version mismatch, server busy with another browser). */
 export const Reject = frame("reject", {
-  reason: Schema.Literal("protocol", "busy", "handshake"),
+  reason: Schema.Literal("protocol", "busy", "handshake", "auth"),
   message: Schema.String
 })
 
@@ -105,7 +113,7 @@ export const Pong = frame("pong", { at: Schema.Number })
 /** Either side: the frame you sent could not be decoded. Never closes the connection by itself. */
 export const ErrorFrame = frame("error", { error: WireError })
 
-export const Frame = Schema.Union(Hello, Welcome, Reject, Call, Result, Event, Ping, Pong, ErrorFrame)
+export const Frame = Schema.Union(Hello, Challenge, Auth, Welcome, Reject, Call, Result, Event, Ping, Pong, ErrorFrame)
 export type Frame = typeof Frame.Type
 export type Hello = typeof Hello.Type
 export type Welcome = typeof Welcome.Type

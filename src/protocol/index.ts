@@ -1,3 +1,5 @@
 export * from "./Frame.js"
 export * from "./Methods.js"
 export * from "./Ports.js"
+export * from "./Handshake.js"
+export * from "./WebContent.js"

@@ -1,7 +1,10 @@
 /**
  * The server's side of the extension connection. One extension connection at a time
  * (a second browser is refused with a `busy` reject); each connection runs in its own
- * Scope: handshake, welcome, keepalive, frame dispatch. Calls are correlated by id
+ * Scope: handshake (hello, then a same-user proof both ways: see protocol/Handshake.ts),
+ * welcome, keepalive, frame dispatch. Nothing of value (identity, token, calls) is sent,
+ * and the one extension slot is not given, before the peer has proved it holds the
+ * user's secret. Calls are correlated by id
  * with a `Deferred` per call in a `Ref`; when the connection closes, the map is
  * closed and every pending call fails with `ExtensionDisconnected`, so every call ends.
  */
@@ -34,8 +37,11 @@ import {
   Methods,
   type ParamsOf,
   PROTOCOL_VERSION,
+  prove,
+  randomHex32,
   type Result,
-  type ResultOf
+  type ResultOf,
+  verify
 } from "../protocol/index.js"
 import {
   type CallError,
@@ -48,6 +54,7 @@ import {
 import { ServerConfig } from "./Config.js"
 import { extensionDir } from "./Extension.js"
 import { ServerIdentity } from "./ServerIdentity.js"
+import { UserSecret } from "./UserSecret.js"
 
 /** A message channel to one peer, whatever carries it (a WebSocket, or memory in tests). */
 export interface Transport {
@@ -100,12 +107,18 @@ interface Link extends ExtensionInfo {
 
 const ProgressData = Schema.Struct({ call: Schema.Int, message: Schema.String })
 
+const decodeHelloVersion = Schema.decodeUnknownOption(
+  Schema.parseJson(Schema.Struct({ type: Schema.Literal("hello"), protocol: Schema.Int }))
+)
+
 const formatIssue = (e: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(e)
 
 export const make = (options: { readonly port: number }) =>
   Effect.gen(function*() {
     const config = yield* ServerConfig
     const identity = yield* ServerIdentity
+    const { key } = yield* UserSecret
+    const refusals = yield* Ref.make({ loggedAt: Number.NEGATIVE_INFINITY, unlogged: 0 })
     const active = yield* SubscriptionRef.make(Option.none<Link>())
     const events = yield* PubSub.unbounded<EventFrame>()
 
@@ -155,31 +168,50 @@ export const make = (options: { readonly port: number }) =>
         )) as ResultOf<M>
       }).pipe(Effect.withSpan("Bridge.call", { attributes: { method } }))
 
-    const reject = (transport: Transport, reason: "protocol" | "busy" | "handshake", message: string) =>
-      Effect.logWarning(`refused an extension connection (${reason}): ${message}`).pipe(
-        Effect.zipRight(transport.send(encodeFrame({ type: "reject", reason, message }))),
-        Effect.zipRight(transport.close(CloseCode.Rejected, reason))
-      )
+    /**
+     * Refuses a peer. Refusals are logged at most once a minute (with a count of those
+     * not logged), so a peer that keeps failing cannot flood the log.
+     */
+    const reject = (transport: Transport, reason: "protocol" | "busy" | "handshake" | "auth", message: string) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const unlogged = yield* Ref.modify(refusals, (r) =>
+          now - r.loggedAt >= 60_000
+            ? [Option.some(r.unlogged), { loggedAt: now, unlogged: 0 }] as const
+            : [Option.none<number>(), { ...r, unlogged: r.unlogged + 1 }] as const)
+        if (Option.isSome(unlogged)) {
+          const more = unlogged.value > 0 ? ` (and ${unlogged.value} refusal(s) not logged in the last minute)` : ""
+          yield* Effect.logWarning(`refused an extension connection (${reason}): ${message}${more}`)
+        }
+        yield* transport.send(encodeFrame({ type: "reject", reason, message }))
+        yield* transport.close(CloseCode.Rejected, reason)
+      })
 
     const badFrame = (send: (f: Frame) => Effect.Effect<void>, message: string) =>
       Effect.logWarning(`extension frame refused: ${message}`).pipe(
         Effect.zipRight(send({ type: "error", error: { tag: ErrorTag.BadFrame, message } }))
       )
 
-    /** Expects `hello` as the first frame, within the handshake timeout. */
-    const handshake = (transport: Transport) =>
-      transport.incoming.take.pipe(
-        Effect.timeout(config.handshakeTimeout),
-        Effect.option,
-        Effect.flatMap(Option.match({
-          onNone: () => Effect.succeed(Option.none<Hello>()),
-          onSome: (data) =>
-            decodeFrame(data).pipe(
-              Effect.map((f) => (f.type === "hello" ? Option.some(f) : Option.none())),
-              Effect.orElseSucceed(() => Option.none<Hello>())
-            )
-        }))
-      )
+    /** The peer's next message within the handshake timeout, as it came. */
+    const nextMessage = (transport: Transport) => transport.incoming.take.pipe(Effect.timeout(config.handshakeTimeout), Effect.option)
+
+    /** The peer's next frame within the handshake timeout; `None` if none came or it did not decode. */
+    const nextFrame = (transport: Transport) =>
+      Effect.map(nextMessage(transport), Option.flatMap((data) => Effect.runSync(Effect.option(decodeFrame(data)))))
+
+    /**
+     * The same-user proof, server side: send our nonce and proof, then expect the
+     * extension's proof over the same transcript. True only when it checks out.
+     */
+    const authenticate = (transport: Transport, hello: Hello) =>
+      Effect.gen(function*() {
+        const transcript = { protocol: PROTOCOL_VERSION, port: options.port, extensionNonce: hello.nonce, serverNonce: randomHex32() }
+        const proof = yield* prove(key, "server", transcript)
+        yield* transport.send(encodeFrame({ type: "challenge", nonce: transcript.serverNonce, proof }))
+        const answer = yield* nextFrame(transport)
+        if (Option.isNone(answer) || answer.value.type !== "auth") return false
+        return yield* verify(key, "extension", transcript, answer.value.proof)
+      })
 
     const dispatch = (link: Link) => (data: unknown) =>
       decodeFrame(data).pipe(
@@ -190,7 +222,7 @@ export const make = (options: { readonly port: number }) =>
                 Effect.map(Option.flatMap(HashMap.get(frame.id))),
                 Effect.flatMap(Option.match({
                   onNone: () => Effect.logDebug(`result for unknown or finished call ${frame.id} ignored`),
-                  onSome: (p) => Deferred.succeed(p.deferred, frame)
+                  onSome: (p) => Effect.asVoid(Deferred.succeed(p.deferred, frame))
                 }))
               )
             case "ping":
@@ -258,17 +290,29 @@ export const make = (options: { readonly port: number }) =>
     const serve = (transport: Transport): Effect.Effect<void> =>
       Effect.gen(function*() {
         yield* Effect.addFinalizer(() => transport.close(CloseCode.Normal, "closed"))
-        const hello = yield* handshake(transport)
-        if (Option.isNone(hello)) {
-          return yield* reject(transport, "handshake", "expected a hello frame first")
-        }
-        if (hello.value.protocol !== PROTOCOL_VERSION) {
-          const newer = hello.value.protocol > PROTOCOL_VERSION ? "extension" : "server"
+        const first = yield* nextMessage(transport)
+        // Read the version before the rest: an older or newer hello may not decode as ours.
+        const protocol = Option.map(Option.flatMap(first, decodeHelloVersion), (h) => h.protocol)
+        if (Option.isSome(protocol) && protocol.value !== PROTOCOL_VERSION) {
+          const newer = protocol.value > PROTOCOL_VERSION ? "extension" : "server"
           return yield* reject(
             transport,
             "protocol",
-            `the extension speaks protocol ${hello.value.protocol}, this server ${PROTOCOL_VERSION}: ` +
+            `the extension speaks protocol ${protocol.value}, this server ${PROTOCOL_VERSION}: ` +
               `update the ${newer === "extension" ? "server" : "extension"} so both match`
+          )
+        }
+        const hello = Option.flatMap(first, (data) =>
+          Option.filter(Effect.runSync(Effect.option(decodeFrame(data))), (f): f is Hello => f.type === "hello"))
+        if (Option.isNone(hello)) {
+          return yield* reject(transport, "handshake", "expected a hello frame first")
+        }
+        if (!(yield* authenticate(transport, hello.value))) {
+          return yield* reject(
+            transport,
+            "auth",
+            "the peer did not prove it belongs to this user (no valid proof of the user's secret). " +
+              "If this is your tabmux extension: run `tabmux install` (native-messaging host) or pair it with `tabmux pair`, then reload it"
           )
         }
         const send = (frame: Frame) => transport.send(encodeFrame(frame))

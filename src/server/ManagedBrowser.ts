@@ -1,6 +1,9 @@
 /**
  * A Chromium this process starts with the tabmux extension loaded, in a fresh profile
- * that is deleted on close: for the demo, the tests and the benchmarks. Remote
+ * that is deleted on close: for the demo, the tests and the benchmarks. The tabmux
+ * native-messaging host is installed into that profile for a runtime directory (`dir`,
+ * a fresh one by default), so the extension pairs with the servers started on that
+ * directory, and only those, with no clicks. Remote
  * debugging on a free loopback port (read from DevToolsActivePort) lets the caller
  * evaluate in the extension's service worker (which keeps the worker alive) and in
  * pages. Started detached, killed as a process group.
@@ -10,8 +13,10 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import WebSocket from "ws"
+import { Effect } from "effect"
 import * as Chromium from "./Chromium.js"
 import { extensionDir } from "./Extension.js"
+import * as NativeHost from "./NativeHost.js"
 
 export class NoBrowser extends Error {
   constructor() {
@@ -32,6 +37,10 @@ export const waitFor = async <A>(f: () => A | undefined | false | Promise<A | un
 
 export interface Browser {
   readonly cdpPort: number
+  /** The runtime directory whose servers the extension pairs with (`TABMUX_DIR` for them). */
+  readonly dir: string
+  /** The profile (`--user-data-dir`). */
+  readonly profile: string
   readonly evaluateInWorker: <A>(expression: string) => Promise<A>
   /** One CDP command to the first page whose URL starts with `urlPrefix`; its result. */
   readonly pageCommand: (urlPrefix: string, method: string, params: object) => Promise<any>
@@ -49,12 +58,18 @@ export interface LaunchOptions {
   readonly headless?: boolean
   /** The extension's port range, set before it scans (default: its own default). */
   readonly ports?: string
+  /** The servers' runtime directory (default: a fresh private one, removed on close). */
+  readonly dir?: string
 }
 
 export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
   const binary = Chromium.find()
   if (!binary) throw new NoBrowser()
   const profile = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-chromium-"))
+  const ownDir = options.dir === undefined
+  const dir = options.dir ?? Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-run-"))
+  Fs.chmodSync(dir, 0o700)
+  await Effect.runPromise(NativeHost.installIntoProfile(profile, dir))
   const child = ChildProcess.spawn(binary, [
     ...Chromium.flags({ profile, extension: extensionDir, headless: options.headless ?? true }),
     "--remote-debugging-port=0", "about:blank"
@@ -137,6 +152,8 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
   }
   const browser: Browser = {
     cdpPort,
+    dir,
+    profile,
     evaluateInWorker: async (expression) => {
       const ws = await workerSocket()
       const id = nextId++
@@ -175,6 +192,7 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
       killGroup()
       await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)))
       Fs.rmSync(profile, { recursive: true, force: true })
+      if (ownDir) Fs.rmSync(dir, { recursive: true, force: true })
     }
   }
   if (options.ports !== undefined) {

@@ -1,5 +1,5 @@
 /**
- * The whole server as one Layer: config → identity → (exclusive lock) → port claim →
+ * The whole server as one Layer: config → identity → user secret → (exclusive lock) → port claim →
  * Bridge + WebSocket endpoint + registry heartbeat → MCP. Needs only an MCP transport,
  * so it can be embedded in another Effect program (with `Mcp.McpTransport` from an
  * in-memory pair) as easily as run over stdio.
@@ -13,6 +13,7 @@ import * as InstanceLock from "./InstanceLock.js"
 import * as Mcp from "./Mcp.js"
 import * as PortClaims from "./PortClaims.js"
 import * as ServerIdentity from "./ServerIdentity.js"
+import * as UserSecret from "./UserSecret.js"
 import * as WebSocketServer from "./WebSocketServer.js"
 
 /** The lock an `--exclusive` server holds. */
@@ -34,6 +35,7 @@ export const layer = (config: ServerConfig) => {
   const listener = PortClaims.listenerLayer.pipe(Layer.provide(exclusive), Layer.provideMerge(PortClaims.layer))
   return Layer.mergeAll(WebSocketServer.layer, Heartbeat.layer, Mcp.layer).pipe(
     Layer.provideMerge(bridgeLayer),
+    Layer.provideMerge(UserSecret.layer(config.dir)),
     Layer.provideMerge(listener),
     Layer.provideMerge(ServerIdentity.layer),
     Layer.provideMerge(lockLayer),

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
 import { Config, Mcp, PortClaims, ServerIdentity, TabmuxServer } from "../../src/index.js"
 import { PROTOCOL_VERSION } from "../../src/protocol/index.js"
+import { proveAsExtension, secretOf } from "../support/peer.js"
 import { readRegistry, tempRuntimeDir, waitFor } from "../support/server.js"
 
 const ORIGIN = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
@@ -40,8 +41,7 @@ const peer = async (answer: (call: any) => object | undefined) => {
       if (reply) ws!.send(JSON.stringify({ type: "result", id: frame.id, ...reply }))
     }
   })
-  ws!.send(JSON.stringify({ type: "hello", protocol: PROTOCOL_VERSION, extensionVersion: "0.1.0", browser: "TestPeer 1" }))
-  await waitFor(() => frames.find((f) => f.type === "welcome"))
+  expect(await proveAsExtension(ws!, frames, { port, secret: await secretOf(dir) })).toMatchObject({ type: "welcome" })
   return { ws: ws!, frames }
 }
 

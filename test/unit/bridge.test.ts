@@ -5,7 +5,8 @@ import * as BridgeModule from "../../src/server/Bridge.js"
 import { Bridge } from "../../src/server/Bridge.js"
 import * as ServerConfig from "../../src/server/Config.js"
 import { ServerIdentity } from "../../src/server/ServerIdentity.js"
-import { hello, makePeer } from "../support/memory.js"
+import * as UserSecret from "../../src/server/UserSecret.js"
+import { handshake, hello, makePeer, OTHER_SECRET, SECRET } from "../support/memory.js"
 
 const config = ServerConfig.make({ allowOrigins: [], ports: { first: 18000, last: 18001 }, connectWait: Duration.seconds(2) })
 
@@ -24,6 +25,7 @@ const identityLayer = Layer.effect(
 
 const TestBridge = BridgeModule.layerWithoutListener({ port: 18000 }).pipe(
   Layer.provideMerge(identityLayer),
+  Layer.provideMerge(UserSecret.layerFromHex(SECRET)),
   Layer.provideMerge(Layer.succeed(ServerConfig.ServerConfig, config))
 )
 
@@ -32,8 +34,7 @@ const connected = Effect.gen(function*() {
   const bridge = yield* Bridge
   const peer = yield* makePeer
   const serving = yield* Effect.fork(bridge.serve(peer.transport))
-  yield* peer.send(hello)
-  const welcome = yield* peer.next
+  const welcome = yield* handshake(peer, { port: 18000 })
   return { bridge, peer, serving, welcome }
 })
 
@@ -212,8 +213,7 @@ describe("Bridge", () => {
       const { bridge } = yield* connected
       const second = yield* makePeer
       const serving = yield* Effect.fork(bridge.serve(second.transport))
-      yield* second.send(hello)
-      expect(yield* second.next).toMatchObject({ type: "reject", reason: "busy" })
+      expect(yield* handshake(second, { port: 18000 })).toMatchObject({ type: "reject", reason: "busy" })
       yield* Fiber.join(serving)
       expect(Option.isSome(yield* bridge.extension)).toBe(true)
     }).pipe(Effect.provide(TestBridge)))
@@ -240,8 +240,7 @@ describe("Bridge", () => {
       yield* TestClock.adjust("1 second")
       const peer = yield* makePeer
       yield* Effect.fork(bridge.serve(peer.transport))
-      yield* peer.send(hello)
-      yield* peer.next // welcome
+      expect(yield* handshake(peer, { port: 18000 })).toMatchObject({ type: "welcome" })
       const sent = yield* peer.next
       yield* peer.send({ type: "result", id: sent.id, ok: true, value: { tabs: [] } })
       expect(yield* Fiber.join(call)).toEqual({ tabs: [] })
@@ -264,4 +263,64 @@ describe("Bridge", () => {
       yield* SubscriptionRef.set(identity.clientName, "claude-code")
       expect(yield* peer.next).toMatchObject({ type: "call", method: "instance.update", params: { clientName: "claude-code" } })
     }).pipe(Effect.provide(TestBridge)))
+
+  describe("same-user proof", () => {
+    it.effect("a peer with another user's secret gets a challenge, then a reject: no welcome, no token, no slot", () =>
+      Effect.gen(function*() {
+        const bridge = yield* Bridge
+        const peer = yield* makePeer
+        const serving = yield* Effect.fork(bridge.serve(peer.transport))
+        const answer = yield* handshake(peer, { port: 18000, secret: OTHER_SECRET })
+        // The server's proof does not check out with another secret: a real extension stops here.
+        expect(answer).toMatchObject({ type: "challenge", serverProofValid: false })
+        // A forger answers anyway, with a proof made with the wrong secret.
+        yield* peer.send({ type: "auth", proof: "00".repeat(32) })
+        const reject = yield* peer.next
+        expect(reject).toMatchObject({ type: "reject", reason: "auth" })
+        expect(JSON.stringify(reject)).not.toContain("tok")
+        yield* Fiber.join(serving)
+        expect(yield* peer.pendingOut).toBe(0)
+        expect(yield* bridge.extension).toEqual(Option.none())
+      }).pipe(Effect.provide(TestBridge)))
+
+    it.effect("a proof is bound to the port: one made for another port is refused", () =>
+      Effect.gen(function*() {
+        const bridge = yield* Bridge
+        const peer = yield* makePeer
+        yield* Effect.fork(bridge.serve(peer.transport))
+        const answer = yield* handshake(peer, { port: 18001 })
+        expect(answer).toMatchObject({ type: "challenge", serverProofValid: false })
+      }).pipe(Effect.provide(TestBridge)))
+
+    it.effect("a peer that stalls in the handshake holds no slot: the real extension connects meanwhile", () =>
+      Effect.gen(function*() {
+        const bridge = yield* Bridge
+        const squatter = yield* makePeer
+        const squatting = yield* Effect.fork(bridge.serve(squatter.transport))
+        yield* squatter.send(hello)
+        expect((yield* squatter.next).type).toBe("challenge")
+        const real = yield* makePeer
+        yield* Effect.fork(bridge.serve(real.transport))
+        expect(yield* handshake(real, { port: 18000 })).toMatchObject({ type: "welcome", token: "tok" })
+        yield* TestClock.adjust("5 seconds")
+        expect(yield* squatter.next).toMatchObject({ type: "reject", reason: "auth" })
+        yield* Fiber.join(squatting)
+        expect(Option.isSome(yield* bridge.extension)).toBe(true)
+      }).pipe(Effect.provide(TestBridge)))
+
+    it.effect("calls made before the proof are not sent to an unproven peer", () =>
+      Effect.gen(function*() {
+        const bridge = yield* Bridge
+        const call = yield* Effect.fork(bridge.call("tabs.list", {}))
+        const peer = yield* makePeer
+        yield* Effect.fork(bridge.serve(peer.transport))
+        yield* peer.send(hello)
+        expect((yield* peer.next).type).toBe("challenge")
+        yield* peer.send({ type: "auth", proof: "11".repeat(32) })
+        expect((yield* peer.next).type).toBe("reject")
+        expect(yield* peer.pendingOut).toBe(0)
+        yield* TestClock.adjust("2 seconds")
+        expect((yield* Fiber.join(call).pipe(Effect.flip))._tag).toBe("ExtensionNotConnected")
+      }).pipe(Effect.provide(TestBridge)))
+  })
 })

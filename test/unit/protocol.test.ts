@@ -3,7 +3,9 @@ import { Effect, Schema } from "effect"
 import { decodeFrame, encodeFrame, type Frame, Methods } from "../../src/protocol/index.js"
 
 const frames: Array<Frame> = [
-  { type: "hello", protocol: 1, extensionVersion: "0.1.0", browser: "Chromium 156", profile: "Default" },
+  { type: "hello", protocol: 1, extensionVersion: "0.1.0", browser: "Chromium 156", profile: "Default", nonce: "0f".repeat(32) },
+  { type: "challenge", nonce: "1e".repeat(32), proof: "2d".repeat(32) },
+  { type: "auth", proof: "3c".repeat(32) },
   { type: "welcome", protocol: 2, instanceId: "i", clientName: "c", pid: 1, serverVersion: "0.1.0", token: "t", onDisconnect: "keep", graceSeconds: 60, resume: "old" },
   { type: "reject", reason: "busy", message: "m" },
   { type: "call", id: 1, method: "tabs.list", params: {} },

@@ -3,6 +3,7 @@ import { Duration, Effect, Layer, Option, SubscriptionRef, TestClock } from "eff
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as UserSecret from "../../src/server/UserSecret.js"
 import * as BridgeModule from "../../src/server/Bridge.js"
 import * as ServerConfig from "../../src/server/Config.js"
 import * as Heartbeat from "../../src/server/Heartbeat.js"
@@ -83,6 +84,7 @@ describe("PortRegistry", () => {
       }
       const layer = Heartbeat.layer.pipe(
         Layer.provideMerge(BridgeModule.layerWithoutListener({ port: 18110 })),
+        Layer.provideMerge(UserSecret.layerFromHex("ab".repeat(32))),
         Layer.provideMerge(Layer.succeed(Listener, { port: 18110, server: undefined as never, serveUpgrades: undefined as never })),
         Layer.provideMerge(Layer.succeed(ServerIdentity, identity)),
         Layer.provideMerge(Layer.succeed(ServerConfig.ServerConfig, config))

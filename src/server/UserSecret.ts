@@ -1,0 +1,83 @@
+/**
+ * The user's secret: 32 random bytes (64 hex digits), in `<runtime dir>/secret`, 0600,
+ * in the 0700 directory. Every server of the user reads it; the native-messaging host
+ * hands it to the extension. Whoever needs it first creates it, race-free: written
+ * whole to a private temp file, then hard-linked into place (a link never replaces an
+ * existing file, so two creators agree on the first one). It is never followed through
+ * a symlink and refused when another user could have read or written it.
+ */
+import { Context, Data, Effect, Layer } from "effect"
+import { constants } from "node:fs"
+import * as Fs from "node:fs/promises"
+import * as Path from "node:path"
+import { type HmacKey, importSecret, isHex32, randomHex32 } from "../protocol/Handshake.js"
+import { errorCode, fileOp, removeFile, tempPathFor, writeNewPrivateFile } from "./Files.js"
+import { ensurePrivateDir, type RuntimeDirError } from "./RuntimeDir.js"
+
+export class SecretError extends Data.TaggedError("SecretError")<{ readonly path: string; readonly problem: string }> {
+  override get message() {
+    return `tabmux secret ${this.path}: ${this.problem}. Remove it (rm ${this.path}): servers and the extension agree on a new one at their next connection.`
+  }
+}
+
+export const secretPath = (dir: string) => Path.join(dir, "secret")
+
+const MAX_BYTES = 128
+
+/** The secret's text, or `undefined` when there is none yet; refuses symlinks, other owners, open modes and bad content. */
+const readSecret = (path: string) =>
+  fileOp("read", path, async () => {
+    let handle: Fs.FileHandle
+    try {
+      handle = await Fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+    } catch (e) {
+      if (errorCode(e) === "ENOENT") return undefined
+      throw e
+    }
+    try {
+      const stat = await handle.stat()
+      if (!stat.isFile()) return { problem: "it is not a regular file" }
+      if (process.getuid && stat.uid !== process.getuid()) return { problem: `it belongs to uid ${stat.uid}, not to you` }
+      if (process.platform !== "win32" && (stat.mode & 0o077) !== 0) {
+        return { problem: `its mode is ${(stat.mode & 0o777).toString(8)}: other users could read it` }
+      }
+      if (stat.size > MAX_BYTES) return { problem: `it is ${stat.size} bytes, not 64 hex digits` }
+      const text = (await handle.readFile("utf8")).trim()
+      return isHex32(text) ? { secret: text } : { problem: "it does not hold 64 hex digits" }
+    } finally {
+      await handle.close()
+    }
+  }).pipe(
+    Effect.catchTag("FileError", (e) => Effect.succeed({ problem: e.message }))
+  )
+
+/** Reads the user's secret in `dir`, creating it (and the directory) when missing. */
+export const readOrCreate = (dir: string): Effect.Effect<string, SecretError | RuntimeDirError> =>
+  Effect.gen(function*() {
+    yield* ensurePrivateDir(dir)
+    const path = secretPath(dir)
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const found = yield* readSecret(path)
+      if (found !== undefined) {
+        if ("secret" in found) return found.secret
+        return yield* new SecretError({ path, problem: found.problem })
+      }
+      const temp = tempPathFor(path)
+      yield* writeNewPrivateFile(temp, `${randomHex32()}\n`).pipe(
+        Effect.zipRight(fileOp("link", path, () => Fs.link(temp, path))),
+        Effect.catchIf((e) => e.code === "EEXIST", () => Effect.void),
+        Effect.ensuring(removeFile(temp).pipe(Effect.ignore)),
+        Effect.mapError((e) => new SecretError({ path, problem: e.message }))
+      )
+    }
+    return yield* new SecretError({ path, problem: "it keeps disappearing while being read" })
+  })
+
+/** The key every handshake of this server proves itself with. */
+export class UserSecret extends Context.Tag("tabmux/UserSecret")<UserSecret, { readonly key: HmacKey }>() {}
+
+export const layer = (dir: string) =>
+  Layer.effect(UserSecret, Effect.map(Effect.flatMap(readOrCreate(dir), importSecret), (key) => ({ key })))
+
+/** A fixed secret (64 hex digits): for tests and embedders that run their own extension side. */
+export const layerFromHex = (secret: string) => Layer.effect(UserSecret, Effect.map(importSecret(secret), (key) => ({ key })))
