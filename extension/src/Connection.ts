@@ -131,6 +131,7 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
       port,
       policy: welcome.onDisconnect,
       grace: Duration.seconds(welcome.graceSeconds),
+      web: { allowFile: welcome.allowFileUrls === true },
       resume: welcome.resume
     })
     yield* Effect.logInfo(`connected to ${welcome.clientName} (pid ${welcome.pid}) on port ${port}`)

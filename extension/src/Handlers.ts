@@ -5,7 +5,16 @@
  * lock; a call that has to wait reports its progress.
  */
 import { Duration, Effect, Option, ParseResult, Ref, Schema, SynchronizedRef } from "effect"
-import { ErrorTag, isMethodName, type MethodName, Methods, type ParamsOf, type TabInfo, type WireError } from "../../src/protocol/index.js"
+import {
+  ErrorTag,
+  isMethodName,
+  type MethodName,
+  Methods,
+  notWebContent,
+  type ParamsOf,
+  type TabInfo,
+  type WireError
+} from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
 import type { Driver } from "./Driver.js"
 import { type Instance, Instances, tabsOf } from "./Instances.js"
@@ -94,11 +103,30 @@ const locked = <A, R>(call: Call, handle: string, tab: number, effect: Effect.Ef
     )
   })
 
+/**
+ * Refuses to drive a tab that shows no web content (invariant 10): checked on the tab's
+ * URL at every call, under its lock, since a tab can get there by history, by being
+ * dragged into a group, or while nobody was looking.
+ */
+const webContentOnly = (instance: Instance, handle: string, tab: number) =>
+  Effect.flatMap(Browser, (browser) => browser.getTab(tab)).pipe(
+    Effect.flatMap(Option.match({
+      onNone: () => fail(ErrorTag.TabNotFound, `${handle} was closed.`),
+      onSome: (t) => {
+        const refused = notWebContent(t.url, instance.web)
+        return refused === undefined
+          ? Effect.void
+          : fail(ErrorTag.NotWebContent, `${handle} shows ${t.url.split(/[?#]/)[0]}: ${refused}. Navigate it to a web page, or close it.`)
+      }
+    }))
+  )
+
 /** Runs a page operation on the caller's tab (default: current), under its lock; the result names the tab. */
 const onPage = <A extends object, R>(call: Call, handle: string | undefined, op: (tab: number) => Effect.Effect<A, WireError, R>) =>
   Effect.gen(function*() {
     const resolved = yield* resolve(call.instance, handle)
-    return { tab: resolved.handle, ...(yield* locked(call, resolved.handle, resolved.tab, op(resolved.tab))) }
+    const guarded = Effect.zipRight(webContentOnly(call.instance, resolved.handle, resolved.tab), op(resolved.tab))
+    return { tab: resolved.handle, ...(yield* locked(call, resolved.handle, resolved.tab, guarded)) }
   })
 
 const run = {
@@ -107,7 +135,8 @@ const run = {
     Effect.gen(function*() {
       const browser = yield* Browser
       const instances = yield* Instances
-      const opened = yield* browser.openTab(params.url ?? "about:blank").pipe(
+      const url = yield* Page.checkUrl(params.url ?? "about:blank", call.instance.web)
+      const opened = yield* browser.openTab(url).pipe(
         Effect.catchTag("BrowserError", (e) => fail(ErrorTag.Internal, `could not open a tab: ${e.message}`))
       )
       const handle = yield* instances.adopt(call.instance, opened.id)
@@ -170,8 +199,8 @@ const run = {
           }))
       }
     }),
-  "page.navigate": (call: Call, params: ParamsOf<"page.navigate">) => onPage(call, params.tab, (tab) => Page.navigate(tab, params.url)),
-  "page.history": (call: Call, params: ParamsOf<"page.history">) => onPage(call, params.tab, (tab) => Page.history(tab, params.action)),
+  "page.navigate": (call: Call, params: ParamsOf<"page.navigate">) => onPage(call, params.tab, (tab) => Page.navigate(tab, params.url, call.instance.web)),
+  "page.history": (call: Call, params: ParamsOf<"page.history">) => onPage(call, params.tab, (tab) => Page.history(tab, params.action, call.instance.web)),
   "page.evaluate": (call: Call, params: ParamsOf<"page.evaluate">) =>
     onPage(call, params.tab, (tab) => Page.evaluate(tab, params.function, params.args, params.ref)),
   "page.snapshot": (call: Call, params: ParamsOf<"page.snapshot">) =>

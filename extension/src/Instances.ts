@@ -11,7 +11,7 @@
  * whole state is snapshotted so a restarted service worker rebuilds it.
  */
 import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, PubSub, Ref, Schema, type Scope, Stream, SynchronizedRef } from "effect"
-import type { DisconnectPolicy } from "../../src/protocol/index.js"
+import { type DisconnectPolicy, notWebContent, type WebContentOptions } from "../../src/protocol/index.js"
 import { Browser, GROUP_COLORS, type GroupColor } from "./Browser.js"
 import { TabLocks, type Who } from "./TabLocks.js"
 
@@ -26,6 +26,8 @@ export interface Instance {
   readonly port: number
   readonly policy: DisconnectPolicy
   readonly grace: Duration.Duration
+  /** What this instance's tabs may show (`file:` only when its user allowed it). */
+  readonly web: WebContentOptions
   readonly attached: Ref.Ref<boolean>
   /** Owned tabs: handle → Chrome tab id, in creation order. */
   readonly tabs: SynchronizedRef.SynchronizedRef<ReadonlyMap<string, number>>
@@ -56,6 +58,7 @@ export interface Registration {
   readonly port: number
   readonly policy: DisconnectPolicy
   readonly grace: Duration.Duration
+  readonly web: WebContentOptions
   /** The token of a kept instance to take over. */
   readonly resume?: string | undefined
 }
@@ -82,6 +85,7 @@ export const Snapshot = Schema.Struct({
     port: Schema.Number,
     policy: Schema.Literal("close", "release", "keep"),
     graceMs: Schema.Number,
+    allowFile: Schema.optional(Schema.Boolean),
     nextHandle: Schema.Number,
     tabs: Entries,
     shared: Entries,
@@ -205,6 +209,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
               port: r.port,
               policy: r.policy,
               grace: r.grace,
+              web: r.web,
               attached: Ref.unsafeMake(true),
               tabs: SynchronizedRef.unsafeMake<ReadonlyMap<string, number>>(new Map()),
               shared: SynchronizedRef.unsafeMake<ReadonlyMap<string, number>>(new Map()),
@@ -222,6 +227,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
               port: r.port,
               policy: r.policy,
               grace: r.grace,
+              web: r.web,
               attached: Ref.unsafeMake(true)
             })
           })
@@ -273,14 +279,22 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
       if (Option.isSome(group)) {
         const inGroup = yield* browser.tabsInGroup(group.value)
         const known = new Set((yield* tabsOf(instance)).map((t) => t.tab))
-        const dragged = yield* Effect.forEach(inGroup.filter((tab) => !known.has(tab)), (tab) => handleFor(instance, tab))
+        // A tab dragged in becomes the agent's only if it shows web content (invariant 10); else it is put back out.
+        const [other, web] = yield* Effect.partition(inGroup.filter((tab) => !known.has(tab)), (tab) =>
+          Effect.flatMap(browser.getTab(tab), (t) =>
+            Option.isSome(t) && notWebContent(t.value.url, instance.web) === undefined ? Effect.succeed(tab) : Effect.fail(tab)))
+        if (other.length > 0) {
+          yield* browser.ungroup(other)
+          yield* Effect.logWarning(`${other.length} tab(s) dragged into ${instance.clientName}'s group show no web content: left out of it`)
+        }
+        const dragged = yield* Effect.forEach(web, (tab) => handleFor(instance, tab))
         if (dragged.length > 0) yield* SynchronizedRef.update(instance.tabs, (m) => new Map([...m, ...dragged]))
       }
       const everyOwned = new Set<number>()
       for (const i of (yield* SynchronizedRef.get(registry)).values()) {
         for (const tab of (yield* SynchronizedRef.get(i.tabs)).values()) everyOwned.add(tab)
       }
-      const now = new Set((yield* browser.sharedTabs(everyOwned)).map((t) => t.id))
+      const now = new Set((yield* browser.sharedTabs(everyOwned)).filter((t) => notWebContent(t.url, instance.web) === undefined).map((t) => t.id))
       const owned = new Set((yield* SynchronizedRef.get(instance.tabs)).values())
       const known = yield* SynchronizedRef.get(instance.shared)
       const kept = [...known].filter(([, tab]) => now.has(tab))
@@ -322,6 +336,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
           port: i.port,
           policy: i.policy,
           graceMs: Duration.toMillis(i.grace),
+          allowFile: i.web.allowFile,
           nextHandle: yield* Ref.get(i.nextHandle),
           tabs: [...(yield* SynchronizedRef.get(i.tabs))],
           shared: [...(yield* SynchronizedRef.get(i.shared))],
@@ -365,6 +380,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
           port: saved.port,
           policy: saved.policy,
           grace: Duration.millis(saved.graceMs),
+          web: { allowFile: saved.allowFile ?? false },
           attached: Ref.unsafeMake(false),
           tabs: SynchronizedRef.unsafeMake<ReadonlyMap<string, number>>(new Map(yield* exists(saved.tabs))),
           shared: SynchronizedRef.unsafeMake<ReadonlyMap<string, number>>(new Map(yield* exists(saved.shared))),

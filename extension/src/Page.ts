@@ -3,7 +3,7 @@
  * job); each waits for what it caused, with a cap, and says so when the cap was hit.
  */
 import { Clock, Duration, Effect, Option, Queue, Schedule, Schema } from "effect"
-import { ErrorTag, type WireError } from "../../src/protocol/index.js"
+import { ErrorTag, notWebContent, type WebContentOptions, type WireError } from "../../src/protocol/index.js"
 import * as Actions from "./Actions.js"
 import { capture, drawFrame } from "./Capture.js"
 import { describeModal } from "./Actions.js"
@@ -15,19 +15,10 @@ const LOAD_CAP = Duration.seconds(30)
 
 const fail = (tag: string, message: string) => Effect.fail<WireError>({ tag, message })
 
-const SCHEMES = ["http:", "https:", "about:", "data:"]
-
-/** Checks a URL an agent asked for: parsed, and one of the schemes a page may be loaded from. */
-export const checkUrl = (text: string): Effect.Effect<string, WireError> => {
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    return fail(ErrorTag.BadParams, `"${text}" is not an absolute URL (like https://example.com/)`)
-  }
-  return SCHEMES.includes(url.protocol)
-    ? Effect.succeed(url.href)
-    : fail(ErrorTag.BadParams, `${url.protocol} URLs are not allowed: use ${SCHEMES.join(", ")}`)
+/** Checks a URL an agent asked for: absolute, and web content (invariant 10). */
+export const checkUrl = (text: string, options: WebContentOptions): Effect.Effect<string, WireError> => {
+  const refused = notWebContent(text, options)
+  return refused === undefined ? Effect.succeed(new URL(text === "" ? "about:blank" : text).href) : fail(ErrorTag.NotWebContent, refused)
 }
 
 const NavigateResult = Schema.Struct({ frameId: Schema.String, loaderId: Schema.optional(Schema.String), errorText: Schema.optional(Schema.String) })
@@ -71,8 +62,8 @@ const loading = <E, R>(tab: number, act: Effect.Effect<boolean, E, R>) =>
     return { url: yield* read(tab, "location.href"), title: yield* read(tab, "document.title"), loaded }
   }))
 
-export const navigate = (tab: number, target: string) =>
-  Effect.flatMap(checkUrl(target), (url) =>
+export const navigate = (tab: number, target: string, web: WebContentOptions) =>
+  Effect.flatMap(checkUrl(target, web), (url) =>
     loading(tab, Effect.gen(function*() {
       const driver = yield* Driver
       const result = yield* driver.send(tab, "Page.navigate", { url }).pipe(wrap("Page.navigate"), Effect.flatMap(decode(NavigateResult, "Page.navigate")))
@@ -83,7 +74,7 @@ export const navigate = (tab: number, target: string) =>
 
 const History = Schema.Struct({ currentIndex: Schema.Number, entries: Schema.Array(Schema.Struct({ id: Schema.Number, url: Schema.String })) })
 
-export const history = (tab: number, action: "back" | "forward" | "reload") =>
+export const history = (tab: number, action: "back" | "forward" | "reload", web: WebContentOptions) =>
   loading(tab, Effect.gen(function*() {
     const driver = yield* Driver
     if (action === "reload") {
@@ -93,6 +84,7 @@ export const history = (tab: number, action: "back" | "forward" | "reload") =>
     const h = yield* driver.send(tab, "Page.getNavigationHistory").pipe(wrap("Page.getNavigationHistory"), Effect.flatMap(decode(History, "Page.getNavigationHistory")))
     const entry = h.entries[h.currentIndex + (action === "back" ? -1 : 1)]
     if (entry === undefined) return yield* fail(ErrorTag.NavigationFailed, `there is no page to go ${action} to in this tab's history`)
+    yield* checkUrl(entry.url, web)
     yield* driver.send(tab, "Page.navigateToHistoryEntry", { entryId: entry.id }).pipe(wrap("Page.navigateToHistoryEntry"))
     return true
   }))

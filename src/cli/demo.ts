@@ -10,12 +10,14 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import { ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
 import { Console, Effect } from "effect"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { pathToFileURL } from "node:url"
 import { packageRoot } from "../server/Extension.js"
 import * as ManagedBrowser from "../server/ManagedBrowser.js"
 
@@ -97,7 +99,9 @@ export const demo = (options: DemoOptions) =>
               env: { ...process.env, TABMUX_DIR: dir, TABMUX_PORTS: PORTS, TABMUX_CONNECT_WAIT: "30", TABMUX_LOG_LEVEL: process.env.TABMUX_DEMO_DEBUG ? "debug" : "warning" } as Record<string, string>,
               stderr: process.env.TABMUX_DEMO_DEBUG ? "inherit" : "ignore"
             })
-            const client = new Client({ name, version: "1.0.0" })
+            // Like Claude Code or VS Code, the client names its roots: the agents may save their screenshots there.
+            const client = new Client({ name, version: "1.0.0" }, { capabilities: { roots: {} } })
+            client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: pathToFileURL(shots).href, name: "screenshots" }] }))
             await client.connect(transport)
             return {
               name,

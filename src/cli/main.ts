@@ -6,6 +6,7 @@ import { Command, Options } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Config, Console, Duration, Effect, Option } from "effect"
+import * as Path from "node:path"
 import * as ServerConfig from "../server/Config.js"
 import { defaultOrigin, extensionDir, packageVersion } from "../server/Extension.js"
 import * as Logging from "../server/Logging.js"
@@ -56,6 +57,20 @@ const snapshotAfterAction = Options.choice("snapshot-after-action", ["full", "no
   Options.withFallbackConfig(Config.literal("full", "none")("TABMUX_SNAPSHOT_AFTER_ACTION")),
   Options.withDefault("full" as const)
 )
+const outputDir = Options.directory("output-dir", { exists: "either" }).pipe(
+  Options.withDescription("Where screenshots and PDFs go by default, and where relative paths lead (default: output/ in the runtime directory, private)."),
+  Options.withFallbackConfig(Config.string("TABMUX_OUTPUT_DIR")),
+  Options.optional
+)
+const allowPath = Options.directory("allow-path", { exists: "yes" }).pipe(
+  Options.withDescription(
+    "Also let agents save to and upload from this directory, besides the MCP client's roots and the output directory (repeatable; env TABMUX_ALLOW_PATH, separated like PATH)."
+  ),
+  Options.repeated
+)
+const allowFileUrls = Options.boolean("allow-file-urls").pipe(
+  Options.withDescription("Let agents open and drive file: URLs (off by default: agents only drive web content; env TABMUX_ALLOW_FILE_URLS=1).")
+)
 const staleAfter = Options.float("stale-after").pipe(
   Options.withDescription("Seconds without heartbeat after which a live process's record or lock is reported as hung."),
   Options.withFallbackConfig(Config.number("TABMUX_STALE_AFTER")),
@@ -94,6 +109,9 @@ const root = Command.make(
     keepGrace,
     resume,
     snapshotAfterAction,
+    outputDir,
+    allowPath,
+    allowFileUrls,
     logLevel: Flags.logLevel,
     logFile: Flags.logFile
   },
@@ -113,7 +131,10 @@ const root = Command.make(
         onDisconnect: flags.onDisconnect,
         keepGrace: Duration.seconds(flags.keepGrace),
         resume: Option.getOrUndefined(flags.resume),
-        snapshotAfterAction: flags.snapshotAfterAction
+        snapshotAfterAction: flags.snapshotAfterAction,
+        outputDir: Option.getOrUndefined(flags.outputDir),
+        allowPaths: [...flags.allowPath, ...(process.env.TABMUX_ALLOW_PATH ?? "").split(Path.delimiter).filter(Boolean)],
+        allowFileUrls: Flags.flagOrEnv(flags.allowFileUrls, "TABMUX_ALLOW_FILE_URLS")
       })
       // Zero clicks: the extension learns the user's secret from the native host. A server on
       // the default directory installs it when missing (one with --dir leaves the user's setup alone).

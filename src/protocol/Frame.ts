@@ -36,7 +36,9 @@ export const ErrorTag = {
   /** The element cannot take the action (hidden, disabled, covered by another, the wrong kind). */
   NotActionable: "NotActionable",
   /** A dialog or file chooser is open (or none is, for the tools that answer one). */
-  Modal: "Modal"
+  Modal: "Modal",
+  /** The tab shows, or the call would load, something other than web content (see WebContent.ts). */
+  NotWebContent: "NotWebContent"
 } as const
 
 const frame = <T extends string, F extends Schema.Struct.Fields>(type: T, fields: F) =>
@@ -77,7 +79,9 @@ export const Welcome = frame("welcome", {
   token: Schema.String,
   onDisconnect: DisconnectPolicy,
   graceSeconds: Schema.Number,
-  resume: Schema.optional(Schema.String)
+  resume: Schema.optional(Schema.String),
+  /** The user allowed this server's agent `file:` URLs (`--allow-file-urls`). */
+  allowFileUrls: Schema.optional(Schema.Boolean)
 })
 
 /** Either side, before closing: why the peer is refused (version mismatch, server busy with another browser). */

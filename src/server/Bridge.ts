@@ -341,6 +341,7 @@ export const make = (options: { readonly port: number }) =>
           token: identity.token,
           onDisconnect: config.onDisconnect,
           graceSeconds: Duration.toSeconds(config.keepGrace),
+          allowFileUrls: config.allowFileUrls,
           ...(config.resume === undefined ? {} : { resume: config.resume })
         })
         yield* Effect.logInfo(`extension connected (${hello.value.browser}, extension ${hello.value.extensionVersion})`)

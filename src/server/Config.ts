@@ -40,6 +40,12 @@ export interface ServerConfig {
   readonly resume: string | undefined
   /** Whether every page action's result carries a fresh snapshot (`full`) or not (`none`: agents call browser_snapshot). */
   readonly snapshotAfterAction: "full" | "none"
+  /** Where screenshots and PDFs go by default, and relative paths are resolved (default `<dir>/output`, private). */
+  readonly outputDir: string | undefined
+  /** Directories, besides the client's roots and the output directory, that agents' files may be in. */
+  readonly allowPaths: ReadonlyArray<string>
+  /** Whether agents may load and drive `file:` URLs. */
+  readonly allowFileUrls: boolean
 }
 
 export const ServerConfig = Context.GenericTag<ServerConfig>("tabmux/ServerConfig")
@@ -68,5 +74,8 @@ export const make = (overrides: Partial<ServerConfig> & { readonly allowOrigins:
   keepGrace: Duration.seconds(60),
   resume: undefined,
   snapshotAfterAction: "full",
+  outputDir: undefined,
+  allowPaths: [],
+  allowFileUrls: false,
   ...overrides
 })

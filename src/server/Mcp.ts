@@ -13,13 +13,15 @@ import {
   ListResourcesRequestSchema,
   ListToolsRequestSchema,
   McpError,
-  ReadResourceRequestSchema
+  ReadResourceRequestSchema,
+  RootsListChangedNotificationSchema
 } from "@modelcontextprotocol/sdk/types.js"
 import { Cause, Context, Effect, Exit, FiberId, FiberSet, Layer, SubscriptionRef } from "effect"
 import { Bridge, CallProgress } from "./Bridge.js"
 import type { ServerConfig } from "./Config.js"
 import { ServerIdentity } from "./ServerIdentity.js"
 import { tools } from "./tools/index.js"
+import { Workspace } from "./Workspace.js"
 import type { ToolResult } from "./tools/Tool.js"
 
 export class McpTransport extends Context.Tag("tabmux/McpTransport")<McpTransport, SdkTransport>() {}
@@ -36,7 +38,8 @@ export const layer = Layer.scopedDiscard(
   Effect.gen(function*() {
     const transport = yield* McpTransport
     const identity = yield* ServerIdentity
-    const run = yield* FiberSet.makeRuntime<Bridge | ServerConfig>()
+    const run = yield* FiberSet.makeRuntime<Bridge | ServerConfig | Workspace>()
+    const workspace = yield* Workspace
     const byName = new Map(tools.map((t) => [t.name, t]))
 
     const server = new Server(
@@ -105,9 +108,29 @@ export const layer = Layer.scopedDiscard(
       })
     })
 
+    /** The client's roots, where agents' files may be (asked again whenever the client says they changed). */
+    const refreshRoots = (): void => {
+      if (server.getClientCapabilities()?.roots === undefined) {
+        run(workspace.setRoots([]))
+        return
+      }
+      run(Effect.tryPromise(() => server.listRoots()).pipe(
+        Effect.flatMap((r) => workspace.setRoots(r.roots.map((root) => root.uri))),
+        Effect.catchAll((e) =>
+          Effect.logWarning(`roots/list failed: ${e.message}; agents' files stay in the output directory and --allow-path`).pipe(
+            Effect.zipRight(workspace.setRoots([]))
+          )
+        )
+      ))
+    }
+    server.setNotificationHandler(RootsListChangedNotificationSchema, () => {
+      refreshRoots()
+    })
+
     server.oninitialized = () => {
       const name = server.getClientVersion()?.name
       if (name) run(SubscriptionRef.set(identity.clientName, name))
+      refreshRoots()
     }
 
     yield* Effect.acquireRelease(

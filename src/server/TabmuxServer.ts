@@ -15,6 +15,7 @@ import * as PortClaims from "./PortClaims.js"
 import * as ServerIdentity from "./ServerIdentity.js"
 import * as UserSecret from "./UserSecret.js"
 import * as WebSocketServer from "./WebSocketServer.js"
+import * as Workspace from "./Workspace.js"
 
 /** The lock an `--exclusive` server holds. */
 export const EXCLUSIVE_LOCK = "server"
@@ -34,6 +35,7 @@ export const layer = (config: ServerConfig) => {
     : Layer.empty
   const listener = PortClaims.listenerLayer.pipe(Layer.provide(exclusive), Layer.provideMerge(PortClaims.layer))
   return Layer.mergeAll(WebSocketServer.layer, Heartbeat.layer, Mcp.layer).pipe(
+    Layer.provideMerge(Workspace.layer),
     Layer.provideMerge(bridgeLayer),
     Layer.provideMerge(UserSecret.layer(config.dir)),
     Layer.provideMerge(listener),

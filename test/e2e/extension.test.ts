@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { extensionIdFromKey, readManifest } from "../../src/server/Extension.js"
 import { type Browser, launch } from "../support/chromium.js"
 import { type Fixtures, serveFixtures } from "../support/fixtures.js"
+import { clientWithRoots } from "../support/roots.js"
 import { BIN, readRegistry, tempRuntimeDir, waitFor } from "../support/server.js"
 
 interface Agent {
@@ -22,6 +23,8 @@ interface Agent {
 }
 
 const dir = tempRuntimeDir()
+/** The agents' MCP root: uploads come from here, PDFs go here. */
+const workspace = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-workspace-"))
 let browser: Browser
 let fixtures: Fixtures
 let base: string
@@ -49,7 +52,7 @@ const start = async (name: string, env: Record<string, string> = {}): Promise<Ag
     env: { ...process.env, TABMUX_DIR: dir, TABMUX_CONNECT_WAIT: "10", ...env } as Record<string, string>,
     stderr: "pipe"
   })
-  const client = new Client({ name, version: "1.0.0" })
+  const { client } = clientWithRoots(name, [workspace])
   await client.connect(transport)
   const record = await waitFor(() => readRegistry(dir).find((r) => r.pid === transport.pid))
   return { name, client, transport, port: record.port }
@@ -75,7 +78,7 @@ const chromeTabs = () =>
 beforeAll(async () => {
   fixtures = await serveFixtures()
   base = fixtures.base
-  browser = await launch()
+  browser = await launch({ dir })
 }, 60_000)
 
 afterAll(async () => {
@@ -607,7 +610,7 @@ describe.sequential("browser tools on fixture pages", () => {
   })
 
   it("browser_file_upload answers the file chooser with files that exist; missing files are named", async () => {
-    const dirOf = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-upload-"))
+    const dirOf = Fs.mkdtempSync(Path.join(workspace, "upload-"))
     Fs.writeFileSync(Path.join(dirOf, "a.txt"), "hello")
     Fs.writeFileSync(Path.join(dirOf, "b.txt"), "abc")
     const page = await open("upload")
@@ -653,7 +656,7 @@ describe.sequential("browser tools on fixture pages", () => {
 
     await call(agent, "browser_resize", { width: 640, height: 480 })
     expect(await evaluate("() => [innerWidth, innerHeight]")).toEqual([640, 480])
-    const pdfPath = Path.join(Os.tmpdir(), `tabmux-test-${process.pid}.pdf`)
+    const pdfPath = Path.join(workspace, `tabmux-test-${process.pid}.pdf`)
     const pdf: any = await call(agent, "browser_pdf_save", { path: pdfPath })
     expect(Fs.readFileSync(pdfPath).subarray(0, 5).toString()).toBe("%PDF-")
     expect(pdf.structuredContent.bytes).toBe(Fs.statSync(pdfPath).size)

@@ -25,7 +25,7 @@ describe("Instances", () => {
       const instances = Instances.Instances.pipe(Effect.provide(context))
       const locks = yield* TabLocks.TabLocks.pipe(Effect.provide(context))
       const scope = yield* Scope.make()
-      const a = yield* Effect.flatMap(instances, (i) => i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60) })).pipe(Scope.extend(scope))
+      const a = yield* Effect.flatMap(instances, (i) => i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60), web: { allowFile: false } })).pipe(Scope.extend(scope))
       yield* handle(call(a), "tabs.new", { url: "http://x/1" }).pipe(Effect.provide(context))
       yield* handle(call(a), "tabs.new", { url: "http://x/2" }).pipe(Effect.provide(context))
       const who = yield* Ref.get(a.who)
@@ -48,7 +48,7 @@ describe("Instances", () => {
     Effect.gen(function*() {
       const { context } = yield* setup
       const i = yield* Instances.Instances.pipe(Effect.provide(context))
-      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60) })
+      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60), web: { allowFile: false } })
       const open = () => handle(call(a), "tabs.new", {}).pipe(Effect.provide(context)) as Effect.Effect<any, any>
       expect((yield* open()).tab).toBe("t1")
       expect((yield* open()).tab).toBe("t2")
@@ -62,8 +62,8 @@ describe("Instances", () => {
     Effect.gen(function*() {
       const { context } = yield* setup
       const i = yield* Instances.Instances.pipe(Effect.provide(context))
-      const a = yield* i.register({ id: "a", clientName: "agent", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60) })
-      const b = yield* i.register({ id: "b", clientName: "agent", port: 2, policy: "close", token: "tok", grace: Duration.seconds(60) })
+      const a = yield* i.register({ id: "a", clientName: "agent", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60), web: { allowFile: false } })
+      const b = yield* i.register({ id: "b", clientName: "agent", port: 2, policy: "close", token: "tok", grace: Duration.seconds(60), web: { allowFile: false } })
       yield* handle(call(a), "tabs.new", { url: "http://secret/" }).pipe(Effect.provide(context))
       const listed: any = yield* handle(call(b), "tabs.list", {}).pipe(Effect.provide(context))
       expect(listed.tabs).toEqual([])
@@ -78,7 +78,7 @@ describe("Instances", () => {
     Effect.gen(function*() {
       const { context, memory } = yield* setup
       const i = yield* Instances.Instances.pipe(Effect.provide(context))
-      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60) })
+      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60), web: { allowFile: false } })
       yield* handle(call(a), "tabs.new", {}).pipe(Effect.provide(context))
       const reported = yield* Effect.fork(Stream.runHead(i.closedByUser))
       yield* Effect.repeatN(Effect.yieldNow(), 10)
@@ -92,7 +92,7 @@ describe("Instances", () => {
     Effect.gen(function*() {
       const { context, memory } = yield* setup
       const i = yield* Instances.Instances.pipe(Effect.provide(context))
-      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60) })
+      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60), web: { allowFile: false } })
       yield* handle(call(a), "tabs.new", {}).pipe(Effect.provide(context))
       const userTab = yield* memory.browser.openTab("http://user/")
       const group = Option.getOrThrow(yield* Ref.get(a.group))
@@ -105,8 +105,8 @@ describe("Instances", () => {
     Effect.gen(function*() {
       const { context, memory } = yield* setup
       const i = yield* Instances.Instances.pipe(Effect.provide(context))
-      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60) })
-      const b = yield* i.register({ id: "b", clientName: "agent-b", port: 2, policy: "close", token: "tok-b", grace: Duration.seconds(60) })
+      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60), web: { allowFile: false } })
+      const b = yield* i.register({ id: "b", clientName: "agent-b", port: 2, policy: "close", token: "tok-b", grace: Duration.seconds(60), web: { allowFile: false } })
       yield* handle(call(a), "tabs.new", { url: "http://a-private/" }).pipe(Effect.provide(context))
       yield* memory.browser.openTab("http://user-tab/")
       const listB = () => handle(call(b), "tabs.list", {}).pipe(Effect.provide(context), Effect.map((r: any) => r.tabs.map((t: any) => [t.url, t.shared])))

@@ -14,6 +14,7 @@ const registration = (over: Partial<Instances.Registration> = {}): Instances.Reg
   port: 1,
   policy: "keep",
   grace: Duration.seconds(30),
+  web: { allowFile: false },
   ...over
 })
 

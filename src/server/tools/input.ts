@@ -5,13 +5,12 @@
  * runs with `--snapshot-after-action none`) a fresh snapshot.
  */
 import { Effect, Schema } from "effect"
-import * as Fs from "node:fs"
-import * as Path from "node:path"
 import { ActionResult, FormField, Modifier, type PageAction } from "../../protocol/index.js"
 import { Bridge } from "../Bridge.js"
+import { Workspace } from "../Workspace.js"
 import { ServerConfig } from "../Config.js"
 import { tabArgument } from "./arguments.js"
-import { BadArguments, make, type ToolAnnotations } from "./Tool.js"
+import { make, type ToolAnnotations } from "./Tool.js"
 
 const ref = Schema.String.annotations({ description: "The element's ref from your latest browser_snapshot, like \"s3e12\"." })
 const element = Schema.optional(Schema.String.annotations({
@@ -127,27 +126,19 @@ export const browserPressKey = make({
   handler: ({ key, tab }) => act(tab, { _tag: "press", key })
 })
 
-/** Absolute paths of existing files, or which one is missing. */
-const checkPaths = (paths: ReadonlyArray<string>) =>
-  Effect.forEach(paths, (p, i) =>
-    Effect.suspend(() => {
-      const full = Path.resolve(p)
-      const stat = Fs.statSync(full, { throwIfNoEntry: false })
-      return stat?.isFile()
-        ? Effect.succeed(full)
-        : Effect.fail(new BadArguments({ tool: "browser_file_upload", issue: `paths.${i}: ${full} ${stat ? "is not a file" : "does not exist"}` }))
-    }))
-
 export const browserFileUpload = make({
   name: "browser_file_upload",
   description: "Answer an open file chooser (opened by clicking a file input) with files from this computer. No paths cancels the chooser.",
   annotations: annotations("Upload files"),
   input: Schema.Struct({
-    paths: Schema.optional(Schema.Array(Schema.String).annotations({ description: "Paths of the files to choose (absolute, or relative to the server's working directory)." })),
+    paths: Schema.optional(Schema.Array(Schema.String).annotations({ description: "Paths of the files to choose: inside the client's roots or the output directory (relative paths are in the output directory)." })),
     tab: tabArgument
   }),
   output: ActionResult,
-  handler: ({ paths, tab }) => Effect.flatMap(checkPaths(paths ?? []), (full) => act(tab, { _tag: "upload", paths: full }))
+  handler: ({ paths, tab }) =>
+    Effect.flatMap(Workspace, (w) => w.readable("browser_file_upload", paths ?? [])).pipe(
+      Effect.flatMap((full) => act(tab, { _tag: "upload", paths: full }))
+    )
 })
 
 export const browserHandleDialog = make({

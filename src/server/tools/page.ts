@@ -1,10 +1,8 @@
 /** Page tools that read or set up a page (Playwright MCP's names); actions are in input.ts. */
 import { Effect, Schema } from "effect"
-import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import { ConsoleLevel, RequestDetail, RequestSummary } from "../../protocol/index.js"
 import { Bridge } from "../Bridge.js"
+import { Workspace } from "../Workspace.js"
 import { tabArgument } from "./arguments.js"
 import { BadArguments, make } from "./Tool.js"
 
@@ -125,14 +123,15 @@ export const browserTakeScreenshot = make({
   description:
     "See the page as an image (the tab stays in the background). The visible viewport by default, the whole page with fullPage, or one element by ref. " +
     "Large captures are scaled to at most 2000 px on their longest side. To act, use browser_snapshot: refs come from it, not from images.",
-  annotations: { title: "Screenshot", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  // Not read-only: with `path` it writes a file.
+  annotations: { title: "Screenshot", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
     type: Schema.optional(Schema.Literal("png", "jpeg").annotations({ description: "Image format (default png)." })),
     quality: Schema.optional(Schema.Int.pipe(Schema.between(0, 100)).annotations({ description: "JPEG quality, 0-100 (default 80)." })),
     fullPage: Schema.optional(Schema.Boolean.annotations({ description: "Capture the whole scrollable page." })),
     ref: Schema.optional(Schema.String.annotations({ description: "Capture only this element (a ref from your latest snapshot)." })),
     element: Schema.optional(Schema.String.annotations({ description: "What the element is, in words." })),
-    path: Schema.optional(Schema.String.annotations({ description: "Also save the image to this file." })),
+    path: Schema.optional(Schema.String.annotations({ description: "Also save the image to this file: inside the client's roots or the output directory (relative paths are in the output directory)." })),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, mimeType: Schema.String, width: Schema.Number, height: Schema.Number, bytes: Schema.Int, path: Schema.optional(Schema.String) }),
@@ -142,7 +141,9 @@ export const browserTakeScreenshot = make({
       const bridge = yield* Bridge
       const shot = yield* bridge.call("page.screenshot", withTab(tab, { ...o, fullPage: fullPage ?? false, type: type ?? "png" }))
       const bytes = Buffer.byteLength(shot.data, "base64")
-      const saved = path === undefined ? undefined : yield* save(path, shot.data)
+      const saved = path === undefined
+        ? undefined
+        : yield* Effect.flatMap(Workspace, (w) => w.save("browser_take_screenshot", path, "", Buffer.from(shot.data, "base64")))
       return {
         text: `Screenshot of ${shot.tab}${o.ref ? ` (${o.element ?? o.ref})` : fullPage ? " (whole page)" : ""}: ${shot.width}×${shot.height} ${type ?? "png"}, ${bytes} bytes${saved ? `, saved to ${saved}` : ""}.`,
         structured: { tab: shot.tab, mimeType: shot.mimeType, width: shot.width, height: shot.height, bytes, ...(saved ? { path: saved } : {}) },
@@ -151,16 +152,6 @@ export const browserTakeScreenshot = make({
     })
 })
 
-/** Writes base64 data to a file the agent named; the folder must exist. */
-const save = (path: string, base64: string) =>
-  Effect.try({
-    try: () => {
-      const full = Path.resolve(path)
-      Fs.writeFileSync(full, Buffer.from(base64, "base64"))
-      return full
-    },
-    catch: (e) => new BadArguments({ tool: "save", issue: `path: cannot write ${Path.resolve(path)}: ${(e as Error).message}` })
-  })
 
 export const browserConsoleMessages = make({
   name: "browser_console_messages",
@@ -252,7 +243,7 @@ export const browserPdfSave = make({
   description: "Print the page to a PDF file.",
   annotations: { title: "Save as PDF", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: Schema.Struct({
-    path: Schema.optional(Schema.String.annotations({ description: "Where to write the PDF (default: a new file in the system's temporary folder)." })),
+    path: Schema.optional(Schema.String.annotations({ description: "Where to write the PDF: inside the client's roots or the output directory (relative paths are in the output directory; default: a new file there)." })),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, path: Schema.String, bytes: Schema.Int }),
@@ -260,8 +251,8 @@ export const browserPdfSave = make({
     Effect.gen(function*() {
       const bridge = yield* Bridge
       const printed = yield* bridge.call("page.pdf", withTab(tab, {}))
-      const target = path ?? Path.join(Os.tmpdir(), `tabmux-${printed.tab}-${Date.now()}.pdf`)
-      const saved = yield* save(target, printed.data)
+      const saved = yield* Effect.flatMap(Workspace, (w) =>
+        w.save("browser_pdf_save", path, `page-${printed.tab}-${Date.now()}.pdf`, Buffer.from(printed.data, "base64")))
       const bytes = Buffer.byteLength(printed.data, "base64")
       return { text: `Saved ${printed.tab} as a PDF: ${saved} (${bytes} bytes).`, structured: { tab: printed.tab, path: saved, bytes } }
     })
