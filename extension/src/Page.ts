@@ -15,10 +15,22 @@ const LOAD_CAP = Duration.seconds(30)
 
 const fail = (tag: string, message: string) => Effect.fail<WireError>({ tag, message })
 
-/** Checks a URL an agent asked for: absolute, and web content (invariant 10). */
+/**
+ * Checks a URL an agent asked to load: absolute, and web content (invariant 10). Not
+ * `data:`: Chrome refuses to load a data: URL in a tab at an extension's request
+ * (Page.navigate and chrome.tabs.update alike answer net::ERR_ABORTED; measured in
+ * Chromium 156), so it is refused up front with what to do instead.
+ */
 export const checkUrl = (text: string, options: WebContentOptions): Effect.Effect<string, WireError> => {
   const refused = notWebContent(text, options)
-  return refused === undefined ? Effect.succeed(new URL(text === "" ? "about:blank" : text).href) : fail(ErrorTag.NotWebContent, refused)
+  if (refused !== undefined) return fail(ErrorTag.NotWebContent, refused)
+  if (text.startsWith("data:")) {
+    return fail(
+      ErrorTag.BadParams,
+      "Chrome does not let extensions load data: URLs in a tab: serve the page over http(s), or open about:blank and build it with browser_evaluate"
+    )
+  }
+  return Effect.succeed(new URL(text === "" ? "about:blank" : text).href)
 }
 
 const NavigateResult = Schema.Struct({ frameId: Schema.String, loaderId: Schema.optional(Schema.String), errorText: Schema.optional(Schema.String) })

@@ -99,9 +99,41 @@ const states = (node: AXNode): string => {
   return out.map((s) => ` [${s}]`).join("")
 }
 
+/**
+ * DOM nodes a page's renderer may hold for a snapshot to be taken. Chrome hands the
+ * accessibility tree over as one JSON message that the worker must parse; for a page of
+ * 200,000 elements that wedged its tab for minutes and stalled other agents (measured).
+ * Counted by the browser (`Performance.getMetrics`, "Nodes"), so a page cannot lie about
+ * it. Measured: the 5,000-element fixture page has 10,026 nodes, the 200,000-element one
+ * 400,013 (elements and their text).
+ */
+export const NODE_BUDGET = 50_000
+
+const Metrics = Schema.Struct({ metrics: Schema.Array(Schema.Struct({ name: Schema.String, value: Schema.Number })) })
+
+const withinBudget = (tab: number, session: string | undefined) =>
+  Effect.gen(function*() {
+    const driver = yield* Driver
+    const counted = yield* driver.send(tab, "Performance.enable", {}, session).pipe(
+      Effect.zipRight(driver.send(tab, "Performance.getMetrics", {}, session)),
+      Effect.flatMap(Schema.decodeUnknown(Metrics)),
+      Effect.map((m) => m.metrics.find((x) => x.name === "Nodes")?.value ?? 0),
+      Effect.ensuring(Effect.ignore(driver.send(tab, "Performance.disable", {}, session))),
+      Effect.option
+    )
+    if (Option.isSome(counted) && counted.value > NODE_BUDGET) {
+      return yield* Effect.fail<WireError>({
+        tag: ErrorTag.PageError,
+        message: `page too large for a snapshot: it holds ${counted.value} DOM nodes (the limit is ${NODE_BUDGET}, so that one page ` +
+          "cannot stall the other agents). Read the parts you need with browser_evaluate, or look at it with browser_take_screenshot."
+      })
+    }
+  })
+
 const load = (tab: number, session: string | undefined, frameId: string | undefined, page: PageRecord, depth: number): Effect.Effect<Option.Option<FrameTree>, WireError, Driver> =>
   Effect.gen(function*() {
     const driver = yield* Driver
+    if (frameId === undefined) yield* withinBudget(tab, session)
     const raw = yield* driver.send(tab, "Accessibility.getFullAXTree", frameId === undefined ? {} : { frameId }, session).pipe(Effect.mapError(driverError))
     const tree = yield* Schema.decodeUnknown(AXTree)(raw).pipe(
       Effect.map((t) => ({ nodes: t.nodes.filter(isNode) })),

@@ -9,6 +9,7 @@ import { Clock, Context, Duration, Effect, Layer, Schedule, type Scope } from "e
 import { randomId } from "./Files.js"
 import type { LockBackend, LockHandle, LockState } from "./lock/Backend.js"
 import { makeDirectoryBackend } from "./lock/DirectoryLock.js"
+import * as UserSecret from "./UserSecret.js"
 import { kernelLockSupported, makeKernelBackend } from "./lock/KernelLock.js"
 import { LockError, LockHeld } from "./lock/Owner.js"
 import { ensurePrivateDir, locksDir } from "./RuntimeDir.js"
@@ -86,7 +87,13 @@ export const layer = (options: InstanceLockOptions): Layer.Layer<InstanceLock, L
         return yield* new LockError({ name: "*", path: dir, problem: `no kernel lock on ${process.platform}`, remedy: "Use --lock-strategy directory." })
       }
       const backend = strategy === "kernel"
-        ? makeKernelBackend({ locksDir: dir, probeTimeout: options.probeTimeout ?? Duration.seconds(1) })
+        ? makeKernelBackend({
+          secret: yield* UserSecret.readOrCreate(options.dir).pipe(
+            Effect.mapError((e) => new LockError({ name: "*", path: e.path, problem: e.message, remedy: "Fix or remove the secret file." }))
+          ),
+          locksDir: dir,
+          probeTimeout: options.probeTimeout ?? Duration.seconds(1)
+        })
         : makeDirectoryBackend({ locksDir: dir, staleAfter: options.staleAfter })
       return make(backend, options)
     })

@@ -5,6 +5,7 @@
  * registry record written beside it only says who holds it.
  */
 import { Clock, Context, Data, Effect, Layer, Option, type Scope } from "effect"
+import * as Fs from "node:fs"
 import * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import { errorCode } from "./Files.js"
@@ -38,6 +39,36 @@ export class Listener extends Context.Tag("tabmux/Listener")<Listener, PortClaim
 export interface PortHolder {
   readonly port: number
   readonly record: Option.Option<PortRegistry.PortRecord>
+  /** Who listens there, where the system tells (Linux: /proc/net/tcp): uid and user name. */
+  readonly owner: Option.Option<{ readonly uid: number; readonly user: string | undefined }>
+}
+
+/** The uid listening on each loopback TCP port (Linux; empty elsewhere or when unreadable). */
+export const listenerUids = (): ReadonlyMap<number, number> => {
+  const found = new Map<number, number>()
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = ""
+    try {
+      text = Fs.readFileSync(file, "utf8")
+    } catch {
+      continue
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/)
+      // sl local_address rem_address st ... uid: state 0A is LISTEN.
+      if (f.length < 8 || f[3] !== "0A") continue
+      found.set(parseInt(f[1]!.split(":")[1]!, 16), Number(f[7]))
+    }
+  }
+  return found
+}
+
+const userName = (uid: number): string | undefined => {
+  try {
+    return Fs.readFileSync("/etc/passwd", "utf8").split("\n").map((l) => l.split(":")).find((f) => f[2] === String(uid))?.[0]
+  } catch {
+    return undefined
+  }
 }
 
 export class NoFreePort extends Data.TaggedError("NoFreePort")<{
@@ -48,7 +79,14 @@ export class NoFreePort extends Data.TaggedError("NoFreePort")<{
   override get message() {
     const lines = this.holders.map((h) =>
       Option.match(h.record, {
-        onNone: () => `  ${h.port}: in use by a program that is not a registered tabmux server`,
+        onNone: () =>
+          Option.match(h.owner, {
+            onNone: () => `  ${h.port}: in use by a program that is not a registered tabmux server`,
+            onSome: (o) =>
+              o.uid === process.getuid?.()
+                ? `  ${h.port}: in use by another program of yours (uid ${o.uid}), not a registered tabmux server`
+                : `  ${h.port}: held by ANOTHER USER, uid ${o.uid}${o.user ? ` (${o.user})` : ""}: not yours, never connected to`
+          }),
         onSome: (r) => `  ${h.port}: tabmux pid ${r.pid} "${r.clientName}", up ${PortRegistry.formatAge(this.now - r.startedAt)}`
       })
     )
@@ -122,10 +160,15 @@ export const make = Effect.gen(function*() {
   })
 
   const noFreePort = Effect.gen(function*() {
+    const uids = listenerUids()
     const holders = yield* Effect.forEach(portsOf(config.ports), (port) =>
       PortRegistry.read(config.dir, port).pipe(
         Effect.orElseSucceed(() => Option.none<PortRegistry.PortRecord>()),
-        Effect.map((record): PortHolder => ({ port, record }))
+        Effect.map((record): PortHolder => ({
+          port,
+          record,
+          owner: Option.map(Option.fromNullable(uids.get(port)), (uid) => ({ uid, user: userName(uid) }))
+        }))
       ))
     return yield* new NoFreePort({ range: config.ports, holders, now: yield* Clock.currentTimeMillis })
   })

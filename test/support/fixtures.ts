@@ -15,6 +15,13 @@ const page = (title: string, body: string, head = "") =>
 const show = `<p id="out" role="status"></p><script>const out = (s) => { document.getElementById("out").textContent = s }</script>`
 
 const PAGES: Record<string, (cross: string) => string> = {
+  // 200,000 elements (and as many text nodes), built by the page itself.
+  huge: () =>
+    page("Huge", `<h1>Huge</h1><script>
+const f = document.createDocumentFragment()
+for (let i = 0; i < 200000; i++) { const d = document.createElement("div"); d.textContent = "item " + i; f.appendChild(d) }
+document.body.appendChild(f)
+</script>`),
   form: () =>
     page("Form", `
 <h1>Sign up</h1>

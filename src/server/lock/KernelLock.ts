@@ -4,6 +4,11 @@
  * that process dies, SIGKILL included, so there is no stale state to judge. The
  * socket also answers a one-line handshake: a holder that accepts but never answers
  * is alive and hung, and is reported as such (never killed, never taken over).
+ *
+ * Abstract socket names (and pipe names) are one namespace for every user of the
+ * machine: a name anyone can compute, anyone can squat. So the name is an HMAC of the
+ * lock's directory and name under the user's secret (0600 in the 0700 runtime
+ * directory): another user cannot compute it, let alone take it first.
  */
 import { Clock, Duration, Effect, Option } from "effect"
 import * as Crypto from "node:crypto"
@@ -17,8 +22,8 @@ import { decodeOwner, encodeOwner, LockError, LockHeld, type LockOwner, newOwner
 
 export const kernelLockSupported = process.platform === "linux" || process.platform === "win32"
 
-const addressOf = (dir: string, name: string) => {
-  const hash = Crypto.createHash("sha256").update(`${dir}\0${name}`).digest("hex").slice(0, 32)
+const addressOf = (secret: string, dir: string, name: string) => {
+  const hash = Crypto.createHmac("sha256", secret).update(`tabmux-lock\0${dir}\0${name}`).digest("hex").slice(0, 32)
   return process.platform === "win32"
     ? `\\\\.\\pipe\\tabmux-${Os.userInfo().username}-${hash}`
     : `\0tabmux/${process.getuid?.() ?? 0}/${hash}`
@@ -73,6 +78,8 @@ const closeServer = (server: Net.Server) =>
   })
 
 export const makeKernelBackend = (options: {
+  /** The user's secret: names are derived from it, so no other user can squat them. */
+  readonly secret: string
   readonly locksDir: string
   readonly probeTimeout: Duration.Duration
 }): LockBackend => {
@@ -110,7 +117,7 @@ export const makeKernelBackend = (options: {
 
   const tryAcquire: LockBackend["tryAcquire"] = (name, token) =>
     Effect.gen(function*() {
-      const address = addressOf(options.locksDir, name)
+      const address = addressOf(options.secret, options.locksDir, name)
       yield* refuseSymlink(name)
       const now = yield* Clock.currentTimeMillis
       // Read by the socket's connection callback, outside any fiber: a plain binding of this handle.
@@ -156,7 +163,7 @@ export const makeKernelBackend = (options: {
 
   const inspect: LockBackend["inspect"] = (name) =>
     Effect.gen(function*() {
-      const seen = yield* probe(addressOf(options.locksDir, name), options.probeTimeout)
+      const seen = yield* probe(addressOf(options.secret, options.locksDir, name), options.probeTimeout)
       if (seen._tag !== "Gone") return { _tag: "Held", error: yield* heldBy(name, seen) } as const
       const leftover = yield* readFileNoFollow(pathOf(name)).pipe(Effect.orElseSucceed(() => "<unreadable>"))
       return { _tag: "Free", leftover: leftover === undefined ? [] : [pathOf(name)] } as const

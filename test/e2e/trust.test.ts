@@ -1,0 +1,310 @@
+/**
+ * The trust boundaries (DESIGN.md §6, docs/SECURITY.md), attacked for real: headless
+ * Chromium with the extension paired through its native-messaging host, real servers,
+ * and, when running as root, a real second Unix user playing the attacker (a genuine
+ * tabmux server of its own, a fake server, an Origin-spoofing client). Then agents that
+ * try to leave web content or the client's roots, and a page too large to snapshot.
+ * Uses its own port range, so it may run beside the other browser test.
+ */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { defaultOrigin } from "../../src/server/Extension.js"
+import { type Browser, launch } from "../support/chromium.js"
+import { type Fixtures, serveFixtures } from "../support/fixtures.js"
+import { clientWithRoots } from "../support/roots.js"
+import { BIN, portIsFree, readRegistry, spawnTabmux, waitFor } from "../support/server.js"
+
+const PORTS = "18840-18847"
+const OTHER = "tabmux-other"
+const ATTACKER = Path.resolve("test/support/attacker.mjs")
+
+/** A second Unix user, created when we are root (CI is); otherwise the cross-user cases are skipped, saying why. */
+const otherUser = ((): string | undefined => {
+  if (process.getuid?.() !== 0) return undefined
+  try {
+    ChildProcess.execFileSync("id", ["-u", OTHER], { stdio: "ignore" })
+  } catch {
+    try {
+      ChildProcess.execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER], { stdio: "ignore" })
+    } catch {
+      return undefined
+    }
+  }
+  return OTHER
+})()
+if (otherUser === undefined) console.log("cross-user attacks skipped: they need root to create a second Unix user")
+
+/** Runs `node args` as the other user. */
+const asOther = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  ChildProcess.spawn("runuser", ["-u", OTHER, "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, ...args], {
+    stdio: ["pipe", "pipe", "pipe"]
+  })
+
+/** A folder the other user owns (for its runtime directory and what the attacker records). */
+const otherDir = (prefix: string) => {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix))
+  ChildProcess.execFileSync("chown", [OTHER, dir])
+  Fs.chmodSync(dir, 0o700)
+  return dir
+}
+
+const readLines = (file: string): Array<any> =>
+  Fs.existsSync(file) ? Fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []
+
+interface Agent {
+  readonly name: string
+  readonly client: Client
+  readonly transport: StdioClientTransport
+  readonly port: number
+}
+
+let browser: Browser
+let fixtures: Fixtures
+let workspace: string
+const agents: Array<Agent> = []
+const cleanups: Array<() => void> = []
+
+const start = async (name: string, env: Record<string, string> = {}): Promise<Agent> => {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN],
+    env: { ...process.env, TABMUX_DIR: browser.dir, TABMUX_PORTS: PORTS, TABMUX_CONNECT_WAIT: "15", ...env } as Record<string, string>,
+    stderr: "pipe"
+  })
+  const { client } = clientWithRoots(name, [workspace])
+  await client.connect(transport)
+  const record = await waitFor(() => readRegistry(browser.dir).find((r) => r.pid === transport.pid && r.extension), 20_000)
+  const agent = { name, client, transport, port: record.port }
+  agents.push(agent)
+  return agent
+}
+
+const text = (result: any) => result.content.map((c: any) => c.text).join("\n")
+const call = async (agent: Agent, name: string, args: Record<string, unknown> = {}) => {
+  const result: any = await agent.client.callTool({ name, arguments: args })
+  if (result.isError) throw new Error(`${agent.name} ${name}: ${text(result)}`)
+  return result
+}
+const failure = async (agent: Agent, name: string, args: Record<string, unknown> = {}) => {
+  const result: any = await agent.client.callTool({ name, arguments: args })
+  expect(result.isError, `${name} ${JSON.stringify(args)} should fail, got: ${text(result)}`).toBe(true)
+  return text(result)
+}
+
+const chromeTabs = () =>
+  browser.evaluateInWorker<Array<{ id: number; url: string; group: number }>>(
+    "chrome.tabs.query({}).then((t) => t.map((x) => ({ id: x.id, url: x.pendingUrl || x.url, group: x.groupId })))"
+  )
+
+beforeAll(async () => {
+  fixtures = await serveFixtures()
+  browser = await launch({ ports: PORTS })
+  workspace = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-roots-"))
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.client.close().catch(() => {})))
+  for (const f of cleanups) f()
+  await browser?.close()
+  fixtures?.close()
+  Fs.rmSync(workspace, { recursive: true, force: true })
+})
+
+describe.sequential("same-user proof", () => {
+  it("the extension pairs with no clicks through the native host installed in its profile", { timeout: 60_000 }, async () => {
+    expect(Fs.existsSync(Path.join(browser.profile, "NativeMessagingHosts", "io.tabmux.host.json"))).toBe(true)
+    const started = Date.now()
+    const agent = await start("agent-a")
+    console.log(`paired and connected ${Date.now() - started} ms after the client was spawned`)
+    expect((await call(agent, "browser_tabs", { action: "list" })).structuredContent.tabs).toEqual([])
+  })
+
+  it.skipIf(otherUser === undefined)("another user's secret cannot be read", () => {
+    const out = ChildProcess.execFileSync("runuser", ["-u", OTHER, "--", process.execPath, ATTACKER, "read", Path.join(browser.dir, "secret")], {
+      encoding: "utf8"
+    })
+    expect(out.trim()).toBe("refused: EACCES")
+    expect(Fs.statSync(Path.join(browser.dir, "secret")).mode & 0o777).toBe(0o600)
+  })
+
+  it.skipIf(otherUser === undefined)("another user's real tabmux server in the range is never connected to, and gets nothing", { timeout: 60_000 }, async () => {
+    const dir = otherDir("tabmux-other-run-")
+    cleanups.push(() => Fs.rmSync(dir, { recursive: true, force: true }))
+    const child = asOther([BIN, "--log-level", "info"], { TABMUX_DIR: dir, TABMUX_PORTS: PORTS, TABMUX_CONNECT_WAIT: "1" })
+    let stderr = ""
+    child.stderr!.on("data", (d) => (stderr += d))
+    cleanups.push(() => child.kill("SIGKILL"))
+    const port = Number((await waitFor(() => /listening on 127\.0\.0\.1:(\d+)/.exec(stderr), 20_000))![1])
+    // The extension tries it (the range is scanned), cannot verify its proof, and walks away.
+    await waitFor(() => /refused an extension connection \(auth\)/.test(stderr), 20_000)
+    await new Promise((r) => setTimeout(r, 3_000))
+    expect(stderr).not.toContain("extension connected")
+    const record = JSON.parse(Fs.readFileSync(Path.join(dir, "ports", `${port}.json`), "utf8"))
+    expect(record.extension).toBeUndefined()
+    console.log(`another user's server on port ${port}: ${stderr.split("\n").filter((l) => l.includes("refused")).length} refusal line(s) logged`)
+  })
+
+  it.skipIf(otherUser === undefined)("a fake server of another user gets a hello and nothing else; its calls are never run", { timeout: 60_000 }, async () => {
+    const dir = otherDir("tabmux-attacker-")
+    cleanups.push(() => Fs.rmSync(dir, { recursive: true, force: true }))
+    const out = Path.join(dir, "frames.jsonl")
+    const port = 18846
+    const fake = asOther([ATTACKER, "fake-server", String(port), out])
+    cleanups.push(() => fake.kill("SIGKILL"))
+    await waitFor(() => readLines(out).length >= 1, 20_000)
+    await new Promise((r) => setTimeout(r, 3_000))
+    const frames = readLines(out)
+    expect(frames.length).toBeGreaterThan(0)
+    // Only hellos (a nonce and versions: nothing of value), never an `auth` proof nor a result.
+    expect(frames.every((f) => f.type === "hello")).toBe(true)
+    expect(frames.every((f) => /^[0-9a-f]{64}$/.test(f.nonce))).toBe(true)
+    expect((await chromeTabs()).some((t) => t.url.includes("/evil"))).toBe(false)
+    console.log(`fake server: received ${frames.length} hello(s), no proof, no result; its tabs.new was never run`)
+  })
+
+  it.skipIf(otherUser === undefined)("a client of another user spoofing the Origin gets no welcome, no call, and cannot race the real extension", { timeout: 60_000 }, async () => {
+    const dir = otherDir("tabmux-spoof-")
+    cleanups.push(() => Fs.rmSync(dir, { recursive: true, force: true }))
+    const out = Path.join(dir, "frames.jsonl")
+    // The attacker dials the first port of the range in a loop before and while our server starts there.
+    let target = 18840
+    while (!(await portIsFree(target))) target++
+    const spoof = asOther([ATTACKER, "spoof-client", String(target), defaultOrigin(), out, "12"])
+    cleanups.push(() => spoof.kill("SIGKILL"))
+    const server = spawnTabmux(["--ports", `${target}-${target}`], { TABMUX_DIR: browser.dir })
+    cleanups.push(() => server.child.kill("SIGKILL"))
+    expect(await server.listening).toBe(target)
+    await waitFor(() => readRegistry(browser.dir).find((r) => r.port === target && r.extension), 20_000)
+    await new Promise((r) => spoof.once("exit", r))
+    const frames = readLines(out)
+    const types = new Set(frames.map((f) => f.type ?? `http ${f.http}`))
+    console.log(`spoofing client: ${frames.length} frames received: ${[...types].join(", ")}`)
+    expect(frames.some((f) => f.type === "challenge")).toBe(true)
+    expect(frames.some((f) => f.type === "welcome" || f.type === "call")).toBe(false)
+    expect(JSON.stringify(frames)).not.toMatch(/token|"pid"/)
+    expect(server.stderr()).toMatch(/refused an extension connection \(auth\)/)
+    server.child.kill("SIGTERM")
+    await server.exited
+  })
+})
+
+describe.sequential("agents stay in web content", () => {
+  let agent: Agent
+  const base = () => fixtures.base
+
+  it("no agent opens or navigates to the extension's pages, chrome:, devtools:, view-source:, file: or about: pages", { timeout: 60_000 }, async () => {
+    agent = agents[0] ?? await start("agent-a")
+    const extensionPage = `${defaultOrigin()}/status.html`
+    for (const url of [extensionPage, "chrome://version/", "chrome-extension://abcdefghijklmnopabcdefghijklmnop/x.html", "devtools://devtools/bundled/inspector.html", "view-source:https://example.com/", "file:///etc/passwd", "about:version"]) {
+      expect(await failure(agent, "browser_tabs", { action: "new", url })).toMatch(/not web content|not allowed/)
+    }
+    await call(agent, "browser_tabs", { action: "new", url: `${base()}/start` })
+    for (const url of [extensionPage, "chrome://settings/", "file:///etc/passwd", "javascript:alert(1)"]) {
+      expect(await failure(agent, "browser_navigate", { url })).toMatch(/not web content|not allowed/)
+    }
+    expect((await chromeTabs()).some((t) => t.url.startsWith("chrome-extension://") || t.url.startsWith("chrome://settings") || t.url.startsWith("file:"))).toBe(false)
+  })
+
+  it("a tab that comes to show the extension's page is refused at the next call; one dragged into the group is not adopted", { timeout: 60_000 }, async () => {
+    const tabs = (await call(agent, "browser_tabs", { action: "list" })).structuredContent.tabs
+    const mine = tabs[tabs.length - 1].tab
+    // The user (or anything outside the agent) points the agent's tab at the extension's own page.
+    const extensionPage = `${defaultOrigin()}/status.html`
+    await browser.evaluateInWorker(`(async () => {
+      const [t] = await chrome.tabs.query({ url: ${JSON.stringify(`${base()}/start`)} })
+      await chrome.tabs.update(t.id, { url: ${JSON.stringify(extensionPage)} })
+      return true
+    })()`)
+    await waitFor(async () => (await chromeTabs()).some((t) => t.url === extensionPage))
+    for (const [tool, args] of [["browser_evaluate", { function: "() => typeof chrome.debugger" }], ["browser_snapshot", {}], ["browser_take_screenshot", {}], ["browser_navigate_back", {}]] as const) {
+      expect(await failure(agent, tool, { ...args, tab: mine })).toContain("not web content")
+    }
+    // A chrome: page dragged into the agent's group stays the user's.
+    const group = (await chromeTabs()).find((t) => t.url === extensionPage)!.group
+    await browser.evaluateInWorker(`(async () => {
+      const t = await chrome.tabs.create({ url: "chrome://version/", active: false })
+      await chrome.tabs.group({ tabIds: [t.id], groupId: ${group} })
+      return true
+    })()`)
+    const listed = (await call(agent, "browser_tabs", { action: "list" })).structuredContent.tabs
+    expect(listed.some((t: any) => t.url.startsWith("chrome://"))).toBe(false)
+    await call(agent, "browser_tabs", { action: "close", tab: mine })
+  })
+
+  it("data: URLs are refused up front with what to do (Chrome will not load them for an extension)", { timeout: 60_000 }, async () => {
+    await call(agent, "browser_tabs", { action: "new" })
+    expect(await failure(agent, "browser_navigate", { url: "data:text/html,<h1>Inline</h1>" })).toContain("serve the page over http")
+  })
+})
+
+describe.sequential("files stay in the client's roots", () => {
+  let agent: Agent
+
+  it("screenshots and PDFs are written inside the roots or the private output directory, 0600, never elsewhere", { timeout: 60_000 }, async () => {
+    agent = agents[0]!
+    await call(agent, "browser_navigate", { url: `${fixtures.base}/files` })
+    const inRoot = Path.join(workspace, "shot.png")
+    expect((await call(agent, "browser_take_screenshot", { path: inRoot })).structuredContent.path).toBe(Fs.realpathSync(inRoot))
+    expect(Fs.statSync(inRoot).mode & 0o777).toBe(0o600)
+    const pdf = (await call(agent, "browser_pdf_save")).structuredContent.path
+    expect(pdf.startsWith(Fs.realpathSync(Path.join(browser.dir, "output")))).toBe(true)
+    expect(Fs.statSync(pdf).mode & 0o777).toBe(0o600)
+    // Outside: ../, an absolute path, a symlink out of the root, a symlinked file.
+    const outside = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-outside-"))
+    cleanups.push(() => Fs.rmSync(outside, { recursive: true, force: true }))
+    Fs.symlinkSync(outside, Path.join(workspace, "escape"))
+    Fs.symlinkSync(Path.join(outside, "target.png"), Path.join(workspace, "link.png"))
+    for (const path of [Path.join(workspace, "..", "up.png"), Path.join(outside, "x.png"), Path.join(workspace, "escape", "x.png"), "../../x.pdf"]) {
+      expect(await failure(agent, "browser_take_screenshot", { path })).toContain("outside the directories this agent may use")
+    }
+    // A symlink named as the target is replaced, never written through.
+    await call(agent, "browser_take_screenshot", { path: Path.join(workspace, "link.png") })
+    expect(Fs.existsSync(Path.join(outside, "target.png"))).toBe(false)
+    expect(Fs.lstatSync(Path.join(workspace, "link.png")).isSymbolicLink()).toBe(false)
+    expect(Fs.readdirSync(outside)).toEqual([])
+  })
+
+  it("uploads read only from the roots; a symlink out of them is refused", { timeout: 60_000 }, async () => {
+    for (const path of ["/etc/passwd", Path.join(workspace, "escape", "anything")]) {
+      expect(await failure(agent, "browser_file_upload", { paths: [path] })).toMatch(/outside the directories|does not exist/)
+    }
+    Fs.symlinkSync("/etc/hostname", Path.join(workspace, "hostname"))
+    expect(await failure(agent, "browser_file_upload", { paths: [Path.join(workspace, "hostname")] })).toContain("really /etc/hostname")
+  })
+
+  it("tools that write files do not claim to be read-only", async () => {
+    const { tools } = await agent.client.listTools()
+    for (const name of ["browser_take_screenshot", "browser_pdf_save", "browser_file_upload"]) {
+      expect(tools.find((t) => t.name === name)!.annotations!.readOnlyHint, name).toBe(false)
+    }
+  })
+})
+
+describe.sequential("one page cannot hurt other agents", () => {
+  it("a page of 200,000 elements is refused a snapshot quickly; another agent's calls go on meanwhile", { timeout: 120_000 }, async () => {
+    const heavy = agents[0]!
+    const other = await start("agent-b")
+    await call(other, "browser_tabs", { action: "new", url: `${fixtures.base}/form` })
+    await call(heavy, "browser_tabs", { action: "new", url: `${fixtures.base}/huge` })
+    const started = Date.now()
+    const snapshot = failure(heavy, "browser_snapshot").then((message) => ({ message, ms: Date.now() - started }))
+    const others: Array<number> = []
+    while (others.length < 10) {
+      const t = Date.now()
+      await call(other, "browser_snapshot")
+      others.push(Date.now() - t)
+    }
+    const refused = await snapshot
+    console.log(`huge page: refused in ${refused.ms} ms; the other agent's 10 snapshots meanwhile took ${others.join(", ")} ms`)
+    expect(refused.message).toContain("page too large")
+    expect(refused.ms).toBeLessThan(10_000)
+    expect(Math.max(...others)).toBeLessThan(5_000)
+    // Both servers are still connected.
+    expect(readRegistry(browser.dir).filter((r) => r.extension).length).toBeGreaterThanOrEqual(2)
+  })
+})
