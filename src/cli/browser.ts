@@ -15,6 +15,7 @@ import * as Chromium from "../server/Chromium.js"
 import { extensionDir } from "../server/Extension.js"
 import * as InstanceLock from "../server/InstanceLock.js"
 import { NoBrowser } from "../server/ManagedBrowser.js"
+import * as NativeHost from "../server/NativeHost.js"
 
 export class BrowserFailed extends Data.TaggedError("BrowserFailed")<{ readonly message: string }> {}
 
@@ -29,7 +30,7 @@ export const defaultProfile = (env: NodeJS.ProcessEnv = process.env) =>
 /** The lock that keeps one browser per profile: named after the profile's full path. */
 export const profileLock = (profile: string) => `browser-${Crypto.createHash("sha256").update(Path.resolve(profile)).digest("hex").slice(0, 16)}`
 
-export const browser = (options: { readonly profile: string; readonly headless: boolean }) =>
+export const browser = (options: { readonly profile: string; readonly headless: boolean; readonly dir: string }) =>
   Effect.scoped(Effect.gen(function*() {
     const binary = Chromium.find()
     if (binary === undefined) return yield* new BrowserFailed({ message: new NoBrowser().message })
@@ -48,6 +49,10 @@ export const browser = (options: { readonly profile: string; readonly headless: 
       })
     )
     Fs.mkdirSync(profile, { recursive: true, mode: 0o700 })
+    // Paired with the servers of this runtime directory, with no clicks.
+    yield* NativeHost.installIntoProfile(profile, options.dir).pipe(
+      Effect.mapError((e) => new BrowserFailed({ message: `cannot install the native-messaging host into ${profile}: ${e.message}` }))
+    )
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
         ChildProcess.spawn(binary, [...Chromium.flags({ profile, extension: extensionDir, headless: options.headless }), "about:blank"], {

@@ -9,6 +9,9 @@ import * as Chromium from "../server/Chromium.js"
 import { formatRange, portsOf, type PortRange } from "../server/Config.js"
 import { defaultOrigin, extensionDir } from "../server/Extension.js"
 import * as InstanceLock from "../server/InstanceLock.js"
+import * as NativeHost from "../server/NativeHost.js"
+import { listenerUids } from "../server/PortClaims.js"
+import * as UserSecret from "../server/UserSecret.js"
 import * as PortRegistry from "../server/PortRegistry.js"
 import { ensurePrivateDir, locksDir } from "../server/RuntimeDir.js"
 
@@ -68,11 +71,15 @@ export const doctor = (options: {
     const range = portsOf(options.ports)
     const used = yield* Effect.filter(range, inUse, { concurrency: 16 })
     const foreign = used.filter((p) => !entries.some((e) => e.port === p && Option.isSome(e.record)))
+    const uids = listenerUids()
     checks.push({
       ok: used.length < range.length ? (foreign.length > 0 ? "warn" : true) : false,
       title: `port range ${formatRange(options.ports)}: ${used.length} of ${range.length} in use`,
       detail: [
-        ...(foreign.length > 0 ? [`in use by other programs: ${foreign.join(", ")}`] : []),
+        ...(foreign.length > 0 ? [`in use by other programs: ${foreign.map((p) => {
+          const uid = uids.get(p)
+          return uid === undefined ? String(p) : `${p} (uid ${uid}${uid === process.getuid?.() ? ", you" : ", ANOTHER USER"})`
+        }).join(", ")}`] : []),
         ...(used.length === range.length ? ["No free port: stop unused servers or widen the range (--ports / TABMUX_PORTS)."] : [])
       ]
     })
@@ -96,6 +103,31 @@ export const doctor = (options: {
       ok: lockResult._tag === "Right" ? true : false,
       title: `locks (${InstanceLock.chooseStrategy(options.lockStrategy)} strategy)`,
       detail: lockResult._tag === "Right" ? (lockResult.right.length ? lockResult.right : ["none"]) : [lockResult.left.message]
+    })
+
+    const secret = yield* Effect.either(UserSecret.readOrCreate(options.dir))
+    checks.push({
+      ok: secret._tag === "Right",
+      title: `user secret ${UserSecret.secretPath(options.dir)}`,
+      detail: secret._tag === "Right"
+        ? ["present, 0600: servers and the extension prove to each other they are yours with it"]
+        : [secret.left.message]
+    })
+
+    const host = yield* NativeHost.check
+    const installedFor = host.browsers.filter((b) => b.installed).map((b) => b.browser)
+    const otherDir = host.runtimeDir !== undefined && host.runtimeDir !== options.dir
+    checks.push({
+      ok: host.ok && !otherDir ? true : "warn",
+      title: `native-messaging host: ${installedFor.length > 0 ? `installed for ${installedFor.join(", ")}` : "not installed"}`,
+      detail: [
+        ...(installedFor.length > 0 ? [`launcher ${host.launcher}`] : [
+          "The extension cannot pair with your servers with no clicks: run `tabmux install` (a server on the default directory does it itself),",
+          "or pair once with `tabmux pair` (token pasted into the extension's options)."
+        ]),
+        ...(installedFor.length > 0 && !host.launcherOk ? [`the launcher is missing or does not run this tabmux (${NativeHost.cliPath()}): run \`tabmux install\``] : []),
+        ...(otherDir ? [`the host reads ${host.runtimeDir}, not ${options.dir}: servers on this directory are not paired; run \`tabmux install --dir ${options.dir}\``] : [])
+      ]
     })
 
     const chromium = Chromium.find()

@@ -192,7 +192,8 @@ const browserCommand = Command.make(
   (flags) =>
     browser({
       profile: Option.getOrElse(flags.profile, () => defaultProfile()),
-      headless: flags.headless
+      headless: flags.headless,
+      dir: Flags.resolveDir(flags.dir)
     }).pipe(Effect.provide(lockLayer(Flags.resolveDir(flags.dir))), reportFailure)
 ).pipe(Command.withDescription("Start Chromium/Chrome with the tabmux extension in a dedicated profile (not your everyday one)."))
 

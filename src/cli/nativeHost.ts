@@ -37,7 +37,7 @@ const registeredPorts = (dir: string): Array<number> => {
 export const nativeHost = (dir: string) =>
   Effect.async<void>((resume) => {
     let lastSecret = ""
-    let lastPorts = ""
+    let lastPorts: string | undefined
     let busy = false
     const tick = async () => {
       if (busy) return

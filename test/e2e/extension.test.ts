@@ -350,7 +350,7 @@ describe.sequential("page tools in headless Chromium", () => {
 
     const script: any = await agent.client.callTool({ name: "browser_navigate", arguments: { url: "javascript:alert(1)" } })
     expect(script.isError).toBe(true)
-    expect(text(script)).toContain("javascript: URLs are not allowed")
+    expect(text(script)).toContain("javascript: pages are not web content")
     const unreachable: any = await agent.client.callTool({ name: "browser_navigate", arguments: { url: "http://127.0.0.1:1/" } })
     expect(unreachable.isError).toBe(true)
     expect(text(unreachable)).toContain("could not load http://127.0.0.1:1/")

@@ -39,7 +39,7 @@ const connected = Effect.gen(function*() {
 })
 
 describe("Bridge", () => {
-  it.effect("answers hello with a welcome that names the server", () =>
+  it.effect("welcomes a peer that proved itself, naming the server", () =>
     Effect.gen(function*() {
       const { bridge, welcome } = yield* connected
       expect(welcome).toEqual({
@@ -51,7 +51,8 @@ describe("Bridge", () => {
         serverVersion: "0.0.0",
         token: "tok",
         onDisconnect: "close",
-        graceSeconds: 60
+        graceSeconds: 60,
+        allowFileUrls: false
       })
       expect(Option.map(yield* bridge.extension, (e) => e.hello.browser)).toEqual(Option.some("Chromium 156"))
     }).pipe(Effect.provide(TestBridge)))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { decodeFrame, encodeFrame, type Frame, Methods } from "../../src/protocol/index.js"
+import { decodeFrame, encodeFrame, type Frame, Methods, notWebContent } from "../../src/protocol/index.js"
 
 const frames: Array<Frame> = [
   { type: "hello", protocol: 1, extensionVersion: "0.1.0", browser: "Chromium 156", profile: "Default", nonce: "0f".repeat(32) },
@@ -56,5 +56,34 @@ describe("method catalogue", () => {
     }
     expect(Methods["tabs.new"].changesPage).toBe(true)
     expect(Methods["tabs.list"].changesPage).toBe(false)
+  })
+})
+
+describe("web content (invariant 10)", () => {
+  const web = { allowFile: false }
+  it("http, https, data, blob of a web origin and about:blank are web content", () => {
+    for (const url of ["https://example.com/", "http://127.0.0.1:8080/x?y#z", "data:text/html,hi", "blob:https://example.com/1234", "about:blank", ""]) {
+      expect(notWebContent(url, web), url).toBeUndefined()
+    }
+  })
+  it("the extension's and other extensions' pages, chrome:, devtools:, view-source:, javascript:, other about: pages and file: are not", () => {
+    for (const url of [
+      "chrome-extension://jejkldfklbhljdabcdbhnbmgjpdmpfji/status.html",
+      "chrome://settings/",
+      "chrome-untrusted://terminal/",
+      "devtools://devtools/bundled/inspector.html",
+      "view-source:https://example.com/",
+      "javascript:alert(1)",
+      "about:version",
+      "blob:chrome-extension://jejkldfklbhljdabcdbhnbmgjpdmpfji/1234",
+      "file:///etc/passwd",
+      "not a url"
+    ]) {
+      expect(notWebContent(url, web), url).toBeDefined()
+    }
+  })
+  it("file: only when the user allowed it", () => {
+    expect(notWebContent("file:///tmp/x.html", { allowFile: true })).toBeUndefined()
+    expect(notWebContent("file:///tmp/x.html", web)).toContain("--allow-file-urls")
   })
 })
