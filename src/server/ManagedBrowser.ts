@@ -60,6 +60,8 @@ export interface LaunchOptions {
   readonly ports?: string
   /** The servers' runtime directory (default: a fresh private one, removed on close). */
   readonly dir?: string
+  /** Install the native-messaging host into the profile (default true); without it the extension must be paired by hand. */
+  readonly nativeHost?: boolean
 }
 
 export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
@@ -69,7 +71,7 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
   const ownDir = options.dir === undefined
   const dir = options.dir ?? Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-run-"))
   Fs.chmodSync(dir, 0o700)
-  await Effect.runPromise(NativeHost.installIntoProfile(profile, dir))
+  if (options.nativeHost ?? true) await Effect.runPromise(NativeHost.installIntoProfile(profile, dir))
   const child = ChildProcess.spawn(binary, [
     ...Chromium.flags({ profile, extension: extensionDir, headless: options.headless ?? true }),
     "--remote-debugging-port=0", "about:blank"
