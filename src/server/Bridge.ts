@@ -31,7 +31,7 @@ import {
   encodeFrame,
   ErrorTag,
   type Frame,
-  type Hello,
+  Hello,
   type MethodName,
   type MethodSpec,
   Methods,
@@ -106,6 +106,8 @@ interface Link extends ExtensionInfo {
 }
 
 const ProgressData = Schema.Struct({ call: Schema.Int, message: Schema.String })
+
+const decodeHello = Schema.decodeUnknownOption(Schema.parseJson(Hello), { onExcessProperty: "ignore" })
 
 const decodeHelloVersion = Schema.decodeUnknownOption(
   Schema.parseJson(Schema.Struct({ type: Schema.Literal("hello"), protocol: Schema.Int }))
@@ -197,7 +199,7 @@ export const make = (options: { readonly port: number }) =>
 
     /** The peer's next frame within the handshake timeout; `None` if none came or it did not decode. */
     const nextFrame = (transport: Transport) =>
-      Effect.map(nextMessage(transport), Option.flatMap((data) => Effect.runSync(Effect.option(decodeFrame(data)))))
+      Effect.flatMap(nextMessage(transport), Option.match({ onNone: () => Effect.succeedNone, onSome: (data) => Effect.option(decodeFrame(data)) }))
 
     /**
      * The same-user proof, server side: send our nonce and proof, then expect the
@@ -302,8 +304,7 @@ export const make = (options: { readonly port: number }) =>
               `update the ${newer === "extension" ? "server" : "extension"} so both match`
           )
         }
-        const hello = Option.flatMap(first, (data) =>
-          Option.filter(Effect.runSync(Effect.option(decodeFrame(data))), (f): f is Hello => f.type === "hello"))
+        const hello = Option.flatMap(first, decodeHello)
         if (Option.isNone(hello)) {
           return yield* reject(transport, "handshake", "expected a hello frame first")
         }
