@@ -4,7 +4,7 @@
  * orders them), answer pings, forward events, and watch for silence. When the socket
  * closes, the instance's scope closes: its tabs are handled, then its locks released.
  */
-import { Clock, Duration, Effect, Exit, Mailbox, Option, Ref, type Scope, Stream } from "effect"
+import { Clock, Duration, Effect, Exit, FiberMap, Mailbox, Option, Ref, type Scope, Stream } from "effect"
 import {
   decodeFrame,
   encodeFrame,
@@ -137,6 +137,8 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
     yield* Effect.logInfo(`connected to ${welcome.clientName} (pid ${welcome.pid}) on port ${port}`)
 
     const lastHeard = yield* Ref.make(yield* Clock.currentTimeMillis)
+    /** Calls running, by id: an `interrupt` stops one (its tab's lock is released as it ends). */
+    const calls = yield* FiberMap.make<number>()
     const dispatch = (data: unknown) =>
       Effect.zipRight(
         Clock.currentTimeMillis.pipe(Effect.flatMap((now) => Ref.set(lastHeard, now))),
@@ -152,9 +154,11 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
                     onFailure: (error) => socket.send({ type: "result", id: frame.id, ok: false, error }),
                     onSuccess: (value) => socket.send({ type: "result", id: frame.id, ok: true, value })
                   }),
-                  Effect.forkScoped,
+                  (running) => FiberMap.run(calls, frame.id, running),
                   Effect.asVoid
                 )
+              case "interrupt":
+                return FiberMap.remove(calls, frame.id)
               case "ping":
                 return socket.send({ type: "pong", at: frame.at })
               case "pong":

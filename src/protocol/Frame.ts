@@ -97,7 +97,13 @@ export const Call = frame("call", {
   params: Schema.Unknown
 })
 
-/** extension → server, exactly one per call. */
+/**
+ * server → extension: stop call `id` (its caller cancelled it or gave up). The call's
+ * fiber is interrupted, which frees its tab at once; no result follows.
+ */
+export const Interrupt = frame("interrupt", { id: CallId })
+
+/** extension → server, exactly one per call (none after an `interrupt`). */
 export const Result = Schema.Union(
   frame("result", { id: CallId, ok: Schema.Literal(true), value: Schema.Unknown }),
   frame("result", { id: CallId, ok: Schema.Literal(false), error: WireError })
@@ -117,7 +123,7 @@ export const Pong = frame("pong", { at: Schema.Number })
 /** Either side: the frame you sent could not be decoded. Never closes the connection by itself. */
 export const ErrorFrame = frame("error", { error: WireError })
 
-export const Frame = Schema.Union(Hello, Challenge, Auth, Welcome, Reject, Call, Result, Event, Ping, Pong, ErrorFrame)
+export const Frame = Schema.Union(Hello, Challenge, Auth, Welcome, Reject, Call, Interrupt, Result, Event, Ping, Pong, ErrorFrame)
 export type Frame = typeof Frame.Type
 export type Hello = typeof Hello.Type
 export type Welcome = typeof Welcome.Type

@@ -9,11 +9,13 @@
  * closed and every pending call fails with `ExtensionDisconnected`, so every call ends.
  */
 import {
+  Cause,
   Clock,
   Context,
   Duration,
   Deferred,
   Effect,
+  Exit,
   HashMap,
   Layer,
   type Mailbox,
@@ -162,6 +164,11 @@ export const make = (options: { readonly port: number }) =>
         const result = yield* link.send(frame).pipe(
           Effect.zipRight(Deferred.await(deferred)),
           Effect.timeoutFail({ duration: timeout, onTimeout: () => new CallTimeout({ method, timeout }) }),
+          // Cancelled by the client, or timed out: the extension stops the call and frees its tab at once.
+          Effect.onExit((exit) => {
+            const gone = Exit.isFailure(exit) && Option.exists(Cause.failureOption(exit.cause), (e) => e._tag === "ExtensionDisconnected")
+            return Exit.isSuccess(exit) || gone ? Effect.void : link.send({ type: "interrupt", id })
+          }),
           Effect.ensuring(Ref.update(link.pending, Option.map(HashMap.remove(id))))
         )
         if (!result.ok) return yield* new ExtensionCallFailed({ method, error: result.error })

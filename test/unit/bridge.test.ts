@@ -72,6 +72,22 @@ describe("Bridge", () => {
       expect((yield* Fiber.join(b)).tab).toBe("t2")
     }).pipe(Effect.provide(TestBridge)))
 
+  it.effect("a call interrupted by its caller (an MCP cancel) tells the extension to stop it", () =>
+    Effect.gen(function*() {
+      const { bridge, peer } = yield* connected
+      const call = yield* Effect.fork(bridge.call("page.wait", { text: "never", timeoutSeconds: 20 }))
+      const sent = yield* peer.next
+      expect(sent).toMatchObject({ type: "call", method: "page.wait" })
+      yield* Fiber.interrupt(call)
+      expect(yield* peer.next).toEqual({ type: "interrupt", id: sent.id })
+      // A call that ends normally sends none.
+      const done = yield* Effect.fork(bridge.call("tabs.list", {}))
+      const listed = yield* peer.next
+      yield* peer.send({ type: "result", id: listed.id, ok: true, value: { tabs: [] } })
+      yield* Fiber.join(done)
+      expect(yield* peer.pendingOut).toBe(0)
+    }).pipe(Effect.provide(TestBridge)))
+
   it.effect("times out a call exactly at its method's timeout, and ignores a late result", () =>
     Effect.gen(function*() {
       const { bridge, peer } = yield* connected
@@ -82,6 +98,8 @@ describe("Bridge", () => {
       yield* TestClock.adjust("1 millis")
       const exit = yield* Fiber.await(call)
       expect(exit).toEqual(Exit.fail(expect.objectContaining({ _tag: "CallTimeout", method: "tabs.list" })))
+      // The extension is told to stop it (and free its tab).
+      expect(yield* peer.next).toEqual({ type: "interrupt", id: sent.id })
       yield* peer.send({ type: "result", id: sent.id, ok: true, value: { tabs: [] } })
       // The connection survives the late result and serves the next call.
       const next = yield* Effect.fork(bridge.call("tabs.list", {}))

@@ -1,0 +1,77 @@
+/**
+ * Faults on the extension's side, for real (headless Chromium, real servers, real MCP
+ * clients): a cancelled call frees its tab at once; a server that goes silent is
+ * dropped; a user closing the tab mid-call. Own port range, so it may run beside the
+ * other browser tests.
+ */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type Browser, launch } from "../support/chromium.js"
+import { type Fixtures, serveFixtures } from "../support/fixtures.js"
+import { clientWithRoots } from "../support/roots.js"
+import { BIN, readRegistry, waitFor } from "../support/server.js"
+
+const PORTS = "18880-18887"
+
+interface Agent {
+  readonly name: string
+  readonly client: Client
+  readonly transport: StdioClientTransport
+}
+
+let browser: Browser
+let fixtures: Fixtures
+const agents: Array<Agent> = []
+
+const start = async (name: string, env: Record<string, string> = {}): Promise<Agent> => {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN],
+    env: { ...process.env, TABMUX_DIR: browser.dir, TABMUX_PORTS: PORTS, TABMUX_CONNECT_WAIT: "15", ...env } as Record<string, string>,
+    stderr: "pipe"
+  })
+  const { client } = clientWithRoots(name, [])
+  await client.connect(transport)
+  await waitFor(() => readRegistry(browser.dir).find((r) => r.pid === transport.pid && r.extension), 20_000)
+  const agent = { name, client, transport }
+  agents.push(agent)
+  return agent
+}
+
+const text = (result: any) => result.content.map((c: any) => c.text).join("\n")
+const call = async (agent: Agent, name: string, args: Record<string, unknown> = {}) => {
+  const result: any = await agent.client.callTool({ name, arguments: args })
+  if (result.isError) throw new Error(`${agent.name} ${name}: ${text(result)}`)
+  return result
+}
+
+beforeAll(async () => {
+  fixtures = await serveFixtures()
+  browser = await launch({ ports: PORTS })
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.client.close().catch(() => {})))
+  await browser?.close()
+  fixtures?.close()
+})
+
+describe.sequential("faults", () => {
+  it("a cancelled call stops in the extension: the next call on its tab runs at once", { timeout: 60_000 }, async () => {
+    const agent = await start("agent-c")
+    await call(agent, "browser_tabs", { action: "new", url: `${fixtures.base}/form` })
+    const cancel = new AbortController()
+    const waiting = agent.client.callTool({ name: "browser_wait_for", arguments: { text: "never appears", timeoutSeconds: 20 } }, undefined, {
+      signal: cancel.signal
+    }).catch((e) => e)
+    await new Promise((r) => setTimeout(r, 1_000))
+    cancel.abort()
+    await waiting
+    const started = Date.now()
+    await call(agent, "browser_snapshot")
+    const ms = Date.now() - started
+    console.log(`after cancelling a 20 s wait_for at 1 s, the next call on the tab took ${ms} ms`)
+    expect(ms).toBeLessThan(1_000)
+  })
+})
