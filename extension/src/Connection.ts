@@ -190,11 +190,14 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
     )
     yield* Effect.forkScoped(forwardExpiredLeases)
 
+    // Wakes when the limit would be reached since the last frame heard (not a whole limit
+    // later: a server silent from just after a check was dropped only after twice the limit).
     const silence = Effect.gen(function*() {
+      const limit = Duration.toMillis(options.silenceLimit)
       while (true) {
-        yield* Effect.sleep(options.silenceLimit)
         const quiet = (yield* Clock.currentTimeMillis) - (yield* Ref.get(lastHeard))
-        if (quiet >= Duration.toMillis(options.silenceLimit)) return
+        if (quiet >= limit) return
+        yield* Effect.sleep(Duration.millis(limit - quiet))
       }
     })
     const reading = socket.incoming.take.pipe(Effect.flatMap(dispatch), Effect.forever, Effect.ignore)

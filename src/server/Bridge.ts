@@ -126,22 +126,30 @@ export const make = (options: { readonly port: number }) =>
     const active = yield* SubscriptionRef.make(Option.none<Link>())
     const events = yield* PubSub.unbounded<EventFrame>()
 
-    /** The connected extension; when there is none, waits for one up to `connectWait`. */
+    /**
+     * The connected extension. When there is none, the first call waits for one up to
+     * `connectWait`; once a wait has run out, later calls fail at once with the same
+     * advice, until an extension connects (agents should not wait 5 s per call for a
+     * browser that is not there).
+     */
     const awaitLink = (method: string) =>
       Effect.flatMap(SubscriptionRef.get(active), Option.match({ onSome: Effect.succeed, onNone: () => waitForLink(method) }))
 
-    const waitForLink = (method: string) =>
-      active.changes.pipe(
-        Stream.filterMap((l) => l),
-        Stream.runHead,
-        Effect.flatten,
-        Effect.timeoutFail({
-          duration: config.connectWait,
-          onTimeout: () =>
-            new ExtensionNotConnected({ method, port: options.port, range: config.ports, waited: config.connectWait, extensionDir })
-        }),
-        Effect.catchTag("NoSuchElementException", () => Effect.die("extension state stream ended"))
-      )
+    const waitedInVain = yield* Ref.make(false)
+
+    const waitForLink = (method: string) => {
+      const notConnected = (waited: Duration.Duration) =>
+        new ExtensionNotConnected({ method, port: options.port, range: config.ports, waited, extensionDir })
+      return Effect.flatMap(Ref.get(waitedInVain), (gaveUp) =>
+        gaveUp ? Effect.fail(notConnected(Duration.zero)) : active.changes.pipe(
+          Stream.filterMap((l) => l),
+          Stream.runHead,
+          Effect.flatten,
+          Effect.timeoutFail({ duration: config.connectWait, onTimeout: () => notConnected(config.connectWait) }),
+          Effect.tapError(() => Ref.set(waitedInVain, true)),
+          Effect.catchTag("NoSuchElementException", () => Effect.die("extension state stream ended"))
+        ))
+    }
 
     const call = <M extends MethodName>(method: M, params: ParamsOf<M>): Effect.Effect<ResultOf<M>, CallError> =>
       Effect.gen(function*() {
@@ -337,6 +345,7 @@ export const make = (options: { readonly port: number }) =>
         if (!taken) {
           return yield* reject(transport, "busy", "this server is already connected to another browser profile")
         }
+        yield* Ref.set(waitedInVain, false)
         yield* Effect.addFinalizer(() => closeLink(link))
         const clientName = yield* identity.clientName.get
         yield* send({

@@ -11,7 +11,8 @@ export class ExtensionNotConnected extends Data.TaggedError("ExtensionNotConnect
   readonly extensionDir: string
 }> {
   override get message() {
-    return `The tabmux browser extension is not connected to this server (port ${this.port}; waited ${Duration.format(this.waited)}). ` +
+    const waited = Duration.toMillis(this.waited) === 0 ? "it was not connected after the last wait either" : `waited ${Duration.format(this.waited)}`
+    return `The tabmux browser extension is not connected to this server (port ${this.port}; ${waited}). ` +
       `To fix: install or enable the tabmux extension in Chrome (chrome://extensions, "Load unpacked": ${this.extensionDir}); ` +
       `make sure its port range includes ${this.port} (this server's range is ${formatRange(this.range)}, set by --ports / TABMUX_PORTS); ` +
       "then run `tabmux status` to see servers and their connections."

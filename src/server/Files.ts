@@ -47,31 +47,58 @@ export const writeNewPrivateFile = (path: string, content: string) =>
     }
   })
 
-/** Replaces `path` with `content` in one step: readers see the old file or the new one, never a part. */
+/**
+ * Replaces `path` with `content` in one step: readers see the old file or the new one,
+ * never a part. Not interruptible (it takes milliseconds), and the temp file is removed
+ * on any failure, so a server stopped mid-write leaves nothing behind.
+ */
 export const writeFileAtomic = (path: string, content: string) => {
   const temp = tempPathFor(path)
   return writeNewPrivateFile(temp, content).pipe(
     Effect.zipRight(fileOp("rename", path, () => Fs.rename(temp, path))),
-    Effect.tapError(() => removeFile(temp))
+    Effect.onError(() => Effect.ignore(removeFile(temp))),
+    Effect.uninterruptible
   )
 }
 
-/** The file's text, or `undefined` when it does not exist. A symlink is an error, never followed. */
+/** The largest record or lock file tabmux reads; anything bigger is not one of ours. */
+const MAX_READ_BYTES = 64 * 1024
+
+/**
+ * The file's text, or `undefined` when it does not exist. A symlink is an error, never
+ * followed; so is anything but a regular file (a FIFO or a device would block or never
+ * end: opened non-blocking and refused), and a file too big to be one of ours.
+ */
 export const readFileNoFollow = (path: string) =>
   fileOp("read", path, async () => {
     let handle: Fs.FileHandle
     try {
-      handle = await Fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW)
+      handle = await Fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
     } catch (e) {
       if (errorCode(e) === "ENOENT") return undefined
       throw e
     }
     try {
+      const stat = await handle.stat()
+      if (!stat.isFile()) throw Object.assign(new Error("it is not a regular file"), { code: "ENOTREG" })
+      if (stat.size > MAX_READ_BYTES) throw Object.assign(new Error(`it is ${stat.size} bytes, larger than any tabmux file`), { code: "EFBIG" })
       return await handle.readFile("utf8")
     } finally {
       await handle.close()
     }
   })
+
+/** Temp files (`tempPathFor`) in `dir` left by processes that died mid-write; removed by status and doctor's sweep. */
+export const strayTempFiles = (dir: string, isAlive: (pid: number) => boolean) =>
+  fileOp("list", dir, () => Fs.readdir(dir)).pipe(
+    Effect.orElseSucceed(() => [] as Array<string>),
+    Effect.map((names) =>
+      names.flatMap((n) => {
+        const m = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/.exec(n)
+        return m && !isAlive(Number(m[1])) ? [Path.join(dir, n)] : []
+      })
+    )
+  )
 
 /** Removes a file; a file already gone is fine. */
 export const removeFile = (path: string) =>

@@ -7,7 +7,7 @@
 import { Duration, Effect, Option, Schema } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
-import { fileOp, readFileNoFollow, removeFile, writeFileAtomic } from "./Files.js"
+import { fileOp, readFileNoFollow, removeFile, strayTempFiles, writeFileAtomic } from "./Files.js"
 import * as Process from "./Process.js"
 import { portsDir } from "./RuntimeDir.js"
 
@@ -102,12 +102,15 @@ export const list = (dir: string, now: number, staleAfter: Duration.Duration): E
     )
   )
 
-/** Removes records of dead or recycled processes; returns what it removed. */
+/** Removes records of dead or recycled processes (and temp files such processes left); returns the records it removed. */
 export const sweep = (dir: string, entries: ReadonlyArray<Entry>) =>
-  Effect.filter(entries, (e) =>
-    Option.exists(e.verdict, (v) => v === "dead" || v === "reused") && Option.isSome(e.record)
-      ? removeIfOurs(dir, e.port, Option.getOrThrow(e.record).token).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
-      : Effect.succeed(false))
+  Effect.zipLeft(
+    Effect.filter(entries, (e) =>
+      Option.exists(e.verdict, (v) => v === "dead" || v === "reused") && Option.isSome(e.record)
+        ? removeIfOurs(dir, e.port, Option.getOrThrow(e.record).token).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
+        : Effect.succeed(false)),
+    Effect.flatMap(strayTempFiles(portsDir(dir), Process.isAlive), (stray) => Effect.forEach(stray, (f) => Effect.ignore(removeFile(f))))
+  )
 
 export const formatAge = (ms: number) => {
   const s = Math.max(0, Math.floor(ms / 1000))

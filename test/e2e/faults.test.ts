@@ -74,4 +74,26 @@ describe.sequential("faults", () => {
     console.log(`after cancelling a 20 s wait_for at 1 s, the next call on the tab took ${ms} ms`)
     expect(ms).toBeLessThan(1_000)
   })
+
+  it("a server stopped (SIGSTOP) is dropped after 60 s of silence, its tabs closed; resumed, it reconnects and works", { timeout: 150_000 }, async () => {
+    const agent = await start("agent-s")
+    await call(agent, "browser_tabs", { action: "new", url: `${fixtures.base}/stopped` })
+    await call(agent, "browser_tab_lock", { ttlSeconds: 600 })
+    const tabOpen = () =>
+      browser.evaluateInWorker<boolean>(`chrome.tabs.query({}).then((t) => t.some((x) => x.url.endsWith("/stopped")))`)
+    expect(await tabOpen()).toBe(true)
+    const stopped = Date.now()
+    process.kill(agent.transport.pid!, "SIGSTOP")
+    try {
+      await waitFor(async () => !(await tabOpen()), 75_000)
+    } finally {
+      process.kill(agent.transport.pid!, "SIGCONT")
+    }
+    const dropped = Date.now() - stopped
+    console.log(`a stopped server was dropped (its tab closed, its 600 s lease gone) ${dropped} ms after SIGSTOP`)
+    expect(dropped).toBeGreaterThan(55_000)
+    expect(dropped).toBeLessThan(70_000)
+    await waitFor(() => readRegistry(browser.dir).find((r) => r.pid === agent.transport.pid && r.extension), 30_000)
+    expect((await call(agent, "browser_tabs", { action: "list" })).structuredContent.tabs).toEqual([])
+  })
 })

@@ -80,6 +80,28 @@ describe("tabmux CLI", () => {
     expect(run(["status"], { TABMUX_DIR: dir }).stdout).toContain("No tabmux server is running")
   })
 
+  it("status and doctor never block on a FIFO, a device link or a huge file in the runtime dir; status sweeps temp files of dead writers", () => {
+    const dir = tempRuntimeDir()
+    Fs.mkdirSync(Path.join(dir, "ports"), { mode: 0o700 })
+    Fs.mkdirSync(Path.join(dir, "locks"), { mode: 0o700 })
+    ChildProcess.execFileSync("mkfifo", [Path.join(dir, "ports", "18520.json"), Path.join(dir, "locks", "server.lock")])
+    Fs.writeFileSync(Path.join(dir, "ports", "18521.json"), "x".repeat(10 * 1024 * 1024))
+    const deadTemp = Path.join(dir, "ports", `.18522.json.${4_194_304 + 7}.abcd1234.tmp`)
+    const liveTemp = Path.join(dir, "ports", `.18523.json.${process.pid}.abcd1234.tmp`)
+    Fs.writeFileSync(deadTemp, "{")
+    Fs.writeFileSync(liveTemp, "{")
+    for (const args of [["status"], ["doctor"]]) {
+      const started = Date.now()
+      const result = ChildProcess.spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, TABMUX_DIR: dir }, encoding: "utf8", timeout: 10_000 })
+      const ms = Date.now() - started
+      expect(result.error, `${args[0]} did not finish`).toBeUndefined()
+      expect(ms, `${args[0]} took ${ms} ms`).toBeLessThan(5_000)
+      expect(result.stdout + result.stderr).toMatch(/18520/)
+    }
+    expect(Fs.existsSync(deadTemp)).toBe(false)
+    expect(Fs.existsSync(liveTemp)).toBe(true)
+  })
+
   it("--log-file gets the same lines as stderr, in a private file; TABMUX_LOG_LEVEL sets the level", async () => {
     const dir = tempRuntimeDir()
     const file = Path.join(dir, "tabmux.log")

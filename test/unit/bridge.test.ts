@@ -252,6 +252,25 @@ describe("Bridge", () => {
       expect(error.message).toContain("Load unpacked")
     }).pipe(Effect.provide(TestBridge)))
 
+  it.effect("after one wait runs out, later calls fail at once until the extension connects", () =>
+    Effect.gen(function*() {
+      const bridge = yield* Bridge
+      const first = yield* Effect.fork(bridge.call("tabs.list", {}))
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* Fiber.join(first).pipe(Effect.flip))._tag).toBe("ExtensionNotConnected")
+      // No time passes: the second call fails without waiting, with the same advice.
+      const second = yield* bridge.call("tabs.list", {}).pipe(Effect.flip)
+      expect(second._tag).toBe("ExtensionNotConnected")
+      expect(second.message).toContain("Load unpacked")
+      const peer = yield* makePeer
+      yield* Effect.fork(bridge.serve(peer.transport))
+      expect(yield* handshake(peer, { port: 18000 })).toMatchObject({ type: "welcome" })
+      const third = yield* Effect.fork(bridge.call("tabs.list", {}))
+      const sent = yield* peer.next
+      yield* peer.send({ type: "result", id: sent.id, ok: true, value: { tabs: [] } })
+      expect(yield* Fiber.join(third)).toEqual({ tabs: [] })
+    }).pipe(Effect.provide(TestBridge)))
+
   it.effect("a call made while waiting runs as soon as the extension connects", () =>
     Effect.gen(function*() {
       const bridge = yield* Bridge
