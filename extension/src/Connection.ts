@@ -132,6 +132,7 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
       policy: welcome.onDisconnect,
       grace: Duration.seconds(welcome.graceSeconds),
       web: { allowFile: welcome.allowFileUrls === true },
+      nextHandle: welcome.nextHandle,
       resume: welcome.resume
     })
     yield* Effect.logInfo(`connected to ${welcome.clientName} (pid ${welcome.pid}) on port ${port}`)

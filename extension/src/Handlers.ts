@@ -49,7 +49,12 @@ const resolve = (instance: Instance, handle: string | undefined) =>
     const shared = (yield* SynchronizedRef.get(instance.shared)).get(chosen)
     const tab = owned ?? shared
     if (tab === undefined) {
-      return yield* fail(ErrorTag.TabNotFound, `No tab ${chosen} among yours (${yield* ownTabs(instance)}). List them with browser_tabs {"action": "list"}.`)
+      const issued = /^t\d+$/.test(chosen) && Number(chosen.slice(1)) < (yield* Ref.get(instance.nextHandle))
+      return yield* fail(
+        ErrorTag.TabNotFound,
+        `${issued ? `${chosen} is gone (closed, or the browser restarted)` : `No tab ${chosen} among yours`} (${yield* ownTabs(instance)}). ` +
+          "List them with browser_tabs {\"action\": \"list\"}."
+      )
     }
     return { handle: chosen, tab, shared: owned === undefined }
   })
@@ -136,10 +141,15 @@ const run = {
       const browser = yield* Browser
       const instances = yield* Instances
       const url = yield* Page.checkUrl(params.url ?? "about:blank", call.instance.web)
-      const opened = yield* browser.openTab(url).pipe(
-        Effect.catchTag("BrowserError", (e) => fail(ErrorTag.Internal, `could not open a tab: ${e.message}`))
-      )
-      const handle = yield* instances.adopt(call.instance, opened.id)
+      // Opened and adopted as one step: a connection that closes meanwhile interrupts its
+      // calls first and only then runs its disconnect policy, so the new tab is either
+      // never opened or handled by that policy, never left behind without an owner.
+      const { opened, handle } = yield* Effect.uninterruptible(Effect.gen(function*() {
+        const opened = yield* browser.openTab(url).pipe(
+          Effect.catchTag("BrowserError", (e) => fail(ErrorTag.Internal, `could not open a tab: ${e.message}`))
+        )
+        return { opened, handle: yield* instances.adopt(call.instance, opened.id) }
+      }))
       return { tab: handle, url: opened.url, title: opened.title, current: true, shared: false }
     }),
   "tabs.select": (call: Call, params: ParamsOf<"tabs.select">) =>

@@ -59,6 +59,8 @@ export interface Registration {
   readonly policy: DisconnectPolicy
   readonly grace: Duration.Duration
   readonly web: WebContentOptions
+  /** The first handle number to issue (the server has seen every one below it). */
+  readonly nextHandle?: number | undefined
   /** The token of a kept instance to take over. */
   readonly resume?: string | undefined
 }
@@ -199,6 +201,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
           const otherNames = yield* Effect.forEach(others.filter((i) => i.id !== r.id), (i) => Effect.map(Ref.get(i.who), (w) => w.name))
           const previous = yield* reclaimable(map, r)
           const used = new Set(others.map((i) => i.color))
+          const kept = Option.isSome(previous) ? yield* Ref.get(previous.value.nextHandle) : 1
           const instance: Instance = Option.match(previous, {
             onNone: () => ({
               id: r.id,
@@ -213,7 +216,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
               attached: Ref.unsafeMake(true),
               tabs: SynchronizedRef.unsafeMake<ReadonlyMap<string, number>>(new Map()),
               shared: SynchronizedRef.unsafeMake<ReadonlyMap<string, number>>(new Map()),
-              nextHandle: Ref.unsafeMake(1),
+              nextHandle: Ref.unsafeMake(r.nextHandle ?? 1),
               current: Ref.unsafeMake(Option.none<string>()),
               group: Ref.unsafeMake(Option.none<number>())
             }),
@@ -228,6 +231,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
               policy: r.policy,
               grace: r.grace,
               web: r.web,
+              nextHandle: Ref.unsafeMake(Math.max(kept, r.nextHandle ?? 1)),
               attached: Ref.unsafeMake(true)
             })
           })

@@ -81,7 +81,13 @@ export const Welcome = frame("welcome", {
   graceSeconds: Schema.Number,
   resume: Schema.optional(Schema.String),
   /** The user allowed this server's agent `file:` URLs (`--allow-file-urls`). */
-  allowFileUrls: Schema.optional(Schema.Boolean)
+  allowFileUrls: Schema.optional(Schema.Boolean),
+  /**
+   * The first handle number the extension may issue to this server's agent: one past
+   * every handle it has seen, so a restarted browser or worker never hands out a handle
+   * the agent already knows for another tab.
+   */
+  nextHandle: Schema.optional(Schema.Int.pipe(Schema.positive()))
 })
 
 /** Either side, before closing: why the peer is refused (version mismatch, server busy with another browser). */

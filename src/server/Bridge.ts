@@ -109,6 +109,15 @@ interface Link extends ExtensionInfo {
 
 const ProgressData = Schema.Struct({ call: Schema.Int, message: Schema.String })
 
+/** The highest `tN` a result names, in its `tab` or its `tabs[].tab` (0 if none). */
+const highestHandle = (value: unknown): number => {
+  const numberOf = (h: unknown) => (typeof h === "string" && /^t\d+$/.test(h) ? Number(h.slice(1)) : 0)
+  if (typeof value !== "object" || value === null) return 0
+  const v = value as { tab?: unknown; tabs?: unknown }
+  const listed = Array.isArray(v.tabs) ? v.tabs.map((t) => numberOf((t as { tab?: unknown } | null)?.tab)) : []
+  return Math.max(numberOf(v.tab), ...listed)
+}
+
 const decodeHello = Schema.decodeUnknownOption(Schema.parseJson(Hello), { onExcessProperty: "ignore" })
 
 const decodeHelloVersion = Schema.decodeUnknownOption(
@@ -123,6 +132,8 @@ export const make = (options: { readonly port: number }) =>
     const identity = yield* ServerIdentity
     const { key } = yield* UserSecret
     const refusals = yield* Ref.make({ loggedAt: Number.NEGATIVE_INFINITY, unlogged: 0 })
+    /** The highest tab handle number any result has named (see the welcome's `nextHandle`). */
+    const handlesSeen = yield* Ref.make(0)
     const active = yield* SubscriptionRef.make(Option.none<Link>())
     const events = yield* PubSub.unbounded<EventFrame>()
 
@@ -180,9 +191,11 @@ export const make = (options: { readonly port: number }) =>
           Effect.ensuring(Ref.update(link.pending, Option.map(HashMap.remove(id))))
         )
         if (!result.ok) return yield* new ExtensionCallFailed({ method, error: result.error })
-        return (yield* Schema.decodeUnknown(spec.result)(result.value).pipe(
+        const value = yield* Schema.decodeUnknown(spec.result)(result.value).pipe(
           Effect.mapError((e) => new ProtocolMismatch({ method, direction: "result", issue: formatIssue(e) }))
-        )) as ResultOf<M>
+        )
+        yield* Ref.update(handlesSeen, (n) => Math.max(n, highestHandle(value)))
+        return value as ResultOf<M>
       }).pipe(Effect.withSpan("Bridge.call", { attributes: { method } }))
 
     /**
@@ -359,6 +372,7 @@ export const make = (options: { readonly port: number }) =>
           onDisconnect: config.onDisconnect,
           graceSeconds: Duration.toSeconds(config.keepGrace),
           allowFileUrls: config.allowFileUrls,
+          nextHandle: (yield* Ref.get(handlesSeen)) + 1,
           ...(config.resume === undefined ? {} : { resume: config.resume })
         })
         yield* Effect.logInfo(`extension connected (${hello.value.browser}, extension ${hello.value.extensionVersion})`)

@@ -46,6 +46,8 @@ export interface Browser {
   readonly pageCommand: (urlPrefix: string, method: string, params: object) => Promise<any>
   /** Evaluates in the first page whose URL starts with `urlPrefix` (one CDP session per call). */
   readonly evaluateInPage: <A>(urlPrefix: string, expression: string) => Promise<A>
+  /** Kills the browser (as a crash would) and starts it again on the same profile. */
+  readonly restart: () => Promise<void>
   /** Terminates the extension's service worker, as Chrome does to an idle one; returns once it is gone. */
   readonly stopWorker: () => Promise<void>
   /** Opens a page in a new background tab (through CDP, as a user's click would). */
@@ -72,19 +74,28 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
   const dir = options.dir ?? Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-run-"))
   Fs.chmodSync(dir, 0o700)
   if (options.nativeHost ?? true) await Effect.runPromise(NativeHost.installIntoProfile(profile, dir))
-  const child = ChildProcess.spawn(binary, [
-    ...Chromium.flags({ profile, extension: extensionDir, headless: options.headless ?? true }),
-    "--remote-debugging-port=0", "about:blank"
-  ], { detached: true, stdio: "ignore" })
+  const activePort = Path.join(profile, "DevToolsActivePort")
+  const spawn = async () => {
+    Fs.rmSync(activePort, { force: true })
+    const child = ChildProcess.spawn(binary, [
+      ...Chromium.flags({ profile, extension: extensionDir, headless: options.headless ?? true }),
+      "--remote-debugging-port=0", "about:blank"
+    ], { detached: true, stdio: "ignore" })
+    const port = await waitFor(() => Fs.existsSync(activePort) && Number(Fs.readFileSync(activePort, "utf8").split("\n")[0]), 20_000)
+    return { child, port }
+  }
+  let { child, port: cdpPort } = await spawn()
   // However this process ends, the browser it started ends with it.
   const killGroup = () => {
     try {
       process.kill(-child.pid!, "SIGKILL")
     } catch {}
   }
+  const killed = async () => {
+    killGroup()
+    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once("exit", r)))
+  }
   process.once("exit", killGroup)
-  const activePort = Path.join(profile, "DevToolsActivePort")
-  const cdpPort = await waitFor(() => Fs.existsSync(activePort) && Number(Fs.readFileSync(activePort, "utf8").split("\n")[0]), 20_000)
   let socket: WebSocket | undefined
   let nextId = 1
   const pending = new Map<number, (m: any) => void>()
@@ -153,7 +164,9 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
     return m.result
   }
   const browser: Browser = {
-    cdpPort,
+    get cdpPort() {
+      return cdpPort
+    },
     dir,
     profile,
     evaluateInWorker: async (expression) => {
@@ -188,11 +201,16 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
       if (closed?.success === false) throw new Error("could not stop the worker")
       await waitFor(async () => !(await targets()).some((t) => t.id === worker.id), 10_000)
     },
+    restart: async () => {
+      socket?.close()
+      socket = undefined
+      await killed()
+      ;({ child, port: cdpPort } = await spawn())
+    },
     close: async () => {
       socket?.close()
       process.off("exit", killGroup)
-      killGroup()
-      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)))
+      await killed()
       Fs.rmSync(profile, { recursive: true, force: true })
       if (ownDir) Fs.rmSync(dir, { recursive: true, force: true })
     }

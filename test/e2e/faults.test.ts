@@ -75,6 +75,36 @@ describe.sequential("faults", () => {
     expect(ms).toBeLessThan(1_000)
   })
 
+  it("after the browser is killed and started again, old handles say they are gone and new tabs get new handles", { timeout: 90_000 }, async () => {
+    const agent = await start("agent-r")
+    await call(agent, "browser_tabs", { action: "new", url: `${fixtures.base}/before-1` })
+    const current = (result: any) => result.structuredContent.tabs.find((t: any) => t.current).tab as string
+    const second = current(await call(agent, "browser_tabs", { action: "new", url: `${fixtures.base}/before-2` }))
+    const record = readRegistry(browser.dir).find((r) => r.pid === agent.transport.pid)
+    await browser.restart()
+    await waitFor(() => readRegistry(browser.dir).find((r) => r.pid === agent.transport.pid && r.extension?.connectedAt > record.extension.connectedAt), 30_000)
+    const gone: any = await agent.client.callTool({ name: "browser_snapshot", arguments: { tab: second } })
+    expect(gone.isError).toBe(true)
+    expect(text(gone)).toContain(`${second} is gone`)
+    const fresh = current(await call(agent, "browser_tabs", { action: "new", url: `${fixtures.base}/after` }))
+    console.log(`before the restart the agent had t1 and ${second}; after it, a new tab is ${fresh}`)
+    expect(Number(fresh.slice(1))).toBeGreaterThan(Number(second.slice(1)))
+  })
+
+  it("a server SIGKILLed 0-40 ms after asking for a new tab leaves no orphan tab (12 rounds)", { timeout: 120_000 }, async () => {
+    const rounds = 12
+    for (let i = 0; i < rounds; i++) {
+      const agent = await start(`doomed-${i}`)
+      void agent.client.callTool({ name: "browser_tabs", arguments: { action: "new", url: `${fixtures.base}/orphan-${i}` } }).catch(() => undefined)
+      await new Promise((r) => setTimeout(r, Math.round((40 * i) / (rounds - 1))))
+      process.kill(agent.transport.pid!, "SIGKILL")
+    }
+    const orphans = () =>
+      browser.evaluateInWorker<number>(`chrome.tabs.query({}).then((t) => t.filter((x) => (x.pendingUrl || x.url).includes("/orphan-")).length)`)
+    await waitFor(async () => (await orphans()) === 0, 15_000).catch(() => undefined)
+    expect(await orphans()).toBe(0)
+  })
+
   it("a server stopped (SIGSTOP) is dropped after 60 s of silence, its tabs closed; resumed, it reconnects and works", { timeout: 150_000 }, async () => {
     const agent = await start("agent-s")
     await call(agent, "browser_tabs", { action: "new", url: `${fixtures.base}/stopped` })
@@ -93,7 +123,8 @@ describe.sequential("faults", () => {
     console.log(`a stopped server was dropped (its tab closed, its 600 s lease gone) ${dropped} ms after SIGSTOP`)
     expect(dropped).toBeGreaterThan(55_000)
     expect(dropped).toBeLessThan(70_000)
-    await waitFor(() => readRegistry(browser.dir).find((r) => r.pid === agent.transport.pid && r.extension), 30_000)
+    // A new connection (the record still shows the old one until the server notices it is gone).
+    await waitFor(() => readRegistry(browser.dir).find((r) => r.pid === agent.transport.pid && r.extension?.connectedAt > stopped + dropped), 30_000)
     expect((await call(agent, "browser_tabs", { action: "list" })).structuredContent.tabs).toEqual([])
   })
 })
