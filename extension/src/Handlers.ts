@@ -4,7 +4,7 @@
  * whose message tells the agent what to do. Every operation on a tab runs under its
  * lock; a call that has to wait reports its progress.
  */
-import { Duration, Effect, Option, ParseResult, Ref, Schema, SynchronizedRef } from "effect"
+import { Duration, Effect, Option, ParseResult, Ref, Schema, Stream, SynchronizedRef } from "effect"
 import {
   ErrorTag,
   isMethodName,
@@ -92,7 +92,7 @@ const lockError = (handle: string, e: LockTimeout | TabGone | InstanceGone): Wir
     case "LockTimeout":
       return { tag: ErrorTag.LockTimeout, message: e.message }
     case "TabGone":
-      return { tag: ErrorTag.TabNotFound, message: `${handle} was closed.` }
+      return { tag: ErrorTag.TabClosed, message: `${handle} was closed.` }
     case "InstanceGone":
       return { tag: ErrorTag.Internal, message: "this instance is disconnecting" }
   }
@@ -126,12 +126,23 @@ const webContentOnly = (instance: Instance, handle: string, tab: number) =>
     }))
   )
 
+/**
+ * Fails with TabClosed as soon as the tab is closed. Raced against a call on the tab, it
+ * ends the call at once (its lock released as it is interrupted) instead of letting CDP
+ * time out on a tab that is gone.
+ */
+const closedMeanwhile = (handle: string, tab: number) =>
+  Effect.flatMap(Browser, (browser) => Stream.runHead(Stream.filter(browser.tabRemoved, (id) => id === tab))).pipe(
+    Effect.zipRight(fail(ErrorTag.TabClosed, `${handle} was closed while the call ran; nothing more was done in it.`))
+  )
+
 /** Runs a page operation on the caller's tab (default: current), under its lock; the result names the tab. */
 const onPage = <A extends object, R>(call: Call, handle: string | undefined, op: (tab: number) => Effect.Effect<A, WireError, R>) =>
   Effect.gen(function*() {
     const resolved = yield* resolve(call.instance, handle)
     const guarded = Effect.zipRight(webContentOnly(call.instance, resolved.handle, resolved.tab), op(resolved.tab))
-    return { tab: resolved.handle, ...(yield* locked(call, resolved.handle, resolved.tab, guarded)) }
+    const result = yield* Effect.raceFirst(locked(call, resolved.handle, resolved.tab, guarded), closedMeanwhile(resolved.handle, resolved.tab))
+    return { tab: resolved.handle, ...result }
   })
 
 const run = {

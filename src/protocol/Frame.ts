@@ -37,6 +37,8 @@ export const ErrorTag = {
   NotActionable: "NotActionable",
   /** A dialog or file chooser is open (or none is, for the tools that answer one). */
   Modal: "Modal",
+  /** The tab was closed (by the user, or the browser) before or while the call ran. */
+  TabClosed: "TabClosed",
   /** The tab shows, or the call would load, something other than web content (see WebContent.ts). */
   NotWebContent: "NotWebContent"
 } as const

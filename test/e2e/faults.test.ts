@@ -75,6 +75,27 @@ describe.sequential("faults", () => {
     expect(ms).toBeLessThan(1_000)
   })
 
+  it("the user closes a tab mid-call: the running call and the one waiting behind it end within 1 s, naming the tab", { timeout: 60_000 }, async () => {
+    const agent = agents.find((a) => a.name === "agent-c")!
+    await call(agent, "browser_tabs", { action: "new", url: `${fixtures.base}/doomed-tab` })
+    const tabs = (await call(agent, "browser_tabs", { action: "list" })).structuredContent.tabs
+    const handle = tabs.find((t: any) => t.url.endsWith("/doomed-tab")).tab
+    const running = agent.client.callTool({ name: "browser_wait_for", arguments: { tab: handle, text: "never", timeoutSeconds: 20 } })
+    await new Promise((r) => setTimeout(r, 300))
+    const queued = agent.client.callTool({ name: "browser_snapshot", arguments: { tab: handle } })
+    await new Promise((r) => setTimeout(r, 300))
+    const closedAt = Date.now()
+    await browser.evaluateInWorker(`chrome.tabs.query({}).then((t) => chrome.tabs.remove(t.find((x) => x.url.endsWith("/doomed-tab")).id)).then(() => true)`)
+    const [a, b]: Array<any> = await Promise.all([running, queued])
+    const ms = Date.now() - closedAt
+    console.log(`tab closed mid-call: both calls ended ${ms} ms after the close: "${text(a)}" / "${text(b)}"`)
+    expect(ms).toBeLessThan(1_500)
+    for (const r of [a, b]) {
+      expect(r.isError).toBe(true)
+      expect(text(r)).toContain(`${handle} was closed`)
+    }
+  })
+
   it("after the browser is killed and started again, old handles say they are gone and new tabs get new handles", { timeout: 90_000 }, async () => {
     const agent = await start("agent-r")
     await call(agent, "browser_tabs", { action: "new", url: `${fixtures.base}/before-1` })

@@ -52,7 +52,8 @@ describe("Bridge", () => {
         token: "tok",
         onDisconnect: "close",
         graceSeconds: 60,
-        allowFileUrls: false
+        allowFileUrls: false,
+        nextHandle: 1
       })
       expect(Option.map(yield* bridge.extension, (e) => e.hello.browser)).toEqual(Option.some("Chromium 156"))
     }).pipe(Effect.provide(TestBridge)))
