@@ -16,7 +16,7 @@ import {
   ReadResourceRequestSchema,
   RootsListChangedNotificationSchema
 } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Context, Effect, Exit, FiberId, FiberSet, Layer, SubscriptionRef } from "effect"
+import { Cause, Context, Effect, Exit, FiberId, FiberSet, Layer, Option, Ref, Stream, SubscriptionRef } from "effect"
 import { Bridge, CallProgress } from "./Bridge.js"
 import type { ServerConfig } from "./Config.js"
 import { ServerIdentity } from "./ServerIdentity.js"
@@ -40,6 +40,40 @@ export const layer = Layer.scopedDiscard(
     const identity = yield* ServerIdentity
     const run = yield* FiberSet.makeRuntime<Bridge | ServerConfig | Workspace>()
     const workspace = yield* Workspace
+    const bridge = yield* Bridge
+
+    /**
+     * What happened to the agent's tabs that no call asked about (a tab the user closed, a
+     * lease that expired, the browser connection lost and restored): told at the end of
+     * its next tool result, once.
+     */
+    const notices = yield* Ref.make<ReadonlyArray<string>>([])
+    const notice = (text: string) => Ref.update(notices, (n) => [...n, text].slice(-20))
+    yield* Effect.forkScoped(Stream.runForEach(bridge.events, (e) => {
+      const tab = typeof (e.data as { tab?: unknown } | null)?.tab === "string" ? (e.data as { tab: string }).tab : "a tab"
+      switch (e.name) {
+        case "tab.closed":
+          return notice(`${tab} was closed by the user.`)
+        case "lease.expired":
+          return notice(`Your lease on ${tab} expired (unused for its ttlSeconds); lock it again before more multi-step work.`)
+        default:
+          return Effect.void
+      }
+    }))
+    yield* Effect.forkScoped(bridge.extensionChanges.pipe(
+      Stream.map(Option.isSome),
+      Stream.changes,
+      Stream.drop(2), // the first connection, and its end, are not news
+      Stream.filter((connected) => connected),
+      Stream.runForEach(() =>
+        notice(
+          "The browser connection was lost and restored: tabs you had may have been closed by your disconnect policy. List them with browser_tabs."
+        )
+      )
+    ))
+    const withNotices = (result: ToolResult) =>
+      Effect.map(Ref.getAndSet(notices, []), (told) =>
+        told.length === 0 ? result : { ...result, content: [...result.content, { type: "text" as const, text: `Note: ${told.join(" ")}` }] })
     const byName = new Map(tools.map((t) => [t.name, t]))
 
     const server = new Server(
@@ -71,7 +105,7 @@ export const layer = Layer.scopedDiscard(
             .catch(() => undefined)
         )
       return new Promise<ToolResult>((resolve, reject) => {
-        const fiber = run(tool.run(request.params.arguments).pipe(Effect.provideService(CallProgress, progress)))
+        const fiber = run(tool.run(request.params.arguments).pipe(Effect.provideService(CallProgress, progress), Effect.flatMap(withNotices)))
         const cancel = () => fiber.unsafeInterruptAsFork(FiberId.none)
         extra.signal.addEventListener("abort", cancel, { once: true })
         fiber.addObserver((exit) => {

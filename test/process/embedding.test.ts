@@ -112,7 +112,19 @@ describe.sequential("embedded server with a WebSocket peer", () => {
     const { ws } = await peer(() => ({ ok: false, error: { tag: "TabNotFound", message: "No tab t7. Your tabs: t1." } }))
     const result: any = await client.callTool({ name: "browser_tabs", arguments: { action: "select", tab: "t7" } })
     expect(result.isError).toBe(true)
-    expect(text(result)).toBe("No tab t7. Your tabs: t1.")
+    expect(text(result).split("\nNote: ")[0]).toBe("No tab t7. Your tabs: t1.")
+    await hangUp(ws)
+  })
+
+  it("a tab closed by the user and an expired lease are told at the end of the agent's next result, once", async () => {
+    const { ws } = await peer((call) => ({ ok: true, value: { tabs: [] }, id: call.id }))
+    ws.send(JSON.stringify({ type: "event", name: "tab.closed", data: { tab: "t3", by: "user" } }))
+    ws.send(JSON.stringify({ type: "event", name: "lease.expired", data: { tab: "t4" } }))
+    await new Promise((r) => setTimeout(r, 100))
+    const told: any = await client.callTool({ name: "browser_tabs", arguments: { action: "list" } })
+    expect(text(told)).toMatch(/\nNote: .*t3 was closed by the user. Your lease on t4 expired/)
+    const again: any = await client.callTool({ name: "browser_tabs", arguments: { action: "list" } })
+    expect(text(again)).not.toContain("Note:")
     await hangUp(ws)
   })
 
