@@ -53,19 +53,30 @@ export const chromeLayer = Layer.scoped(
       })
     )
 
+    /**
+     * Attaches to a tab. An attachment left by this extension's previous service worker
+     * (Chrome keeps it when the worker stops) is detached and made anew: only our own
+     * attachment can be detached by us, so "another debugger" after that is DevTools or
+     * another extension.
+     */
     const attach = (tab: number) =>
       Effect.gen(function*() {
         if ((yield* Ref.get(attached)).has(tab)) return
-        yield* Effect.tryPromise({
-          try: () => chrome.debugger.attach({ tabId: tab }, "1.3"),
-          catch: (e) =>
+        const once = Effect.tryPromise({ try: () => chrome.debugger.attach({ tabId: tab }, "1.3"), catch: message })
+        yield* once.pipe(
+          Effect.catchIf(
+            (m) => /Another debugger/i.test(m),
+            () => Effect.promise(() => chrome.debugger.detach({ tabId: tab }).catch(() => undefined)).pipe(Effect.zipRight(once))
+          ),
+          Effect.mapError((m) =>
             new DriverError({
               method: "attach",
-              message: /Another debugger/i.test(message(e))
+              message: /Another debugger/i.test(m)
                 ? "another debugger (DevTools, or another extension) is attached to this tab: close it and try again"
-                : message(e)
+                : m
             })
-        })
+          )
+        )
         yield* Ref.update(attached, (s) => new Set(s).add(tab))
       })
 

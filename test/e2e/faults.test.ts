@@ -7,6 +7,7 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { defaultOrigin } from "../../src/server/Extension.js"
 import { type Browser, launch } from "../support/chromium.js"
 import { type Fixtures, serveFixtures } from "../support/fixtures.js"
 import { clientWithRoots } from "../support/roots.js"
@@ -76,7 +77,7 @@ describe.sequential("faults", () => {
   })
 
   it("the user closes a tab mid-call: the running call and the one waiting behind it end within 1 s, naming the tab", { timeout: 60_000 }, async () => {
-    const agent = agents.find((a) => a.name === "agent-c")!
+    const agent = agents.find((a) => a.name === "agent-c") ?? await start("agent-c")
     await call(agent, "browser_tabs", { action: "new", url: `${fixtures.base}/doomed-tab` })
     const tabs = (await call(agent, "browser_tabs", { action: "list" })).structuredContent.tabs
     const handle = tabs.find((t: any) => t.url.endsWith("/doomed-tab")).tab
@@ -94,6 +95,19 @@ describe.sequential("faults", () => {
       expect(r.isError).toBe(true)
       expect(text(r)).toContain(`${handle} was closed`)
     }
+  })
+
+  it("after the extension's service worker restarts, tabs driven before it are driven again", { timeout: 60_000 }, async () => {
+    const agent = await start("agent-w")
+    await call(agent, "browser_tabs", { action: "new", url: `${fixtures.base}/form` })
+    await call(agent, "browser_snapshot")
+    const record = readRegistry(browser.dir).find((r) => r.pid === agent.transport.pid)
+    await new Promise((r) => setTimeout(r, 700)) // the state snapshot is written twice a second
+    await browser.stopWorker()
+    await browser.openPage(`${defaultOrigin()}/status.html`)
+    await waitFor(() => readRegistry(browser.dir).find((r) => r.pid === agent.transport.pid && r.extension?.connectedAt > record.extension.connectedAt), 30_000)
+    const again = await call(agent, "browser_snapshot")
+    expect(text(again)).toContain("Sign up")
   })
 
   it("after the browser is killed and started again, old handles say they are gone and new tabs get new handles", { timeout: 90_000 }, async () => {
@@ -131,7 +145,7 @@ describe.sequential("faults", () => {
     await call(agent, "browser_tabs", { action: "new", url: `${fixtures.base}/stopped` })
     await call(agent, "browser_tab_lock", { ttlSeconds: 600 })
     const tabOpen = () =>
-      browser.evaluateInWorker<boolean>(`chrome.tabs.query({}).then((t) => t.some((x) => x.url.endsWith("/stopped")))`)
+      browser.evaluateInWorker<boolean>(`chrome.tabs.query({}).then((t) => t.some((x) => (x.pendingUrl || x.url).endsWith("/stopped")))`)
     expect(await tabOpen()).toBe(true)
     const stopped = Date.now()
     process.kill(agent.transport.pid!, "SIGSTOP")
