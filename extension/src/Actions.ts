@@ -8,13 +8,11 @@
  */
 import { Clock, Duration, Effect, Option, Queue, Schema } from "effect"
 import type * as Protocol from "../../src/protocol/index.js"
-import { ErrorTag, type WireError } from "../../src/protocol/index.js"
+import { BadParams, type CallFailure, ModalOpen, NotActionable, PageError, StaleRef } from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
 import { type CdpEvent, Driver } from "./Driver.js"
 import { driverError, type Modal, type PageRecord, Pages } from "./Pages.js"
 import * as Snapshot from "./Snapshot.js"
-
-const fail = (tag: string, message: string) => Effect.fail<WireError>({ tag, message })
 
 /** Scrolls the element into view and checks a click at its centre would reach it. Runs with `this` = the element. */
 const PREPARE = `function (action) {
@@ -103,7 +101,7 @@ const callOn = (tab: number, target: { readonly session: string | undefined; rea
     }, target.session)).pipe(
       Effect.mapError(driverError),
       Effect.flatMap(Schema.decodeUnknown(Called)),
-      Effect.mapError((e): WireError => ("tag" in e ? e : { tag: ErrorTag.PageError, message: "unexpected answer from the browser" })),
+      Effect.mapError((e): CallFailure => (e._tag === "ParseError" ? new PageError({ message: "unexpected answer from the browser" }) : e)),
       Effect.map((c) => c.result.value as any)
     )
 
@@ -111,16 +109,16 @@ const Quads = Schema.Struct({ quads: Schema.Array(Schema.Array(Schema.Number)) }
 const BoxModel = Schema.Struct({ model: Schema.Struct({ content: Schema.Array(Schema.Number) }) })
 
 /** Where the top-left of a child session's frame is, in the tab's viewport. */
-export const frameOffset = (page: PageRecord, session: string | undefined): Effect.Effect<{ x: number; y: number }, WireError, Driver> =>
+export const frameOffset = (page: PageRecord, session: string | undefined): Effect.Effect<{ x: number; y: number }, CallFailure, Driver> =>
   Effect.gen(function*() {
     if (session === undefined) return { x: 0, y: 0 }
     const owner = page.owners.get(session)
-    if (owner === undefined) return yield* fail(ErrorTag.StaleRef, "the element's frame is no longer in the page: take a new snapshot")
+    if (owner === undefined) return yield* Effect.fail(new StaleRef({ message: "the element's frame is no longer in the page: take a new snapshot" }))
     const driver = yield* Driver
     const box = yield* driver.send(page.tab, "DOM.getBoxModel", { backendNodeId: owner.backendNodeId }, owner.session).pipe(
       Effect.mapError(driverError),
       Effect.flatMap(Schema.decodeUnknown(BoxModel)),
-      Effect.mapError((): WireError => ({ tag: ErrorTag.StaleRef, message: "the element's frame is no longer in the page: take a new snapshot" }))
+      Effect.mapError((): CallFailure => (new StaleRef({ message: "the element's frame is no longer in the page: take a new snapshot" })))
     )
     const outer = yield* frameOffset(page, owner.session)
     return { x: outer.x + box.model.content[0]!, y: outer.y + box.model.content[1]! }
@@ -134,20 +132,20 @@ const target = (page: PageRecord, ref: string, element: string | undefined, acti
     const node = yield* Snapshot.resolve(page, ref)
     const what = element ? `${element} (${ref})` : ref
     const ready = yield* callOn(page.tab, node, PREPARE, [action])
-    if (ready?.error === "gone") return yield* fail(ErrorTag.StaleRef, `stale ref ${ref}: its element is no longer in the page: take a new snapshot`)
-    if (ready?.error === "hidden") return yield* fail(ErrorTag.NotActionable, `${what} is not visible (zero size, hidden, or outside the page)`)
-    if (ready?.error === "disabled") return yield* fail(ErrorTag.NotActionable, `${what} is disabled`)
+    if (ready?.error === "gone") return yield* Effect.fail(new StaleRef({ message: `stale ref ${ref}: its element is no longer in the page: take a new snapshot` }))
+    if (ready?.error === "hidden") return yield* Effect.fail(new NotActionable({ message: `${what} is not visible (zero size, hidden, or outside the page)` }))
+    if (ready?.error === "disabled") return yield* Effect.fail(new NotActionable({ message: `${what} is disabled` }))
     if (ready?.error === "covered") {
-      return yield* fail(ErrorTag.NotActionable, `${what} is covered by another element, ${ready.by}, which would get the click: close or scroll away what covers it first`)
+      return yield* Effect.fail(new NotActionable({ message: `${what} is covered by another element, ${ready.by}, which would get the click: close or scroll away what covers it first` }))
     }
     const driver = yield* Driver
     const quads = yield* driver.send(page.tab, "DOM.getContentQuads", { objectId: node.objectId }, node.session).pipe(
       Effect.mapError(driverError),
       Effect.flatMap(Schema.decodeUnknown(Quads)),
-      Effect.mapError((): WireError => ({ tag: ErrorTag.NotActionable, message: `${what} has no box on the page` }))
+      Effect.mapError((): CallFailure => (new NotActionable({ message: `${what} has no box on the page` })))
     )
     const quad = quads.quads[0]
-    if (quad === undefined || quad.length < 8) return yield* fail(ErrorTag.NotActionable, `${what} has no box on the page`)
+    if (quad === undefined || quad.length < 8) return yield* Effect.fail(new NotActionable({ message: `${what} has no box on the page` }))
     const offset = yield* frameOffset(page, node.session)
     const x = (quad[0]! + quad[2]! + quad[4]! + quad[6]!) / 4 + offset.x
     const y = (quad[1]! + quad[3]! + quad[5]! + quad[7]!) / 4 + offset.y
@@ -314,7 +312,7 @@ export type ActionResult = Omit<Protocol.ActionResult, "tab">
 
 const dialogOpen = (page: PageRecord) =>
   page.modal?.kind === "dialog"
-    ? fail(ErrorTag.Modal, `Cannot act now: ${describeModal(page.modal)} first.`)
+    ? Effect.fail(new ModalOpen({ message: `Cannot act now: ${describeModal(page.modal)} first.` }))
     : Effect.void
 
 /**
@@ -325,7 +323,7 @@ const dialogOpen = (page: PageRecord) =>
 export const acting = <R>(
   tab: number,
   options: { readonly snapshot: boolean; readonly allowDialog?: boolean },
-  act: (page: PageRecord) => Effect.Effect<string, WireError, R>
+  act: (page: PageRecord) => Effect.Effect<string, CallFailure, R>
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const pages = yield* Pages
@@ -427,7 +425,7 @@ export const type = (page: PageRecord, o: { ref: string; element?: string | unde
     const driver = yield* Driver
     yield* driver.send(page.tab, "DOM.focus", { objectId: at.objectId }, at.session).pipe(Effect.mapError(driverError))
     const editable = yield* callOn(page.tab, at, SELECT_CONTENT)
-    if (editable !== true) return yield* fail(ErrorTag.NotActionable, `${at.what} does not take text (it is not an input, a textarea or editable)`)
+    if (editable !== true) return yield* Effect.fail(new NotActionable({ message: `${at.what} does not take text (it is not an input, a textarea or editable)` }))
     yield* typeText(page.tab, o.text, o.slowly === true)
     if (o.submit) yield* press(page.tab, "Enter", [])
     return `typed ${JSON.stringify(o.text)} into ${at.what}${o.submit ? " and pressed Enter" : ""}`
@@ -436,7 +434,7 @@ export const type = (page: PageRecord, o: { ref: string; element?: string | unde
 export const pressKey = (page: PageRecord, combo: string) =>
   Effect.gen(function*() {
     const parsed = parseKey(combo)
-    if (parsed.error !== undefined) return yield* fail(ErrorTag.BadParams, `key: ${parsed.error}`)
+    if (parsed.error !== undefined) return yield* Effect.fail(new BadParams({ message: `key: ${parsed.error}` }))
     yield* press(page.tab, parsed.ok.key, parsed.ok.modifiers)
     return `pressed ${combo}`
   })
@@ -445,7 +443,7 @@ export const selectOption = (page: PageRecord, o: { ref: string; element?: strin
   Effect.gen(function*() {
     const at = yield* target(page, o.ref, o.element, "select")
     const chosen = yield* callOn(page.tab, at, SELECT_OPTIONS, [o.values])
-    if (chosen?.error) return yield* fail(ErrorTag.NotActionable, `${at.what}: ${chosen.error}`)
+    if (chosen?.error) return yield* Effect.fail(new NotActionable({ message: `${at.what}: ${chosen.error}` }))
     return `selected ${(chosen.selected as Array<string>).map((s) => JSON.stringify(s)).join(", ")} in ${at.what}`
   })
 
@@ -467,13 +465,13 @@ export const fillForm = (page: PageRecord, fields: ReadonlyArray<FormField>) =>
         case "slider": {
           const at = yield* target(page, field.ref, field.name, "select")
           const set = yield* callOn(page.tab, at, SET_RANGE, [field.value])
-          if (set?.error) return yield* fail(ErrorTag.NotActionable, `${at.what}: ${set.error}`)
+          if (set?.error) return yield* Effect.fail(new NotActionable({ message: `${at.what}: ${set.error}` }))
           return `set ${at.what} to ${set.value}`
         }
         case "checkbox":
         case "radio": {
           const want = field.value === "true"
-          if (!want && field.type === "radio") return yield* fail(ErrorTag.BadParams, `${field.name}: a radio button can only be chosen ("true"); choose another one to change it`)
+          if (!want && field.type === "radio") return yield* Effect.fail(new BadParams({ message: `${field.name}: a radio button can only be chosen ("true"); choose another one to change it` }))
           const node = yield* Snapshot.resolve(page, field.ref)
           const checked = yield* callOn(page.tab, node, IS_CHECKED)
           if (checked === want) return `${field.name} already ${want ? "checked" : "unchecked"}`
@@ -487,17 +485,14 @@ export const upload = (page: PageRecord, paths: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const modal = page.modal
     if (modal?.kind !== "fileChooser") {
-      return yield* fail(ErrorTag.Modal, "No file chooser is open: click the file input (or the button that opens it) first, then call browser_file_upload.")
+      return yield* Effect.fail(new ModalOpen({ message: "No file chooser is open: click the file input (or the button that opens it) first, then call browser_file_upload." }))
     }
-    if (!modal.multiple && paths.length > 1) return yield* fail(ErrorTag.BadParams, `paths: this file chooser takes one file, not ${paths.length}`)
+    if (!modal.multiple && paths.length > 1) return yield* Effect.fail(new BadParams({ message: `paths: this file chooser takes one file, not ${paths.length}` }))
     const driver = yield* Driver
     yield* driver.send(page.tab, "DOM.setFileInputFiles", { files: paths, backendNodeId: modal.backendNodeId }, modal.session).pipe(
-      Effect.mapError((e): WireError => ({
-        tag: ErrorTag.PageError,
-        message: /not allowed|permission/i.test(e.message)
+      Effect.mapError((e): CallFailure => (new PageError({ message: /not allowed|permission/i.test(e.message)
           ? `the browser refused to set files: allow the tabmux extension "access to file URLs" in chrome://extensions (${e.message})`
-          : `DOM.setFileInputFiles: ${e.message}`
-      }))
+          : `DOM.setFileInputFiles: ${e.message}` })))
     )
     page.modal = undefined
     return paths.length === 0 ? "cancelled the file chooser" : `chose ${paths.length === 1 ? paths[0] : `${paths.length} files`}`
@@ -506,7 +501,7 @@ export const upload = (page: PageRecord, paths: ReadonlyArray<string>) =>
 export const answerDialog = (page: PageRecord, accept: boolean, promptText: string | undefined) =>
   Effect.gen(function*() {
     const modal = page.modal
-    if (modal?.kind !== "dialog") return yield* fail(ErrorTag.Modal, "No dialog is open.")
+    if (modal?.kind !== "dialog") return yield* Effect.fail(new ModalOpen({ message: "No dialog is open." }))
     const driver = yield* Driver
     yield* driver.send(page.tab, "Page.handleJavaScriptDialog", { accept, ...(promptText === undefined ? {} : { promptText }) }, modal.session).pipe(
       Effect.mapError(driverError)

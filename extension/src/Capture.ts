@@ -7,7 +7,7 @@
  * its out-of-process frames where they are now (not where they were last drawn).
  */
 import { Duration, Effect, Schema } from "effect"
-import type { WireError } from "../../src/protocol/index.js"
+import type { CallFailure } from "../../src/protocol/index.js"
 import { Driver } from "./Driver.js"
 import { pageError } from "./Pages.js"
 
@@ -18,7 +18,7 @@ const Captured = Schema.Struct({ data: Schema.String })
 const failed = (message: string) => pageError("Page.captureScreenshot", message)
 
 /** A capture (base64 image data), however many requests the browser needs to answer one. */
-export const capture = (tab: number, params: object): Effect.Effect<string, WireError, Driver> =>
+export const capture = (tab: number, params: object): Effect.Effect<string, CallFailure, Driver> =>
   Effect.flatMap(Driver, (driver) => {
     const once = driver.send(tab, "Page.captureScreenshot", params).pipe(
       Effect.mapError((e) => failed(e.message)),

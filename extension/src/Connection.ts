@@ -8,8 +8,8 @@ import { Clock, Duration, Effect, Exit, FiberMap, Mailbox, Option, Ref, type Sco
 import {
   decodeFrame,
   encodeFrame,
-  ErrorTag,
   type Frame,
+  FrameRefused,
   PROTOCOL_VERSION,
   prove,
   randomHex32,
@@ -167,10 +167,10 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
               case "error":
                 return Effect.logWarning(`server refused a frame: ${frame.error.message}`)
               default:
-                return socket.send({ type: "error", error: { tag: ErrorTag.BadFrame, message: `unexpected "${frame.type}" frame` } })
+                return socket.send({ type: "error", error: new FrameRefused({ message: `unexpected "${frame.type}" frame` }) })
             }
           }),
-          Effect.catchTag("BadFrame", (e) => socket.send({ type: "error", error: { tag: ErrorTag.BadFrame, message: e.message } }))
+          Effect.catchTag("BadFrame", (e) => socket.send({ type: "error", error: new FrameRefused({ message: e.message }) }))
         )
       )
 

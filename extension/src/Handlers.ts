@@ -6,14 +6,23 @@
  */
 import { Duration, Effect, Option, ParseResult, Ref, Schema, Stream, SynchronizedRef } from "effect"
 import {
-  ErrorTag,
+  BadParams,
+  type CallFailure,
+  Internal,
   isMethodName,
+  LockTimeout as LockWaitedTooLong,
   type MethodName,
   Methods,
+  ModalOpen,
+  NotOwned,
   notWebContent,
+  NotWebContent,
   type ParamsOf,
+  TabClosed,
   type TabInfo,
-  type WireError
+  TabNotFound,
+  Timeout,
+  UnknownMethod
 } from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
 import type { Driver } from "./Driver.js"
@@ -22,7 +31,7 @@ import * as Actions from "./Actions.js"
 import * as Page from "./Page.js"
 import { Pages } from "./Pages.js"
 import * as Snapshot from "./Snapshot.js"
-import { type InstanceGone, type LockTimeout, type TabGone, TabLocks } from "./TabLocks.js"
+import { InstanceGone, LockTimeout, TabGone, TabLocks } from "./TabLocks.js"
 
 /** One call: the instance it came from, and where to report progress while it waits. */
 export interface Call {
@@ -31,8 +40,6 @@ export interface Call {
 }
 
 export type Needs = Browser | Instances | TabLocks | Driver | Pages
-
-const fail = (tag: string, message: string) => Effect.fail<WireError>({ tag, message })
 
 /** How long an operation waits for a tab another call holds. */
 const OP_WAIT = Duration.seconds(8)
@@ -44,17 +51,14 @@ const ownTabs = (instance: Instance) =>
 const resolve = (instance: Instance, handle: string | undefined) =>
   Effect.gen(function*() {
     const chosen = handle ?? Option.getOrUndefined(yield* Ref.get(instance.current))
-    if (chosen === undefined) return yield* fail(ErrorTag.TabNotFound, "No current tab: open one with browser_tabs {\"action\": \"new\"}.")
+    if (chosen === undefined) return yield* Effect.fail(new TabNotFound({ message: "No current tab: open one with browser_tabs {\"action\": \"new\"}." }))
     const owned = (yield* SynchronizedRef.get(instance.tabs)).get(chosen)
     const shared = (yield* SynchronizedRef.get(instance.shared)).get(chosen)
     const tab = owned ?? shared
     if (tab === undefined) {
       const issued = /^t\d+$/.test(chosen) && Number(chosen.slice(1)) < (yield* Ref.get(instance.nextHandle))
-      return yield* fail(
-        ErrorTag.TabNotFound,
-        `${issued ? `${chosen} is gone (closed, or the browser restarted)` : `No tab ${chosen} among yours`} (${yield* ownTabs(instance)}). ` +
-          "List them with browser_tabs {\"action\": \"list\"}."
-      )
+      return yield* Effect.fail(new TabNotFound({ message: `${issued ? `${chosen} is gone (closed, or the browser restarted)` : `No tab ${chosen} among yours`} (${yield* ownTabs(instance)}). ` +
+          "List them with browser_tabs {\"action\": \"list\"}." }))
     }
     return { handle: chosen, tab, shared: owned === undefined }
   })
@@ -84,27 +88,27 @@ const list = (instance: Instance) =>
 const info = (instance: Instance, handle: string) =>
   Effect.flatMap(list(instance), ({ tabs }) => {
     const found = tabs.find((t) => t.tab === handle)
-    return found ? Effect.succeed(found) : fail(ErrorTag.TabNotFound, `${handle} was closed.`)
+    return found ? Effect.succeed(found) : Effect.fail(new TabNotFound({ message: `${handle} was closed.` }))
   })
 
-const lockError = (handle: string, e: LockTimeout | TabGone | InstanceGone): WireError => {
+const lockError = (handle: string, e: LockTimeout | TabGone | InstanceGone): CallFailure => {
   switch (e._tag) {
     case "LockTimeout":
-      return { tag: ErrorTag.LockTimeout, message: e.message }
+      return new LockWaitedTooLong({ message: e.message })
     case "TabGone":
-      return { tag: ErrorTag.TabClosed, message: `${handle} was closed.` }
+      return new TabClosed({ message: `${handle} was closed.` })
     case "InstanceGone":
-      return { tag: ErrorTag.Internal, message: "this instance is disconnecting" }
+      return new Internal({ message: "this instance is disconnecting" })
   }
 }
 
 /** Runs `effect` under the tab's lock, as the calling instance. */
-const locked = <A, R>(call: Call, handle: string, tab: number, effect: Effect.Effect<A, WireError, R>) =>
+const locked = <A, R>(call: Call, handle: string, tab: number, effect: Effect.Effect<A, CallFailure, R>) =>
   Effect.gen(function*() {
     const locks = yield* TabLocks
     const who = yield* Ref.get(call.instance.who)
     return yield* locks.withTab(tab, who, { wait: OP_WAIT, label: handle, onWait: call.progress }, effect).pipe(
-      Effect.mapError((e) => ("_tag" in e ? lockError(handle, e) : e))
+      Effect.mapError((e) => (e instanceof LockTimeout || e instanceof TabGone || e instanceof InstanceGone ? lockError(handle, e) : e))
     )
   })
 
@@ -116,12 +120,12 @@ const locked = <A, R>(call: Call, handle: string, tab: number, effect: Effect.Ef
 const webContentOnly = (instance: Instance, handle: string, tab: number) =>
   Effect.flatMap(Browser, (browser) => browser.getTab(tab)).pipe(
     Effect.flatMap(Option.match({
-      onNone: () => fail(ErrorTag.TabNotFound, `${handle} was closed.`),
+      onNone: (): Effect.Effect<void, CallFailure> => Effect.fail(new TabClosed({ message: `${handle} was closed.` })),
       onSome: (t) => {
         const refused = notWebContent(t.url, instance.web)
         return refused === undefined
           ? Effect.void
-          : fail(ErrorTag.NotWebContent, `${handle} shows ${t.url.split(/[?#]/)[0]}: ${refused}. Navigate it to a web page, or close it.`)
+          : Effect.fail(new NotWebContent({ message: `${handle} shows ${t.url.split(/[?#]/)[0]}: ${refused}. Navigate it to a web page, or close it.` }))
       }
     }))
   )
@@ -133,11 +137,11 @@ const webContentOnly = (instance: Instance, handle: string, tab: number) =>
  */
 const closedMeanwhile = (handle: string, tab: number) =>
   Effect.flatMap(Browser, (browser) => Stream.runHead(Stream.filter(browser.tabRemoved, (id) => id === tab))).pipe(
-    Effect.zipRight(fail(ErrorTag.TabClosed, `${handle} was closed while the call ran; nothing more was done in it.`))
+    Effect.zipRight(Effect.fail(new TabClosed({ message: `${handle} was closed while the call ran; nothing more was done in it.` })))
   )
 
 /** Runs a page operation on the caller's tab (default: current), under its lock; the result names the tab. */
-const onPage = <A extends object, R>(call: Call, handle: string | undefined, op: (tab: number) => Effect.Effect<A, WireError, R>) =>
+const onPage = <A extends object, R>(call: Call, handle: string | undefined, op: (tab: number) => Effect.Effect<A, CallFailure, R>) =>
   Effect.gen(function*() {
     const resolved = yield* resolve(call.instance, handle)
     const guarded = Effect.zipRight(webContentOnly(call.instance, resolved.handle, resolved.tab), op(resolved.tab))
@@ -157,7 +161,7 @@ const run = {
       // never opened or handled by that policy, never left behind without an owner.
       const { opened, handle } = yield* Effect.uninterruptible(Effect.gen(function*() {
         const opened = yield* browser.openTab(url).pipe(
-          Effect.catchTag("BrowserError", (e) => fail(ErrorTag.Internal, `could not open a tab: ${e.message}`))
+          Effect.catchTag("BrowserError", (e) => Effect.fail(new Internal({ message: `could not open a tab: ${e.message}` })))
         )
         return { opened, handle: yield* instances.adopt(call.instance, opened.id) }
       }))
@@ -175,7 +179,7 @@ const run = {
       const instances = yield* Instances
       const { handle, shared, tab } = yield* resolve(call.instance, params.tab)
       if (shared) {
-        return yield* fail(ErrorTag.NotOwned, `${handle} is a tab the user shared; only the user closes it. Unlock it when you are done (browser_tab_unlock).`)
+        return yield* Effect.fail(new NotOwned({ message: `${handle} is a tab the user shared; only the user closes it. Unlock it when you are done (browser_tab_unlock).` }))
       }
       // Forget the handle before closing, so the tab's removal is not reported as the user's doing.
       yield* locked(call, handle, tab, instances.drop(call.instance, handle).pipe(Effect.zipRight(browser.closeTab(tab))))
@@ -228,7 +232,7 @@ const run = {
     onPage(call, params.tab, (tab) =>
       Effect.gen(function*() {
         const page = yield* Effect.flatMap(Pages, (p) => p.prepare(tab))
-        if (page.modal?.kind === "dialog") return yield* fail(ErrorTag.Modal, `Cannot read the page now: ${Actions.describeModal(page.modal)} first.`)
+        if (page.modal?.kind === "dialog") return yield* Effect.fail(new ModalOpen({ message: `Cannot read the page now: ${Actions.describeModal(page.modal)} first.` }))
         const from = params.ref === undefined ? undefined : yield* Snapshot.resolve(page, params.ref)
         const shot = yield* Snapshot.take(tab, { from, depth: params.depth })
         const where = yield* Actions.whereIs(tab)
@@ -270,31 +274,28 @@ const run = {
   "page.pdf": (call: Call, params: ParamsOf<"page.pdf">) => onPage(call, params.tab, (tab) => Page.pdf(tab)),
   "instance.update": (call: Call, params: ParamsOf<"instance.update">) =>
     Effect.flatMap(Instances, (instances) => instances.rename(call.instance, params.clientName)).pipe(Effect.as({}))
-} satisfies { readonly [M in MethodName]: (call: Call, params: ParamsOf<M>) => Effect.Effect<unknown, WireError, Needs> }
+} satisfies { readonly [M in MethodName]: (call: Call, params: ParamsOf<M>) => Effect.Effect<unknown, CallFailure, Needs> }
 
 const issue = (e: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(e)
 
 /** Runs one call; the result is already encoded for the wire. */
-export const handle = (call: Call, method: string, params: unknown): Effect.Effect<unknown, WireError, Needs> => {
-  if (!isMethodName(method)) return fail(ErrorTag.UnknownMethod, `unknown method ${method}: update the tabmux extension`)
+export const handle = (call: Call, method: string, params: unknown): Effect.Effect<unknown, CallFailure, Needs> => {
+  if (!isMethodName(method)) return Effect.fail(new UnknownMethod({ message: `unknown method ${method}: update the tabmux extension` }))
   const spec = Methods[method]
   return Schema.decodeUnknown(spec.params as Schema.Schema<any, any>)(params).pipe(
-    Effect.mapError((e): WireError => ({ tag: ErrorTag.BadParams, message: `${method}: ${issue(e)}` })),
+    Effect.mapError((e): CallFailure => (new BadParams({ message: `${method}: ${issue(e)}` }))),
     Effect.flatMap((decoded) =>
-      (run[method] as (c: Call, p: unknown) => Effect.Effect<unknown, WireError, Needs>)(call, decoded).pipe(
+      (run[method] as (c: Call, p: unknown) => Effect.Effect<unknown, CallFailure, Needs>)(call, decoded).pipe(
         // Give up a little before the server does, so a browser call that never answers
         // cannot hold the tab's lock after its caller has gone.
         Effect.timeoutFail({
           duration: Duration.millis(Math.max(1000, Duration.toMillis(spec.timeout(decoded)) - 2000)),
-          onTimeout: (): WireError => ({
-            tag: ErrorTag.Timeout,
-            message: `${method} did not finish in the browser in time; it was stopped and the tab released`
-          })
+          onTimeout: (): CallFailure => (new Timeout({ message: `${method} did not finish in the browser in time; it was stopped and the tab released` }))
         })
       )),
     Effect.flatMap((value) =>
       Schema.encodeUnknown(spec.result as Schema.Schema<any, any>)(value).pipe(
-        Effect.mapError((e): WireError => ({ tag: ErrorTag.Internal, message: `${method} produced a bad result: ${issue(e)}` }))
+        Effect.mapError((e): CallFailure => (new Internal({ message: `${method} produced a bad result: ${issue(e)}` })))
       )
     )
   )

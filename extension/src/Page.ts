@@ -3,7 +3,7 @@
  * job); each waits for what it caused, with a cap, and says so when the cap was hit.
  */
 import { Clock, Duration, Effect, Option, Queue, Schedule, Schema } from "effect"
-import { ErrorTag, notWebContent, type WebContentOptions, type WireError } from "../../src/protocol/index.js"
+import { BadParams, type CallFailure, ModalOpen, NavigationFailed, NotActionable, NotWebContent, notWebContent, PageError, Timeout, type WebContentOptions } from "../../src/protocol/index.js"
 import * as Actions from "./Actions.js"
 import { capture, drawFrame } from "./Capture.js"
 import { describeModal } from "./Actions.js"
@@ -13,22 +13,17 @@ import * as Snapshot from "./Snapshot.js"
 
 const LOAD_CAP = Duration.seconds(30)
 
-const fail = (tag: string, message: string) => Effect.fail<WireError>({ tag, message })
-
 /**
  * Checks a URL an agent asked to load: absolute, and web content (invariant 10). Not
  * `data:`: Chrome refuses to load a data: URL in a tab at an extension's request
  * (Page.navigate and chrome.tabs.update alike answer net::ERR_ABORTED; measured in
  * Chromium 156), so it is refused up front with what to do instead.
  */
-export const checkUrl = (text: string, options: WebContentOptions): Effect.Effect<string, WireError> => {
+export const checkUrl = (text: string, options: WebContentOptions): Effect.Effect<string, CallFailure> => {
   const refused = notWebContent(text, options)
-  if (refused !== undefined) return fail(ErrorTag.NotWebContent, refused)
+  if (refused !== undefined) return Effect.fail(new NotWebContent({ message: refused }))
   if (text.startsWith("data:")) {
-    return fail(
-      ErrorTag.BadParams,
-      "Chrome does not let extensions load data: URLs in a tab: serve the page over http(s), or open about:blank and build it with browser_evaluate"
-    )
+    return Effect.fail(new BadParams({ message: "Chrome does not let extensions load data: URLs in a tab: serve the page over http(s), or open about:blank and build it with browser_evaluate" }))
   }
   return Effect.succeed(new URL(text === "" ? "about:blank" : text).href)
 }
@@ -44,7 +39,7 @@ const read = (tab: number, expression: "location.href" | "document.title") =>
   Effect.flatMap(Driver, (d) => d.send(tab, "Runtime.evaluate", { expression, returnByValue: true })).pipe(
     Effect.flatMap(decode(Evaluated, "Runtime.evaluate")),
     Effect.map((r) => (typeof r.result.value === "string" ? r.result.value : "")),
-    Effect.mapError((e) => ("tag" in e ? e : pageError("Runtime.evaluate", e.message)))
+    Effect.mapError((e) => (e._tag === "DriverError" ? pageError("Runtime.evaluate", e.message) : e))
   )
 
 /** A back/forward-cache restore: the page is back at once, and no load event will come. */
@@ -79,7 +74,7 @@ export const navigate = (tab: number, target: string, web: WebContentOptions) =>
     loading(tab, Effect.gen(function*() {
       const driver = yield* Driver
       const result = yield* driver.send(tab, "Page.navigate", { url }).pipe(wrap("Page.navigate"), Effect.flatMap(decode(NavigateResult, "Page.navigate")))
-      if (result.errorText) return yield* fail(ErrorTag.NavigationFailed, `could not load ${url}: ${result.errorText}`)
+      if (result.errorText) return yield* Effect.fail(new NavigationFailed({ message: `could not load ${url}: ${result.errorText}` }))
       // No loaderId: a same-document navigation (a #fragment), which fires no load event.
       return result.loaderId !== undefined
     })))
@@ -95,7 +90,7 @@ export const history = (tab: number, action: "back" | "forward" | "reload", web:
     }
     const h = yield* driver.send(tab, "Page.getNavigationHistory").pipe(wrap("Page.getNavigationHistory"), Effect.flatMap(decode(History, "Page.getNavigationHistory")))
     const entry = h.entries[h.currentIndex + (action === "back" ? -1 : 1)]
-    if (entry === undefined) return yield* fail(ErrorTag.NavigationFailed, `there is no page to go ${action} to in this tab's history`)
+    if (entry === undefined) return yield* Effect.fail(new NavigationFailed({ message: `there is no page to go ${action} to in this tab's history` }))
     yield* checkUrl(entry.url, web)
     yield* driver.send(tab, "Page.navigateToHistoryEntry", { entryId: entry.id }).pipe(wrap("Page.navigateToHistoryEntry"))
     return true
@@ -139,7 +134,7 @@ const callInPage = (
     }, session).pipe(wrap("Runtime.callFunctionOn"), Effect.flatMap(decode(Called, "Runtime.callFunctionOn")))
     if (called.exceptionDetails) {
       const detail = called.exceptionDetails.exception?.description ?? called.exceptionDetails.text
-      return yield* fail(ErrorTag.PageError, `the function threw: ${detail}`)
+      return yield* Effect.fail(new PageError({ message: `the function threw: ${detail}` }))
     }
     return called.result
   })
@@ -161,7 +156,7 @@ export const evaluate = (tab: number, fn: string, args: ReadonlyArray<unknown>, 
 const modalFree = (tab: number) =>
   Effect.flatMap(Pages, (pages) => pages.prepare(tab)).pipe(
     Effect.flatMap((page) =>
-      page.modal?.kind === "dialog" ? fail(ErrorTag.Modal, `Cannot run page script now: ${describeModal(page.modal)} first.`) : Effect.succeed(page)
+      page.modal?.kind === "dialog" ? Effect.fail(new ModalOpen({ message: `Cannot run page script now: ${describeModal(page.modal)} first.` })) : Effect.succeed(page)
     )
   )
 
@@ -193,10 +188,7 @@ export const waitFor = (tab: number, o: { text?: string | undefined; textGone?: 
         Effect.repeat({ until: (shown) => shown === want, schedule: Schedule.spaced(POLL) }),
         Effect.timeoutFail({
           duration: Duration.seconds(o.timeoutSeconds),
-          onTimeout: (): WireError => ({
-            tag: ErrorTag.Timeout,
-            message: `${JSON.stringify(text)} ${want ? "did not appear" : "was still there"} after ${o.timeoutSeconds} s`
-          })
+          onTimeout: (): CallFailure => (new Timeout({ message: `${JSON.stringify(text)} ${want ? "did not appear" : "was still there"} after ${o.timeoutSeconds} s` }))
         })
       )
     if (o.text !== undefined) yield* waitUntil(true, o.text)
@@ -250,7 +242,7 @@ export const networkRequest = (tab: number, id: string) =>
     const page = yield* Effect.flatMap(Pages, (pages) => pages.prepare(tab))
     const r = page.requests.get(id)
     if (r === undefined) {
-      return yield* fail(ErrorTag.BadParams, `no request ${JSON.stringify(id)} on this page since it loaded: list them with browser_network_requests`)
+      return yield* Effect.fail(new BadParams({ message: `no request ${JSON.stringify(id)} on this page since it loaded: list them with browser_network_requests` }))
     }
     const driver = yield* Driver
     const body = r.finished && r.failed === undefined
@@ -331,7 +323,7 @@ export const screenshot = (tab: number, o: { fullPage: boolean; ref?: string | u
         width: Math.max(...xs) - Math.min(...xs),
         height: Math.max(...ys) - Math.min(...ys)
       }
-      if (clip.width < 1 || clip.height < 1) return yield* fail(ErrorTag.NotActionable, `${o.element ?? o.ref} has no visible box to capture`)
+      if (clip.width < 1 || clip.height < 1) return yield* Effect.fail(new NotActionable({ message: `${o.element ?? o.ref} has no visible box to capture` }))
     }
     const scale = Math.min(1, MAX_SIDE / Math.max(clip.width, clip.height))
     const params = {

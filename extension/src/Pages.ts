@@ -7,7 +7,7 @@
  * step (an event, or a `modify`), so no two fibers ever interleave on one.
  */
 import { Context, Effect, Layer, Ref, Stream } from "effect"
-import { ErrorTag, type WireError } from "../../src/protocol/index.js"
+import { type CallFailure, PageError } from "../../src/protocol/index.js"
 import { DETACHED, Driver, type DriverError } from "./Driver.js"
 
 export type ConsoleLevel = "error" | "warning" | "info" | "debug"
@@ -68,15 +68,15 @@ const MAX_REQUESTS = 500
 
 export class Pages extends Context.Tag("tabmux/Pages")<Pages, {
   /** The tab's record, attaching and enabling what the tools need the first time. */
-  readonly prepare: (tab: number) => Effect.Effect<PageRecord, WireError>
+  readonly prepare: (tab: number) => Effect.Effect<PageRecord, CallFailure>
   /** A number no snapshot has had before, in this tab or any other. */
   readonly nextGeneration: Effect.Effect<number>
 }>() {}
 
 /** A CDP command that failed or answered what we cannot read, named by its method. */
-export const pageError = (method: string, message: string): WireError => ({ tag: ErrorTag.PageError, message: `${method}: ${message}` })
+export const pageError = (method: string, message: string): CallFailure => (new PageError({ message: `${method}: ${message}` }))
 
-export const driverError = (e: DriverError): WireError => pageError(e.method, e.message)
+export const driverError = (e: DriverError): CallFailure => pageError(e.method, e.message)
 
 const text = (arg: { value?: unknown; description?: string; unserializableValue?: string; type?: string }) =>
   arg.value !== undefined ? (typeof arg.value === "string" ? arg.value : JSON.stringify(arg.value)) : arg.unserializableValue ?? arg.description ?? arg.type ?? ""

@@ -11,7 +11,7 @@
  * and never lands on another element.
  */
 import { Effect, Option, Schema } from "effect"
-import { ErrorTag, type WireError } from "../../src/protocol/index.js"
+import { BadParams, type CallFailure, PageError, StaleRef } from "../../src/protocol/index.js"
 import { Driver } from "./Driver.js"
 import { driverError, type NodeRef, type PageRecord, Pages } from "./Pages.js"
 
@@ -122,22 +122,19 @@ const withinBudget = (tab: number, session: string | undefined) =>
       Effect.option
     )
     if (Option.isSome(counted) && counted.value > NODE_BUDGET) {
-      return yield* Effect.fail<WireError>({
-        tag: ErrorTag.PageError,
-        message: `page too large for a snapshot: it holds ${counted.value} DOM nodes (the limit is ${NODE_BUDGET}, so that one page ` +
-          "cannot stall the other agents). Read the parts you need with browser_evaluate, or look at it with browser_take_screenshot."
-      })
+      return yield* Effect.fail(new PageError({ message: `page too large for a snapshot: it holds ${counted.value} DOM nodes (the limit is ${NODE_BUDGET}, so that one page ` +
+          "cannot stall the other agents). Read the parts you need with browser_evaluate, or look at it with browser_take_screenshot." }))
     }
   })
 
-const load = (tab: number, session: string | undefined, frameId: string | undefined, page: PageRecord, depth: number): Effect.Effect<Option.Option<FrameTree>, WireError, Driver> =>
+const load = (tab: number, session: string | undefined, frameId: string | undefined, page: PageRecord, depth: number): Effect.Effect<Option.Option<FrameTree>, CallFailure, Driver> =>
   Effect.gen(function*() {
     const driver = yield* Driver
     if (frameId === undefined) yield* withinBudget(tab, session)
     const raw = yield* driver.send(tab, "Accessibility.getFullAXTree", frameId === undefined ? {} : { frameId }, session).pipe(Effect.mapError(driverError))
     const tree = yield* Schema.decodeUnknown(AXTree)(raw).pipe(
       Effect.map((t) => ({ nodes: t.nodes.filter(isNode) })),
-      Effect.mapError((): WireError => ({ tag: ErrorTag.PageError, message: "Accessibility.getFullAXTree: unexpected answer from the browser" }))
+      Effect.mapError((): CallFailure => (new PageError({ message: "Accessibility.getFullAXTree: unexpected answer from the browser" })))
     )
     const root = tree.nodes.find((n) => n.parentId === undefined) ?? tree.nodes[0]
     if (root === undefined) return Option.none()
@@ -292,14 +289,14 @@ export const take = (tab: number, options: SnapshotOptions = {}) =>
 
 const REF = /^s([0-9]+)e([0-9]+)$/
 
-const stale = (message: string): WireError => ({ tag: ErrorTag.StaleRef, message: `${message}: take a new snapshot (browser_snapshot) and use its refs` })
+const stale = (message: string): CallFailure => (new StaleRef({ message: `${message}: take a new snapshot (browser_snapshot) and use its refs` }))
 
 /** The element a ref names, if it is from the latest snapshot and still in the page. */
 export const resolve = (page: PageRecord, ref: string) =>
   Effect.gen(function*() {
     const m = REF.exec(ref)
     if (m === null) {
-      return yield* Effect.fail<WireError>({ tag: ErrorTag.BadParams, message: `"${ref}" is not a ref: refs look like s3e12 and come from browser_snapshot` })
+      return yield* Effect.fail(new BadParams({ message: `"${ref}" is not a ref: refs look like s3e12 and come from browser_snapshot` }))
     }
     if (Number(m[1]) !== page.snapshot.generation) {
       return yield* Effect.fail(stale(

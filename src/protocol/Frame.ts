@@ -4,44 +4,11 @@
  * it decodes here, on either side.
  */
 import { Effect, ParseResult, Schema } from "effect"
+import { CallFailure, FrameRefused } from "./Errors.js"
 import { Hex32 } from "./Handshake.js"
 
 /** Bumped on any change a peer of the previous version could misread. */
 export const PROTOCOL_VERSION = 3
-
-/** What an extension call failed with, on the wire. `tag` names the failure (see `ErrorTag`). */
-export const WireError = Schema.Struct({
-  tag: Schema.String,
-  message: Schema.String,
-  data: Schema.optional(Schema.Unknown)
-})
-export type WireError = typeof WireError.Type
-
-/** Tags the extension uses today; unknown tags still decode, so a newer extension never breaks an older server. */
-export const ErrorTag = {
-  BadParams: "BadParams",
-  UnknownMethod: "UnknownMethod",
-  TabNotFound: "TabNotFound",
-  NotOwned: "NotOwned",
-  LockTimeout: "LockTimeout",
-  LeaseLost: "LeaseLost",
-  Unsupported: "Unsupported",
-  Internal: "Internal",
-  BadFrame: "BadFrame",
-  NavigationFailed: "NavigationFailed",
-  Timeout: "Timeout",
-  PageError: "PageError",
-  /** A snapshot ref from an older snapshot, or whose element has gone. */
-  StaleRef: "StaleRef",
-  /** The element cannot take the action (hidden, disabled, covered by another, the wrong kind). */
-  NotActionable: "NotActionable",
-  /** A dialog or file chooser is open (or none is, for the tools that answer one). */
-  Modal: "Modal",
-  /** The tab was closed (by the user, or the browser) before or while the call ran. */
-  TabClosed: "TabClosed",
-  /** The tab shows, or the call would load, something other than web content (see WebContent.ts). */
-  NotWebContent: "NotWebContent"
-} as const
 
 const frame = <T extends string, F extends Schema.Struct.Fields>(type: T, fields: F) =>
   Schema.Struct({ type: Schema.Literal(type), ...fields })
@@ -114,7 +81,8 @@ export const Interrupt = frame("interrupt", { id: CallId })
 /** extension → server, exactly one per call (none after an `interrupt`). */
 export const Result = Schema.Union(
   frame("result", { id: CallId, ok: Schema.Literal(true), value: Schema.Unknown }),
-  frame("result", { id: CallId, ok: Schema.Literal(false), error: WireError })
+  // Both sides share one catalogue of failures per protocol version (checked at the handshake).
+  frame("result", { id: CallId, ok: Schema.Literal(false), error: CallFailure })
 )
 
 /**
@@ -129,7 +97,7 @@ export const Ping = frame("ping", { at: Schema.Number })
 export const Pong = frame("pong", { at: Schema.Number })
 
 /** Either side: the frame you sent could not be decoded. Never closes the connection by itself. */
-export const ErrorFrame = frame("error", { error: WireError })
+export const ErrorFrame = frame("error", { error: FrameRefused })
 
 export const Frame = Schema.Union(Hello, Challenge, Auth, Welcome, Reject, Call, Interrupt, Result, Event, Ping, Pong, ErrorFrame)
 export type Frame = typeof Frame.Type

@@ -1,3 +1,4 @@
+export * from "./Errors.js"
 export * from "./Frame.js"
 export * from "./Methods.js"
 export * from "./Ports.js"

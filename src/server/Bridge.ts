@@ -31,8 +31,8 @@ import {
   type Call,
   decodeFrame,
   encodeFrame,
-  ErrorTag,
   type Frame,
+  FrameRefused,
   Hello,
   type MethodName,
   type MethodSpec,
@@ -219,7 +219,7 @@ export const make = (options: { readonly port: number }) =>
 
     const badFrame = (send: (f: Frame) => Effect.Effect<void>, message: string) =>
       Effect.logWarning(`extension frame refused: ${message}`).pipe(
-        Effect.zipRight(send({ type: "error", error: { tag: ErrorTag.BadFrame, message } }))
+        Effect.zipRight(send({ type: "error", error: new FrameRefused({ message }) }))
       )
 
     /** The peer's next message within the handshake timeout, as it came. */

@@ -1,6 +1,6 @@
 /** How a call to the extension can fail. Each message says what happened and what to do. */
 import { Data, Duration } from "effect"
-import type { WireError } from "../protocol/index.js"
+import type { CallFailure } from "../protocol/index.js"
 import { formatRange, type PortRange } from "./Config.js"
 
 export class ExtensionNotConnected extends Data.TaggedError("ExtensionNotConnected")<{
@@ -48,7 +48,7 @@ export class ProtocolMismatch extends Data.TaggedError("ProtocolMismatch")<{
 /** The extension ran the call and reported a failure (tab not found, not owned, lock timeout, ...). */
 export class ExtensionCallFailed extends Data.TaggedError("ExtensionCallFailed")<{
   readonly method: string
-  readonly error: WireError
+  readonly error: CallFailure
 }> {
   override get message() {
     return this.error.message

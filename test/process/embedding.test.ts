@@ -109,7 +109,7 @@ describe.sequential("embedded server with a WebSocket peer", () => {
   })
 
   it("passes the extension's error through as an isError result", async () => {
-    const { ws } = await peer(() => ({ ok: false, error: { tag: "TabNotFound", message: "No tab t7. Your tabs: t1." } }))
+    const { ws } = await peer(() => ({ ok: false, error: { _tag: "TabNotFound", message: "No tab t7. Your tabs: t1." } }))
     const result: any = await client.callTool({ name: "browser_tabs", arguments: { action: "select", tab: "t7" } })
     expect(result.isError).toBe(true)
     expect(text(result).split("\nNote: ")[0]).toBe("No tab t7. Your tabs: t1.")
@@ -133,7 +133,7 @@ describe.sequential("embedded server with a WebSocket peer", () => {
     ws.send("{not json")
     ws.send(Buffer.from([1, 2, 3]), { binary: true })
     await waitFor(() => frames.filter((f) => f.type === "error").length === 2)
-    expect(frames.filter((f) => f.type === "error").every((f) => f.error.tag === "BadFrame")).toBe(true)
+    expect(frames.filter((f) => f.type === "error").every((f) => f.error._tag === "FrameRefused")).toBe(true)
     const result: any = await client.callTool({ name: "browser_tabs", arguments: { action: "list" } })
     expect(result.isError).toBeFalsy()
     await hangUp(ws)

@@ -114,7 +114,7 @@ describe("Bridge", () => {
       const { bridge, peer } = yield* connected
       const call = yield* Effect.fork(bridge.call("tabs.select", { tab: "t9" }))
       const sent = yield* peer.next
-      yield* peer.send({ type: "result", id: sent.id, ok: false, error: { tag: "TabNotFound", message: "no tab t9; yours: t1" } })
+      yield* peer.send({ type: "result", id: sent.id, ok: false, error: { _tag: "TabNotFound", message: "no tab t9; yours: t1" } })
       const error = yield* Fiber.join(call).pipe(Effect.flip)
       expect(error._tag).toBe("ExtensionCallFailed")
       expect(error.message).toBe("no tab t9; yours: t1")
@@ -195,7 +195,7 @@ describe("Bridge", () => {
         yield* peer.send(bad)
         const answer = yield* peer.next
         expect(answer.type).toBe("error")
-        expect(answer.error.tag).toBe("BadFrame")
+        expect(answer.error._tag).toBe("FrameRefused")
       }
       yield* peer.send({ ...hello, extensionVersion: "x" })
       expect((yield* peer.next).error.message).toContain("unexpected \"hello\"")

@@ -68,7 +68,7 @@ describe("Instances", () => {
       const listed: any = yield* handle(call(b), "tabs.list", {}).pipe(Effect.provide(context))
       expect(listed.tabs).toEqual([])
       const error: any = yield* Effect.flip(handle(call(b), "tabs.select", { tab: "t1" }).pipe(Effect.provide(context)))
-      expect(error.tag).toBe("TabNotFound")
+      expect(error._tag).toBe("TabNotFound")
       expect(error.message).toContain("you have no tabs")
       // Two clients with one name get distinct display names.
       expect((yield* i.list).map((v) => v.name)).toEqual(["agent", "agent (b)"])

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { decodeFrame, encodeFrame, type Frame, Methods, notWebContent } from "../../src/protocol/index.js"
+import { decodeFrame, encodeFrame, type Frame, FrameRefused, Methods, notWebContent, TabNotFound } from "../../src/protocol/index.js"
 
 const frames: Array<Frame> = [
   { type: "hello", protocol: 1, extensionVersion: "0.1.0", browser: "Chromium 156", profile: "Default", nonce: "0f".repeat(32) },
@@ -10,11 +10,11 @@ const frames: Array<Frame> = [
   { type: "reject", reason: "busy", message: "m" },
   { type: "call", id: 1, method: "tabs.list", params: {} },
   { type: "result", id: 1, ok: true, value: { tabs: [] } },
-  { type: "result", id: 2, ok: false, error: { tag: "TabNotFound", message: "m" } },
+  { type: "result", id: 2, ok: false, error: new TabNotFound({ message: "m" }) },
   { type: "event", name: "tab.closed", data: { tab: "t1" } },
   { type: "ping", at: 1 },
   { type: "pong", at: 1 },
-  { type: "error", error: { tag: "BadFrame", message: "m" } }
+  { type: "error", error: new FrameRefused({ message: "m" }) }
 ]
 
 describe("protocol frames", () => {

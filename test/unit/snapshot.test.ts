@@ -107,7 +107,7 @@ describe("Snapshot", () => {
       expect(ok.objectId).toBe("obj-70")
       yield* Snapshot.take(1).pipe(Effect.provide(layer))
       const old = yield* Effect.flip(Snapshot.resolve(page, "s1e2").pipe(Effect.provide(layer)))
-      expect(old).toMatchObject({ tag: "StaleRef" })
+      expect(old).toMatchObject({ _tag: "StaleRef" })
       expect(old.message).toContain("stale ref s1e2: it is from an older snapshot (the latest is s2)")
       const missing = yield* Effect.flip(Snapshot.resolve(page, "s2e99").pipe(Effect.provide(layer)))
       expect(missing.message).toContain("the latest snapshot has no such element")
@@ -115,7 +115,7 @@ describe("Snapshot", () => {
       const removed = yield* Effect.flip(Snapshot.resolve(page, "s2e2").pipe(Effect.provide(layer)))
       expect(removed.message).toContain("its element is no longer in the page")
       const bad = yield* Effect.flip(Snapshot.resolve(page, "button").pipe(Effect.provide(layer)))
-      expect(bad).toMatchObject({ tag: "BadParams" })
+      expect(bad).toMatchObject({ _tag: "BadParams" })
     }))
 })
 
