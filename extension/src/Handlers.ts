@@ -170,7 +170,7 @@ const run = {
   "tabs.select": (call: Call, params: ParamsOf<"tabs.select">) =>
     Effect.gen(function*() {
       const { handle, tab } = yield* resolve(call.instance, params.tab)
-      yield* Ref.set(call.instance.current, Option.some(handle))
+      yield* Effect.flatMap(Instances, (i) => i.select(call.instance, handle))
       return yield* locked(call, handle, tab, info(call.instance, handle))
     }),
   "tabs.close": (call: Call, params: ParamsOf<"tabs.close">) =>

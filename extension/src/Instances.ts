@@ -106,6 +106,8 @@ export class Instances extends Context.Tag("tabmux/Instances")<Instances, {
   readonly rename: (instance: Instance, clientName: string) => Effect.Effect<void>
   /** A tab the instance opened: gives it the next handle and puts it in the instance's group. */
   readonly adopt: (instance: Instance, tab: number) => Effect.Effect<string>
+  /** Makes one of the instance's tabs its current tab (the default of page calls). */
+  readonly select: (instance: Instance, handle: string) => Effect.Effect<void>
   /** Forgets a handle (the tab was closed). */
   readonly drop: (instance: Instance, handle: string) => Effect.Effect<void>
   /**
@@ -408,7 +410,9 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
     })
   if (Option.isSome(saved)) yield* restore(saved.value)
 
-  return Instances.of({ register, list, all, rename, adopt, drop, sync, ownerOf, snapshot, closedByUser: Stream.fromPubSub(closed) })
+  const select = (instance: Instance, handle: string) => Ref.set(instance.current, Option.some(handle))
+
+  return Instances.of({ register, list, all, rename, adopt, select, drop, sync, ownerOf, snapshot, closedByUser: Stream.fromPubSub(closed) })
 })
 
 export const layer = (saved: Option.Option<Snapshot> = Option.none()) => Layer.scoped(Instances, make(saved))
