@@ -44,6 +44,14 @@ describe("MCP over stdio", () => {
       expect(message).toMatch(/port 1830[23]/)
       expect(message).toContain("18302-18303")
       expect(message).toContain("tabmux status")
+      // The first call waited; later ones, while still no browser, fail at once with the same advice.
+      const started = Date.now()
+      const again = await client.callTool({ name: "browser_snapshot", arguments: {} })
+      const ms = Date.now() - started
+      console.log(`no browser: a second call failed in ${ms} ms`)
+      expect(again.isError).toBe(true)
+      expect(text(again)).toContain("not connected")
+      expect(ms).toBeLessThan(100)
     } finally {
       await client.close()
     }
