@@ -140,10 +140,37 @@ const closedMeanwhile = (handle: string, tab: number) =>
     Effect.zipRight(Effect.fail(new TabClosed({ message: `${handle} was closed while the call ran; nothing more was done in it.` })))
   )
 
-/** Runs a page operation on the caller's tab (default: current), under its lock; the result names the tab. */
+/**
+ * Opens a tab for the instance and adopts it, as one step: a connection that closes
+ * meanwhile interrupts its calls first and only then runs its disconnect policy, so the
+ * new tab is either never opened or handled by that policy, never left without an owner.
+ */
+const openTab = (instance: Instance, url: string) =>
+  Effect.uninterruptible(Effect.gen(function*() {
+    const browser = yield* Browser
+    const opened = yield* browser.openTab(url).pipe(
+      Effect.catchTag("BrowserError", (e) => Effect.fail(new Internal({ message: `could not open a tab: ${e.message}` })))
+    )
+    return { opened, handle: yield* Effect.flatMap(Instances, (i) => i.adopt(instance, opened.id)) }
+  }))
+
+/**
+ * The tab a page call works on: the one named, else the current one, else (the agent has
+ * no tab yet, or closed them all) a new blank tab, as Playwright MCP's first navigate does.
+ */
+const pageTab = (instance: Instance, handle: string | undefined) =>
+  Effect.gen(function*() {
+    if (handle === undefined && Option.isNone(yield* Ref.get(instance.current))) {
+      const { handle, opened } = yield* openTab(instance, "about:blank")
+      return { handle, tab: opened.id, shared: false }
+    }
+    return yield* resolve(instance, handle)
+  })
+
+/** Runs a page operation on the caller's tab (default: current, or a new one), under its lock; the result names the tab. */
 const onPage = <A extends object, R>(call: Call, handle: string | undefined, op: (tab: number) => Effect.Effect<A, CallFailure, R>) =>
   Effect.gen(function*() {
-    const resolved = yield* resolve(call.instance, handle)
+    const resolved = yield* pageTab(call.instance, handle)
     const guarded = Effect.zipRight(webContentOnly(call.instance, resolved.handle, resolved.tab), op(resolved.tab))
     const result = yield* Effect.raceFirst(locked(call, resolved.handle, resolved.tab, guarded), closedMeanwhile(resolved.handle, resolved.tab))
     return { tab: resolved.handle, ...result }
@@ -153,18 +180,8 @@ const run = {
   "tabs.list": (call: Call) => list(call.instance),
   "tabs.new": (call: Call, params: ParamsOf<"tabs.new">) =>
     Effect.gen(function*() {
-      const browser = yield* Browser
-      const instances = yield* Instances
       const url = yield* Page.checkUrl(params.url ?? "about:blank", call.instance.web)
-      // Opened and adopted as one step: a connection that closes meanwhile interrupts its
-      // calls first and only then runs its disconnect policy, so the new tab is either
-      // never opened or handled by that policy, never left behind without an owner.
-      const { opened, handle } = yield* Effect.uninterruptible(Effect.gen(function*() {
-        const opened = yield* browser.openTab(url).pipe(
-          Effect.catchTag("BrowserError", (e) => Effect.fail(new Internal({ message: `could not open a tab: ${e.message}` })))
-        )
-        return { opened, handle: yield* instances.adopt(call.instance, opened.id) }
-      }))
+      const { opened, handle } = yield* openTab(call.instance, url)
       return { tab: handle, url: opened.url, title: opened.title, current: true, shared: false }
     }),
   "tabs.select": (call: Call, params: ParamsOf<"tabs.select">) =>

@@ -110,6 +110,16 @@ describe.sequential("faults", () => {
     expect(text(again)).toContain("Sign up")
   })
 
+  it("Playwright MCP's habit: browser_navigate as the first call opens a tab; so does a navigate after browser_close", { timeout: 60_000 }, async () => {
+    const agent = await start("agent-first")
+    const first = await call(agent, "browser_navigate", { url: `${fixtures.base}/form` })
+    expect(text(first)).toContain("Form")
+    expect((await call(agent, "browser_tabs", { action: "list" })).structuredContent.tabs.map((t: any) => t.tab)).toEqual(["t1"])
+    await call(agent, "browser_close")
+    const again = await call(agent, "browser_navigate", { url: `${fixtures.base}/article` })
+    expect(text(again)).toContain("t2")
+  })
+
   it("after the browser is killed and started again, old handles say they are gone and new tabs get new handles", { timeout: 90_000 }, async () => {
     const agent = await start("agent-r")
     await call(agent, "browser_tabs", { action: "new", url: `${fixtures.base}/before-1` })
