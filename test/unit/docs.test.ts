@@ -26,3 +26,16 @@ describe("generated tool reference", () => {
     }
   })
 })
+
+describe("tool schemas every client reads", () => {
+  it("no $ref, $defs or generated titles in any input or output schema; integers stay integers", () => {
+    for (const t of tools) {
+      for (const schema of [t.inputSchema, t.outputSchema]) {
+        const text = JSON.stringify(schema ?? {})
+        expect(text, t.name).not.toMatch(/"\$ref"|"\$defs"|"\$id"|"title"\s*:\s*"(int|between|unknown|greaterThan|lessThan)/)
+      }
+    }
+    const resize = tools.find((t) => t.name === "browser_resize")!.inputSchema as any
+    expect(resize.properties.width).toMatchObject({ type: "integer", minimum: 100, maximum: 10000 })
+  })
+})

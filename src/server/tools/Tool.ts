@@ -73,12 +73,32 @@ export const describeIssues = (error: ParseResult.ParseError): string => {
 }
 
 /**
- * JSON Schema for an MCP tool, which must describe an object: `$schema` dropped; an
- * empty `Struct({})` (which Effect renders as "any non-nullish value") becomes `{}`'s
- * object schema. Anything else that is not an object is a bug in the tool's definition.
+ * A JSON Schema that every client reads: each `$ref` into `$defs` inlined (several MCP
+ * clients mishandle references), and the titles and ids Effect generates ("int",
+ * "between(1, 100)") dropped: descriptions say what a field is.
+ */
+const plain = (node: unknown, defs: Record<string, unknown>): unknown => {
+  if (Array.isArray(node)) return node.map((n) => plain(n, defs))
+  if (typeof node !== "object" || node === null) return node
+  const { $ref, $defs: _defs, $id: _id, title: _title, ...rest } = node as Record<string, unknown>
+  const target = typeof $ref === "string" && $ref.startsWith("#/$defs/") ? defs[$ref.slice("#/$defs/".length)] : undefined
+  const merged = target === undefined ? rest : { ...(plain(target, defs) as object), ...rest }
+  return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, k === "properties" ? mapValues(v, defs) : plain(v, defs)]))
+}
+
+/** Property names are keys, not schema keywords: a property called "title" is kept. */
+const mapValues = (properties: unknown, defs: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(properties as Record<string, unknown>).map(([k, v]) => [k, plain(v, defs)]))
+
+/**
+ * JSON Schema for an MCP tool, which must describe an object: `$schema` dropped,
+ * references inlined, generated titles dropped; an empty `Struct({})` (which Effect
+ * renders as "any non-nullish value") becomes `{}`'s object schema. Anything else that
+ * is not an object is a bug in the tool's definition.
  */
 const objectJsonSchema = (name: string, schema: Schema.Schema.Any): Record<string, unknown> => {
-  const { $schema: _, ...rest } = JSONSchema.make(schema, { target: "jsonSchema7" }) as unknown as Record<string, unknown>
+  const { $schema: _, ...generated } = JSONSchema.make(schema, { target: "jsonSchema7" }) as unknown as Record<string, unknown>
+  const rest = plain(generated, (generated.$defs ?? {}) as Record<string, unknown>) as Record<string, unknown>
   if (rest.type === "object") return rest
   if (SchemaAST.isTypeLiteral(schema.ast) && schema.ast.propertySignatures.length === 0) {
     return { type: "object", properties: {}, additionalProperties: false }
