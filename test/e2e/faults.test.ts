@@ -114,6 +114,10 @@ describe.sequential("faults", () => {
     const agent = await start("agent-first")
     const first = await call(agent, "browser_navigate", { url: `${fixtures.base}/form` })
     expect(text(first)).toContain("Form")
+    // Playwright MCP 0.0.83 names the ref `target`.
+    const snapshot = text(await call(agent, "browser_snapshot"))
+    const ref = /textbox "[^"]*" \[ref=(s\d+e\d+)\]/.exec(snapshot)![1]
+    expect(text(await call(agent, "browser_hover", { target: ref }))).toContain("Hovered over")
     expect((await call(agent, "browser_tabs", { action: "list" })).structuredContent.tabs.map((t: any) => t.tab)).toEqual(["t1"])
     await call(agent, "browser_close")
     const again = await call(agent, "browser_navigate", { url: `${fixtures.base}/article` })

@@ -2,6 +2,7 @@ import * as Fs from "node:fs"
 import { describe, expect, it } from "vitest"
 import { readmeToolList, toolsMarkdown } from "../../src/server/tools/reference.js"
 import { tools } from "../../src/server/tools/index.js"
+import { unalias } from "../../src/server/tools/Tool.js"
 
 describe("generated tool reference", () => {
   it("docs/TOOLS.md is what `npm run docs` writes from the registry", () => {
@@ -37,5 +38,16 @@ describe("tool schemas every client reads", () => {
     }
     const resize = tools.find((t) => t.name === "browser_resize")!.inputSchema as any
     expect(resize.properties.width).toMatchObject({ type: "integer", minimum: 100, maximum: 10000 })
+  })
+})
+
+describe("Playwright MCP's argument names", () => {
+  it("target, startTarget and endTarget are taken as ref, startRef and endRef (also in fill_form fields); the canonical name wins", () => {
+    expect(unalias({ target: "s1e2", element: "Go" })).toEqual({ ref: "s1e2", element: "Go" })
+    expect(unalias({ startTarget: "s1e1", endTarget: "s1e2" })).toEqual({ startRef: "s1e1", endRef: "s1e2" })
+    expect(unalias({ fields: [{ name: "Name", type: "textbox", target: "s1e3", value: "Ada" }] })).toEqual({
+      fields: [{ name: "Name", type: "textbox", ref: "s1e3", value: "Ada" }]
+    })
+    expect(unalias({ ref: "s1e1", target: "s9e9" })).toEqual({ ref: "s1e1", target: "s9e9" })
   })
 })

@@ -106,6 +106,20 @@ const objectJsonSchema = (name: string, schema: Schema.Schema.Any): Record<strin
   throw new Error(`tool ${name}: its input and output schemas must be objects`)
 }
 
+/** Playwright MCP 0.0.83's names for our arguments: agents trained on either just work. */
+const ALIASES: Readonly<Record<string, string>> = { target: "ref", startTarget: "startRef", endTarget: "endRef" }
+
+/** Renames aliased arguments (at the top and in `fields` items) unless the canonical one is given too. */
+export const unalias = (args: unknown): unknown => {
+  if (typeof args !== "object" || args === null || Array.isArray(args)) return args
+  const renamed = (o: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [ALIASES[k] !== undefined && !(ALIASES[k]! in o) ? ALIASES[k]! : k, v]))
+  const top = renamed(args as Record<string, unknown>)
+  return Array.isArray(top.fields)
+    ? { ...top, fields: top.fields.map((f) => (typeof f === "object" && f !== null ? renamed(f as Record<string, unknown>) : f)) }
+    : top
+}
+
 export const errorResult = (message: string): ToolResult => ({ content: [{ type: "text", text: message }], isError: true })
 
 export const make = <I, IE, O, OE, E extends { readonly message: string }, R>(spec: {
@@ -126,7 +140,7 @@ export const make = <I, IE, O, OE, E extends { readonly message: string }, R>(sp
     outputSchema: objectJsonSchema(spec.name, spec.output),
     run: (args) =>
       Effect.logDebug(`tool ${spec.name} ${JSON.stringify(args ?? {})}`).pipe(
-        Effect.zipRight(decode(args ?? {})),
+        Effect.zipRight(decode(unalias(args ?? {}))),
         Effect.mapError((e) => new BadArguments({ tool: spec.name, issue: describeIssues(e) })),
         Effect.flatMap(spec.handler),
         Effect.flatMap((out) =>
