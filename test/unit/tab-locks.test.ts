@@ -146,6 +146,24 @@ describe("TabLocks", () => {
         expect(yield* locks.view).toEqual([])
       })))
 
+  it.effect("an operation interrupted while it runs (a cancelled call) hands the tab to the next waiter at that instant", () =>
+    withLocks((locks) =>
+      Effect.gen(function*() {
+        const log = yield* Ref.make<Array<string>>([])
+        const long = yield* Effect.fork(locks.withTab(TAB, A, opts(), held(log, "a", 20_000)))
+        yield* Effect.yieldNow()
+        const next = yield* Effect.fork(locks.withTab(TAB, B, opts(), held(log, "b", 10)))
+        yield* TestClock.adjust("1 second")
+        expect(yield* Ref.get(log)).toEqual(["a+"])
+        yield* Fiber.interrupt(long)
+        // No time passes: b starts at once.
+        yield* TestClock.adjust("0 millis")
+        expect(yield* Ref.get(log)).toEqual(["a+", "b+"])
+        yield* TestClock.adjust("10 millis")
+        yield* Fiber.join(next)
+        expect(yield* locks.view).toEqual([])
+      })))
+
   it.effect("an interrupted waiter leaves no trace and does not block the tab", () =>
     withLocks((locks) =>
       Effect.gen(function*() {
