@@ -116,7 +116,7 @@ const callInPage = (
   tab: number,
   fn: string,
   args: ReadonlyArray<unknown>,
-  on?: { readonly session: string | undefined; readonly objectId?: string }
+  on?: { readonly session: string | undefined }
 ) =>
   Effect.gen(function*() {
     const driver = yield* Driver
@@ -128,7 +128,7 @@ const callInPage = (
     const called = yield* driver.send(tab, "Runtime.callFunctionOn", {
       functionDeclaration: fn,
       objectId: global.result.objectId,
-      arguments: [...(on?.objectId === undefined ? [] : [{ objectId: on.objectId }]), ...args.map((value) => ({ value }))],
+      arguments: args.map((value) => ({ value })),
       returnByValue: true,
       awaitPromise: true
     }, session).pipe(wrap("Runtime.callFunctionOn"), Effect.flatMap(decode(Called, "Runtime.callFunctionOn")))
@@ -139,15 +139,58 @@ const callInPage = (
     return called.result
   })
 
+const AgentEvaluated = Schema.Struct({
+  result: Schema.Struct({ type: Schema.String, objectId: Schema.optional(Schema.String), value: Schema.optional(Schema.Unknown) }),
+  exceptionDetails: Called.fields.exceptionDetails
+})
+
+/** Calls the function it is called on with the arguments given (the agent's function, by reference). */
+const APPLY = "function (...args) { return this(...args) }"
+/** Returns the object it is called on, so CDP can hand it back by value. */
+const SELF = "function () { return this }"
+
 /**
- * Calls `fn` (a function expression, as written by the agent) with `args` passed by
- * value; with a ref, the element comes first and the call runs in the element's frame.
+ * Runs the agent's code as Playwright MCP does: an expression (`document.title`,
+ * `(1 + 1)`) gives its value; a function expression is called with `args` passed by
+ * value, and with a ref the element comes first (and it runs in the element's frame).
+ * The source goes to CDP as the agent wrote it, never spliced into other code; CDP's
+ * evaluation is not subject to the page's CSP.
  */
-export const evaluate = (tab: number, fn: string, args: ReadonlyArray<unknown>, ref?: string) =>
+export const evaluate = (tab: number, source: string, args: ReadonlyArray<unknown>, ref?: string) =>
   Effect.gen(function*() {
     const page = yield* modalFree(tab)
     const element = ref === undefined ? undefined : yield* Snapshot.resolve(page, ref)
-    const result = yield* callInPage(tab, fn, args, element)
+    const driver = yield* Driver
+    const session = element?.session
+    const evaluated = yield* driver.send(tab, "Runtime.evaluate", { expression: source, awaitPromise: true }, session).pipe(
+      wrap("Runtime.evaluate"),
+      Effect.flatMap(decode(AgentEvaluated, "Runtime.evaluate"))
+    )
+    if (evaluated.exceptionDetails) {
+      const detail = evaluated.exceptionDetails.exception?.description ?? evaluated.exceptionDetails.text
+      return yield* Effect.fail(new PageError({ message: `the code threw: ${detail}` }))
+    }
+    const isFunction = evaluated.result.type === "function"
+    if (!isFunction && (args.length > 0 || element !== undefined)) {
+      return yield* Effect.fail(new BadParams({ message: "args and ref are passed to a function: write a function expression, like (element, a) => element.textContent + a" }))
+    }
+    const result = evaluated.result.objectId === undefined
+      ? evaluated.result
+      : yield* driver.send(tab, "Runtime.callFunctionOn", {
+        functionDeclaration: isFunction ? APPLY : SELF,
+        objectId: evaluated.result.objectId,
+        arguments: isFunction ? [...(element === undefined ? [] : [{ objectId: element.objectId }]), ...args.map((value) => ({ value }))] : [],
+        returnByValue: true,
+        awaitPromise: true
+      }, session).pipe(
+        wrap("Runtime.callFunctionOn"),
+        Effect.flatMap(decode(Called, "Runtime.callFunctionOn")),
+        Effect.flatMap((called) =>
+          called.exceptionDetails
+            ? Effect.fail(new PageError({ message: `the function threw: ${called.exceptionDetails.exception?.description ?? called.exceptionDetails.text}` }))
+            : Effect.succeed(called.result)
+        )
+      )
     const json = result.type === "undefined" ? "undefined" : JSON.stringify(result.value) ?? "undefined"
     return json.length > MAX_RESULT ? { json: json.slice(0, MAX_RESULT), truncated: true } : { json, truncated: false }
   })

@@ -368,6 +368,13 @@ describe.sequential("page tools in headless Chromium", () => {
     expect(text(thrown)).toContain("the function threw: Error: nope")
     const big: any = await call(agent, "browser_evaluate", { tab: "t1", function: "() => 'x'.repeat(100000)" })
     expect(big.structuredContent.truncated).toBe(true)
+    // Expressions, as Playwright MCP takes them.
+    expect((await call(agent, "browser_evaluate", { tab: "t1", function: "document.title" })).structuredContent.json).toBe('"page-one"')
+    expect((await call(agent, "browser_evaluate", { tab: "t1", function: "(1+1)" })).structuredContent.json).toBe("2")
+    expect((await call(agent, "browser_evaluate", { tab: "t1", function: "({ a: [1, 'b'] })" })).structuredContent.json).toBe('{"a":[1,"b"]}')
+    expect((await call(agent, "browser_evaluate", { tab: "t1", function: "Promise.resolve(7)" })).structuredContent.json).toBe("7")
+    const thrownExpression: any = await agent.client.callTool({ name: "browser_evaluate", arguments: { tab: "t1", function: "nope.nope" } })
+    expect(text(thrownExpression)).toContain("the code threw: ReferenceError")
   })
 
   it("browser_navigate_back, browser_navigate_forward and browser_reload move through the tab's history", async () => {

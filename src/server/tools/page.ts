@@ -52,7 +52,9 @@ export const browserEvaluate = make({
     "With `ref`, the element is passed first: \"(el) => el.textContent\". Promises are awaited; results over 64 KB are cut.",
   annotations: { title: "Evaluate JavaScript", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   input: Schema.Struct({
-    function: Schema.String.annotations({ description: "A function expression: () => document.title, or (a, b) => a + b." }),
+    function: Schema.String.annotations({
+      description: "JavaScript: an expression (document.title), or a function expression called with args ((a, b) => a + b; with ref, the element first: (el) => el.textContent)."
+    }),
     args: Schema.optional(Schema.Array(Schema.Unknown).annotations({ description: "JSON values passed to the function, in order." })),
     ref: Schema.optional(Schema.String.annotations({ description: "An element (a ref from your latest snapshot) passed to the function before args." })),
     element: Schema.optional(Schema.String.annotations({ description: "What the element is, in words." })),
