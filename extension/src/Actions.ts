@@ -13,6 +13,7 @@ import { Browser } from "./Browser.js"
 import { type CdpEvent, Driver } from "./Driver.js"
 import { driverError, type Modal, type PageRecord, Pages } from "./Pages.js"
 import * as Snapshot from "./Snapshot.js"
+import { _keyDefinitions, type KeyDefinition, type KeyInput } from "puppeteer-core/internal/common/USKeyboardLayout.js"
 
 /** Scrolls the element into view and checks a click at its centre would reach it. Runs with `this` = the element. */
 const PREPARE = `function (action) {
@@ -176,59 +177,68 @@ const mouseAt = (tab: number, at: { readonly x: number; readonly y: number; read
 const moveBeforePress = (tab: number, at: Parameters<typeof mouseAt>[1], extra: object = {}) =>
   mouseAt(tab, at, "mouseMoved", extra).pipe(Effect.ignore, Effect.forkDaemon, Effect.flatMap((f) => Effect.timeout(f.await, Duration.millis(50))), Effect.ignore)
 
-/** Named keys: what CDP needs to make them behave as real ones (Enter submits, Tab moves focus). */
-const KEYS: Record<string, { readonly code: string; readonly keyCode: number; readonly text?: string }> = {
-  Enter: { code: "Enter", keyCode: 13, text: "\r" },
-  Tab: { code: "Tab", keyCode: 9 },
-  Escape: { code: "Escape", keyCode: 27 },
-  Backspace: { code: "Backspace", keyCode: 8 },
-  Delete: { code: "Delete", keyCode: 46 },
-  Space: { code: "Space", keyCode: 32, text: " " },
-  ArrowLeft: { code: "ArrowLeft", keyCode: 37 },
-  ArrowUp: { code: "ArrowUp", keyCode: 38 },
-  ArrowRight: { code: "ArrowRight", keyCode: 39 },
-  ArrowDown: { code: "ArrowDown", keyCode: 40 },
-  Home: { code: "Home", keyCode: 36 },
-  End: { code: "End", keyCode: 35 },
-  PageUp: { code: "PageUp", keyCode: 33 },
-  PageDown: { code: "PageDown", keyCode: 34 },
-  Insert: { code: "Insert", keyCode: 45 },
-  ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`F${i + 1}`, { code: `F${i + 1}`, keyCode: 112 + i }])),
-  ...Object.fromEntries((["Alt", "Control", "Meta", "Shift"] as const).map((m) => [m, { code: `${m}Left`, keyCode: { Alt: 18, Control: 17, Meta: 91, Shift: 16 }[m] }]))
+/**
+ * What a key sends, from Puppeteer's US keyboard table (maintained plain data, bundled at
+ * build time): a character's entry merged over its physical key's (so "1" knows Shift
+ * makes "!"), the key, code, virtual key code, location and the text it types. Named keys
+ * (Enter, Comma, NumpadEnter, F1-F24, ...) and every printable ASCII character are in it.
+ */
+const keyDefinition = (key: string): KeyDefinition | undefined => {
+  const own = _keyDefinitions[key as KeyInput] as KeyDefinition | undefined
+  if (own === undefined) return undefined
+  const physical = own.code === undefined ? undefined : (_keyDefinitions[own.code as KeyInput] as KeyDefinition | undefined)
+  // The physical key's shifted character applies only to the character it types unshifted.
+  const shiftKey = own.shiftKey ?? (own.key === physical?.key ? physical?.shiftKey : undefined)
+  const { shiftKey: _, ...rest } = { ...physical, ...own }
+  return shiftKey === undefined ? rest : { ...rest, shiftKey }
 }
 
 /** Parses "Control+Shift+A", "Enter", "a" into the key and its modifiers, or says what is wrong. */
 export const parseKey = (combo: string): Either<{ key: string; modifiers: Array<Modifier> }> => {
-  const parts = combo === "+" ? ["+"] : combo.split("+")
+  const parts = combo === "+" ? ["+"] : combo.endsWith("++") ? [...combo.slice(0, -2).split("+"), "+"] : combo.split("+")
   const key = parts.pop() ?? ""
   const modifiers: Array<Modifier> = []
   for (const m of parts) {
     if (!(m in MODIFIERS)) return { error: `"${m}" is not a modifier: use Alt, Control, Meta or Shift, as in "Control+a"` }
     modifiers.push(m as Modifier)
   }
-  if (key === " " ) return { ok: { key: "Space", modifiers } }
-  if ([...key].length === 1 || key in KEYS) return { ok: { key, modifiers } }
-  return { error: `"${key}" is not a key: use a single character, or one of ${Object.keys(KEYS).join(", ")}` }
+  if (key === " ") return { ok: { key: "Space", modifiers } }
+  if ([...key].length === 1 || keyDefinition(key) !== undefined) return { ok: { key, modifiers } }
+  return { error: `"${key}" is not a key: use a single character, or a key name such as Enter, Tab, Escape, Backspace, ArrowLeft, Comma, NumpadEnter or F5` }
 }
 type Either<A> = { readonly ok: A; readonly error?: undefined } | { readonly error: string; readonly ok?: undefined }
+
+/** The CDP key event fields for `key` with `modifiers`: Shift picks the shifted key; Control, Alt and Meta type no text. */
+export const keyEvent = (key: string, modifiers: ReadonlyArray<Modifier>) => {
+  const bits = modifierBits(modifiers)
+  const shift = (bits & MODIFIERS.Shift) !== 0
+  const d = keyDefinition(key)
+  // A character the US table lacks (é, ß, 中) is typed as text.
+  const name = d === undefined ? key : shift && d.shiftKey !== undefined ? d.shiftKey : d.key ?? key
+  const text = bits & (MODIFIERS.Control | MODIFIERS.Meta | MODIFIERS.Alt)
+    ? undefined
+    : d === undefined
+    ? key
+    : shift && d.shiftText !== undefined
+    ? d.shiftText
+    : d.text ?? ([...name].length === 1 ? name : undefined)
+  return {
+    key: name,
+    code: d?.code ?? "",
+    windowsVirtualKeyCode: (shift ? d?.shiftKeyCode : undefined) ?? d?.keyCode ?? 0,
+    location: d?.location ?? 0,
+    modifiers: bits,
+    ...(text === undefined ? {} : { text, unmodifiedText: text })
+  }
+}
 
 /** Presses one key (with modifiers) in whatever has focus in the tab. */
 const press = (tab: number, key: string, modifiers: ReadonlyArray<Modifier>) =>
   Effect.gen(function*() {
     const driver = yield* Driver
-    const named = KEYS[key]
-    const bits = modifierBits(modifiers)
-    const printable = named === undefined
-    const upper = printable ? key.toUpperCase() : key
-    const text = named?.text ?? (printable && !(bits & (MODIFIERS.Control | MODIFIERS.Meta | MODIFIERS.Alt)) ? (bits & MODIFIERS.Shift ? upper : key) : undefined)
-    const base = {
-      key: printable && bits & MODIFIERS.Shift ? upper : key,
-      code: named?.code ?? (/^[a-z]$/i.test(key) ? `Key${upper}` : /^[0-9]$/.test(key) ? `Digit${key}` : ""),
-      windowsVirtualKeyCode: named?.keyCode ?? upper.charCodeAt(0),
-      modifiers: bits
-    }
+    const { text, unmodifiedText, ...base } = keyEvent(key, modifiers)
     const send = (params: object) => driver.send(tab, "Input.dispatchKeyEvent", params).pipe(Effect.mapError(driverError))
-    yield* send({ type: text === undefined ? "rawKeyDown" : "keyDown", ...base, ...(text === undefined ? {} : { text, unmodifiedText: text }) })
+    yield* send({ type: text === undefined ? "rawKeyDown" : "keyDown", ...base, ...(text === undefined ? {} : { text, unmodifiedText }) })
     yield* send({ type: "keyUp", ...base })
   })
 

@@ -571,6 +571,15 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(await out()).toBe("searched tabs after 5 keys")
     const value: any = await call(agent, "browser_evaluate", { ref: refIn(sent.structuredContent.snapshot, /textbox "Query"/), function: "(el, suffix) => el.value + suffix", args: ["!"] })
     expect(JSON.parse(value.structuredContent.json)).toBe("tabs!")
+    // Punctuation typed key by key arrives exactly (it used to turn "." into Delete); Shift+1 types "!".
+    const again = await open("search")
+    const query = refIn(again, /textbox "Query"/)
+    const exact = "ada.lovelace@example.com (50%) <b>&amp; `x` ~{|}"
+    await call(agent, "browser_type", { ref: query, text: exact, slowly: true })
+    await call(agent, "browser_press_key", { key: "Shift+1" })
+    await call(agent, "browser_press_key", { key: "Comma" })
+    const read: any = await call(agent, "browser_evaluate", { function: "document.activeElement.value" })
+    expect(JSON.parse(read.structuredContent.json)).toBe(`${exact}!,`)
   })
 
   it("dialogs are reported as modal state and answered with browser_handle_dialog", async () => {

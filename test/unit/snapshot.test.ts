@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Queue, Ref, Stream } from "effect"
-import { parseKey } from "../../extension/src/Actions.js"
+import { keyEvent, parseKey } from "../../extension/src/Actions.js"
 import { type CdpEvent, Driver, DriverError } from "../../extension/src/Driver.js"
 import { type PageRecord, Pages } from "../../extension/src/Pages.js"
 import * as Snapshot from "../../extension/src/Snapshot.js"
@@ -127,5 +127,22 @@ describe("parseKey", () => {
     expect(parseKey(" ")).toEqual({ ok: { key: "Space", modifiers: [] } })
     expect(parseKey("Ctrl+a").error).toContain(`"Ctrl" is not a modifier`)
     expect(parseKey("Enterr").error).toContain(`"Enterr" is not a key`)
+    for (const named of ["Comma", "Period", "NumpadEnter", "F12", "Control+Shift++"]) expect(parseKey(named).ok, named).toBeDefined()
+  })
+
+  it("sends what a US keyboard sends: punctuation is never another key, Shift shifts, Control types nothing", () => {
+    expect(keyEvent(".", [])).toMatchObject({ key: ".", code: "Period", windowsVirtualKeyCode: 190, text: "." })
+    expect(keyEvent("Shift", [])).toMatchObject({ key: "Shift", code: "ShiftLeft" })
+    expect(keyEvent("1", ["Shift"])).toMatchObject({ key: "!", code: "Digit1", text: "!" })
+    expect(keyEvent("a", ["Shift"])).toMatchObject({ key: "A", code: "KeyA", text: "A" })
+    expect(keyEvent("Comma", [])).toMatchObject({ key: ",", code: "Comma", text: "," })
+    expect(keyEvent("NumpadEnter", [])).toMatchObject({ key: "Enter", code: "NumpadEnter", text: "\r", location: 3 })
+    expect(keyEvent("a", ["Control"])).toEqual({ key: "a", code: "KeyA", windowsVirtualKeyCode: 65, location: 0, modifiers: 2 })
+    expect(keyEvent("é", [])).toMatchObject({ key: "é", text: "é" })
+    // Every printable ASCII character types itself.
+    for (let c = 32; c < 127; c++) {
+      const ch = String.fromCharCode(c)
+      expect(keyEvent(ch, []).text, JSON.stringify(ch)).toBe(ch)
+    }
   })
 })
