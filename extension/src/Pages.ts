@@ -6,7 +6,7 @@
  * dropped when Chrome detaches from it. Records are changed only inside one synchronous
  * step (an event, or a `modify`), so no two fibers ever interleave on one.
  */
-import { Context, Effect, Layer, Ref, Stream } from "effect"
+import { Context, Effect, Layer, Stream } from "effect"
 import { type CallFailure, PageError } from "../../src/protocol/index.js"
 import { DETACHED, Driver, type DriverError } from "./Driver.js"
 
@@ -49,6 +49,20 @@ export interface NodeRef {
   readonly backendNodeId: number
 }
 
+/**
+ * The refs handed out for a page (invariant 13): one per element, kept while the element
+ * lives, so an agent can take one snapshot and then act several times. A ref is
+ * `s<epoch>e<n>`: the epoch is this record's (a ref from another tab, or from before a
+ * worker restart, never matches), `n` counts up for the record's life and is never reused.
+ */
+export interface RefTable {
+  readonly epoch: number
+  next: number
+  readonly byRef: Map<string, NodeRef>
+  /** `<session>:<backendNodeId>` → its ref. */
+  readonly byNode: Map<string, string>
+}
+
 export interface PageRecord {
   readonly tab: number
   mainFrame: string
@@ -60,7 +74,7 @@ export interface PageRecord {
   consoleSeq: number
   requests: Map<string, RequestEntry>
   modal: Modal | undefined
-  snapshot: { readonly generation: number; readonly refs: ReadonlyMap<string, NodeRef> }
+  readonly refs: RefTable
 }
 
 const MAX_CONSOLE = 500
@@ -69,8 +83,6 @@ const MAX_REQUESTS = 500
 export class Pages extends Context.Tag("tabmux/Pages")<Pages, {
   /** The tab's record, attaching and enabling what the tools need the first time. */
   readonly prepare: (tab: number) => Effect.Effect<PageRecord, CallFailure>
-  /** A number no snapshot has had before, in this tab or any other. */
-  readonly nextGeneration: Effect.Effect<number>
 }>() {}
 
 /** A CDP command that failed or answered what we cannot read, named by its method. */
@@ -111,6 +123,9 @@ const apply = (page: PageRecord, session: string | undefined, method: string, pa
       if (session === undefined && params.frame?.parentId === undefined && params.type !== "BackForwardCacheRestore") {
         page.mainFrame = params.frame.id
         page.console = []
+        // Its elements are gone: their refs are stale (the counter goes on, so no ref comes back).
+        page.refs.byRef.clear()
+        page.refs.byNode.clear()
         // Keep the new document's own request (sent before it committed).
         page.requests = new Map([...page.requests].filter(([, r]) => r.loaderId === params.frame.loaderId))
       }
@@ -210,7 +225,8 @@ export const layer = Layer.scoped(
   Effect.gen(function*() {
     const driver = yield* Driver
     const records = new Map<number, PageRecord>()
-    const generation = yield* Ref.make(0)
+    // Epochs start at a random point, so a worker that restarts does not give a tab the epoch it had before.
+    let epochs = 1000 + Math.floor(Math.random() * 9000)
 
     yield* driver.events.pipe(
       Stream.runForEach((e) => {
@@ -239,7 +255,7 @@ export const layer = Layer.scoped(
           consoleSeq: 0,
           requests: new Map(),
           modal: undefined,
-          snapshot: { generation: 0, refs: new Map() }
+          refs: { epoch: epochs++, next: 0, byRef: new Map(), byNode: new Map() }
         }
         records.set(tab, page)
         // A background tab acts as if focused, so focus, keyboard and :focus styles behave as in front.
@@ -255,6 +271,6 @@ export const layer = Layer.scoped(
         )
       })
 
-    return { prepare, nextGeneration: Ref.updateAndGet(generation, (n) => n + 1) }
+    return { prepare }
   })
 )

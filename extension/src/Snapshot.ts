@@ -6,14 +6,14 @@
  * ignored nodes and text that repeats its parent's name are left out: the snapshot is
  * what an agent pays for on every step, so every line has to earn its place.
  *
- * Refs are `s<generation>e<n>`. Each snapshot has a generation no other snapshot had, so
- * a ref from an older snapshot, or one whose element has gone, is refused ("stale ref")
- * and never lands on another element.
+ * Refs are `s<epoch>e<n>` (see `RefTable`): an element keeps its ref across snapshots for
+ * as long as it lives, as in Playwright MCP; a ref whose element has gone, or whose page
+ * has loaded a new document, is refused ("stale ref") and never lands on another element.
  */
 import { Effect, Option, Schema } from "effect"
 import { BadParams, type CallFailure, PageError, StaleRef } from "../../src/protocol/index.js"
 import { Driver } from "./Driver.js"
-import { driverError, type NodeRef, type PageRecord, Pages } from "./Pages.js"
+import { driverError, type NodeRef, type PageRecord, Pages, type RefTable } from "./Pages.js"
 
 /**
  * CDP's AXNode, as far as we read it. A page of 5,000 elements has some 20,000 of them:
@@ -166,10 +166,10 @@ export interface SnapshotOptions {
   readonly depth?: number | undefined
 }
 
-/** Renders the tree; every element line gets a new ref, recorded in `refs`. */
-const render = (top: FrameTree, generation: number, options: SnapshotOptions) => {
+/** Renders the tree; every element line gets its element's ref (a new one for an element not seen before). */
+const render = (top: FrameTree, table: RefTable, options: SnapshotOptions) => {
   const lines: Array<string> = []
-  const refs = new Map<string, NodeRef>()
+  let shown = 0
   const maxDepth = options.depth ?? Infinity
 
   const children = (frame: FrameTree, node: AXNode): Array<[FrameTree, AXNode]> => {
@@ -200,8 +200,14 @@ const render = (top: FrameTree, generation: number, options: SnapshotOptions) =>
 
   const refOf = (frame: FrameTree, node: AXNode) => {
     if (node.backendDOMNodeId === undefined) return ""
-    const ref = `s${generation}e${refs.size + 1}`
-    refs.set(ref, { session: frame.session, backendNodeId: node.backendDOMNodeId })
+    const key = `${frame.session ?? ""}:${node.backendDOMNodeId}`
+    let ref = table.byNode.get(key)
+    if (ref === undefined) {
+      ref = `s${table.epoch}e${++table.next}`
+      table.byNode.set(key, ref)
+      table.byRef.set(ref, { session: frame.session, backendNodeId: node.backendDOMNodeId })
+    }
+    shown++
     return ` [ref=${ref}]`
   }
 
@@ -272,45 +278,51 @@ const render = (top: FrameTree, generation: number, options: SnapshotOptions) =>
     })
   }
   for (const line of unrepeated(start)) emit(line, 0)
-  return { text: lines.join("\n"), refs }
+  return { text: lines.join("\n"), elements: shown }
 }
 
-/** Takes a snapshot of the tab's page; its refs replace the page's previous ones. */
+/** Takes a snapshot of the tab's page; elements seen before keep their refs. */
 export const take = (tab: number, options: SnapshotOptions = {}) =>
   Effect.gen(function*() {
     const pages = yield* Pages
     const page = yield* pages.prepare(tab)
     const tree = yield* load(tab, undefined, undefined, page, 0)
-    const generation = yield* pages.nextGeneration
-    const { refs, text } = Option.match(tree, { onNone: () => ({ text: "", refs: new Map<string, NodeRef>() }), onSome: (t) => render(t, generation, options) })
-    page.snapshot = { generation, refs }
-    return { text, generation, elements: refs.size }
+    return Option.match(tree, { onNone: () => ({ text: "", elements: 0 }), onSome: (t) => render(t, page.refs, options) })
   })
 
 const REF = /^s([0-9]+)e([0-9]+)$/
 
 const stale = (message: string): CallFailure => (new StaleRef({ message: `${message}: take a new snapshot (browser_snapshot) and use its refs` }))
 
-/** The element a ref names, if it is from the latest snapshot and still in the page. */
+const Connected = Schema.Struct({ result: Schema.Struct({ value: Schema.Literal(true) }) })
+
+/**
+ * The element a ref names, while it lives (invariant 13): a ref of this page's current
+ * document, whose element still exists and is still in the document. Otherwise the ref
+ * is refused as stale; it never lands on another element.
+ */
 export const resolve = (page: PageRecord, ref: string) =>
   Effect.gen(function*() {
     const m = REF.exec(ref)
     if (m === null) {
       return yield* Effect.fail(new BadParams({ message: `"${ref}" is not a ref: refs look like s3e12 and come from browser_snapshot` }))
     }
-    if (Number(m[1]) !== page.snapshot.generation) {
-      return yield* Effect.fail(stale(
-        page.snapshot.generation === 0
-          ? `stale ref ${ref}: this page has had no snapshot since it was opened or the browser restarted`
-          : `stale ref ${ref}: it is from an older snapshot (the latest is s${page.snapshot.generation})`
-      ))
+    if (Number(m[1]) !== page.refs.epoch) {
+      return yield* Effect.fail(stale(`stale ref ${ref}: it is not from a snapshot of this tab since it was opened (or since the extension restarted)`))
     }
-    const node = page.snapshot.refs.get(ref)
-    if (node === undefined) return yield* Effect.fail(stale(`stale ref ${ref}: the latest snapshot has no such element`))
+    const node = page.refs.byRef.get(ref)
+    if (node === undefined) return yield* Effect.fail(stale(`stale ref ${ref}: the page has loaded a new document since that snapshot`))
     const driver = yield* Driver
+    const gone = () => stale(`stale ref ${ref}: its element is no longer in the page`)
     const resolved = yield* driver.send(page.tab, "DOM.resolveNode", { backendNodeId: node.backendNodeId }, node.session).pipe(
       Effect.flatMap(Schema.decodeUnknown(Schema.Struct({ object: Schema.Struct({ objectId: Schema.String }) }))),
-      Effect.mapError(() => stale(`stale ref ${ref}: its element is no longer in the page`))
+      Effect.mapError(gone)
     )
+    // A removed element can still be resolved while something holds it: it must be in the document.
+    yield* driver.send(page.tab, "Runtime.callFunctionOn", {
+      functionDeclaration: "function () { return this.isConnected }",
+      objectId: resolved.object.objectId,
+      returnByValue: true
+    }, node.session).pipe(Effect.flatMap(Schema.decodeUnknown(Connected)), Effect.mapError(gone))
     return { ...node, objectId: resolved.object.objectId }
   })

@@ -516,14 +516,21 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(await failure("browser_select_option", { ref: refIn(done.structuredContent.snapshot, /combobox "Country"/), values: ["Mars"] })).toContain(`no option "Mars"`)
   })
 
-  it("a ref from an older snapshot, or from a page that has gone, is refused as stale", async () => {
+  it("one snapshot, several actions: a ref stays its element's while it lives; then it is stale, never another's", async () => {
     const first = await open("form")
-    const old = refIn(first, /textbox "Name"/)
-    await snap()
-    expect(await failure("browser_click", { ref: old })).toMatch(/stale ref .*older snapshot.*take a new snapshot/)
-    const current = refIn((await snap()).snapshot, /textbox "Name"/)
+    const name = refIn(first, /textbox "Name"/)
+    const email = refIn(first, /textbox "Email"/)
+    // Actions answer with fresh snapshots; the first snapshot's refs still work, and are the same.
+    const typed: any = await call(agent, "browser_type", { ref: name, text: "Ada" })
+    expect(refIn(typed.structuredContent.snapshot, /textbox "Name"/)).toBe(name)
+    await call(agent, "browser_type", { ref: email, text: "ada@example.com" })
+    expect(refIn((await snap()).snapshot, /textbox "Email"/)).toBe(email)
+    // The element removed: its ref is stale, and no other element takes it.
+    await call(agent, "browser_evaluate", { function: "() => document.querySelector('input[name=email], input[type=email]').remove()" })
+    expect(await failure("browser_type", { ref: email, text: "x" })).toMatch(/stale ref .*no longer in the page/)
+    expect((await snap()).snapshot).not.toContain(`[ref=${email}]`)
     await call(agent, "browser_navigate", { url: `${base}/link` })
-    expect(await failure("browser_type", { ref: current, text: "x" })).toMatch(/stale ref .*no longer in the page/)
+    expect(await failure("browser_type", { ref: name, text: "x" })).toMatch(/stale ref .*new document/)
     expect(await failure("browser_click", { ref: "e12" })).toContain("is not a ref")
   })
 

@@ -4,7 +4,7 @@
  * of their page and only while their element exists.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Queue, Ref, Stream } from "effect"
+import { Effect, Layer, Queue, Stream } from "effect"
 import { keyEvent, parseKey } from "../../extension/src/Actions.js"
 import { type CdpEvent, Driver, DriverError } from "../../extension/src/Driver.js"
 import { type PageRecord, Pages } from "../../extension/src/Pages.js"
@@ -47,6 +47,7 @@ const scripted = (gone: Set<number>) =>
   Layer.succeed(Driver, {
     send: (_tab, method, params) => {
       if (method === "Accessibility.getFullAXTree") return Effect.succeed(axTree(FORM))
+      if (method === "Runtime.callFunctionOn") return Effect.succeed({ result: { value: true } })
       if (method === "DOM.resolveNode") {
         const id = (params as { backendNodeId: number }).backendNodeId
         return gone.has(id) ? Effect.fail(new DriverError({ method, message: "No node with given id found" })) : Effect.succeed({ object: { objectId: `obj-${id}` } })
@@ -60,13 +61,15 @@ const scripted = (gone: Set<number>) =>
 
 const page: PageRecord = {
   tab: 1, mainFrame: "F", children: new Map(), owners: new Map(), console: [], consoleSeq: 0,
-  requests: new Map(), modal: undefined, snapshot: { generation: 0, refs: new Map() }
+  requests: new Map(), modal: undefined, refs: { epoch: 1, next: 0, byRef: new Map(), byNode: new Map() }
 }
 
 const setup = (gone: Set<number>) =>
   Effect.gen(function*() {
-    const generation = yield* Ref.make(0)
-    return Layer.merge(scripted(gone), Layer.succeed(Pages, { prepare: () => Effect.succeed(page), nextGeneration: Ref.updateAndGet(generation, (n) => n + 1) }))
+    page.refs.byRef.clear()
+    page.refs.byNode.clear()
+    page.refs.next = 0
+    return Layer.merge(scripted(gone), Layer.succeed(Pages, { prepare: () => Effect.succeed(page) }))
   })
 
 describe("Snapshot", () => {
@@ -95,24 +98,26 @@ describe("Snapshot", () => {
       expect(shallow.text).not.toContain("cell")
       const row = yield* Snapshot.resolve(page, "s1e5").pipe(Effect.provide(layer))
       const sub = yield* Snapshot.take(1, { from: row }).pipe(Effect.provide(layer))
-      expect(sub.text).toBe(["- row [ref=s2e1]", "  - cell \"1\"", "  - cell \"Item 1\""].join("\n"))
+      expect(sub.text).toBe(["- row [ref=s1e5]", "  - cell \"1\"", "  - cell \"Item 1\""].join("\n"))
     }))
 
-  it.effect("refs resolve only from the latest snapshot, and only while their element exists", () =>
+  it.effect("an element keeps its ref across snapshots while it lives; then the ref is stale, never another element's", () =>
     Effect.gen(function*() {
       const gone = new Set<number>()
       const layer = yield* setup(gone)
-      yield* Snapshot.take(1).pipe(Effect.provide(layer))
+      const first = yield* Snapshot.take(1).pipe(Effect.provide(layer))
       const ok = yield* Snapshot.resolve(page, "s1e2").pipe(Effect.provide(layer))
       expect(ok.objectId).toBe("obj-70")
-      yield* Snapshot.take(1).pipe(Effect.provide(layer))
-      const old = yield* Effect.flip(Snapshot.resolve(page, "s1e2").pipe(Effect.provide(layer)))
-      expect(old).toMatchObject({ _tag: "StaleRef" })
-      expect(old.message).toContain("stale ref s1e2: it is from an older snapshot (the latest is s2)")
-      const missing = yield* Effect.flip(Snapshot.resolve(page, "s2e99").pipe(Effect.provide(layer)))
-      expect(missing.message).toContain("the latest snapshot has no such element")
+      const second = yield* Snapshot.take(1).pipe(Effect.provide(layer))
+      expect(second.text).toBe(first.text)
+      expect((yield* Snapshot.resolve(page, "s1e2").pipe(Effect.provide(layer))).objectId).toBe("obj-70")
+      const otherTab = yield* Effect.flip(Snapshot.resolve(page, "s2e2").pipe(Effect.provide(layer)))
+      expect(otherTab).toMatchObject({ _tag: "StaleRef" })
+      expect(otherTab.message).toContain("it is not from a snapshot of this tab")
+      const missing = yield* Effect.flip(Snapshot.resolve(page, "s1e99").pipe(Effect.provide(layer)))
+      expect(missing.message).toContain("stale ref s1e99")
       gone.add(70)
-      const removed = yield* Effect.flip(Snapshot.resolve(page, "s2e2").pipe(Effect.provide(layer)))
+      const removed = yield* Effect.flip(Snapshot.resolve(page, "s1e2").pipe(Effect.provide(layer)))
       expect(removed.message).toContain("its element is no longer in the page")
       const bad = yield* Effect.flip(Snapshot.resolve(page, "button").pipe(Effect.provide(layer)))
       expect(bad).toMatchObject({ _tag: "BadParams" })
