@@ -24,6 +24,7 @@ const PREPARE = `function (action) {
   const style = el.ownerDocument.defaultView.getComputedStyle(el)
   if (rect.width === 0 || rect.height === 0 || style.visibility === "hidden") return { error: "hidden" }
   if (action !== "hover" && (el.disabled === true || el.closest("[aria-disabled=true]"))) return { error: "disabled" }
+  if (action === "type" && (el.readOnly === true || el.getAttribute("aria-readonly") === "true")) return { error: "readonly" }
   const view = el.ownerDocument.defaultView
   const x = Math.min(Math.max(rect.left + rect.width / 2, 0), view.innerWidth - 1)
   const y = Math.min(Math.max(rect.top + rect.height / 2, 0), view.innerHeight - 1)
@@ -136,6 +137,7 @@ const target = (page: PageRecord, ref: string, element: string | undefined, acti
     if (ready?.error === "gone") return yield* Effect.fail(new StaleRef({ message: `stale ref ${ref}: its element is no longer in the page: take a new snapshot` }))
     if (ready?.error === "hidden") return yield* Effect.fail(new NotActionable({ message: `${what} is not visible (zero size, hidden, or outside the page)` }))
     if (ready?.error === "disabled") return yield* Effect.fail(new NotActionable({ message: `${what} is disabled` }))
+    if (ready?.error === "readonly") return yield* Effect.fail(new NotActionable({ message: `${what} is read-only: nothing was typed` }))
     if (ready?.error === "covered") {
       return yield* Effect.fail(new NotActionable({ message: `${what} is covered by another element, ${ready.by}, which would get the click: close or scroll away what covers it first` }))
     }

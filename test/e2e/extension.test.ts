@@ -587,6 +587,10 @@ describe.sequential("browser tools on fixture pages", () => {
     await call(agent, "browser_press_key", { key: "Comma" })
     const read: any = await call(agent, "browser_evaluate", { function: "document.activeElement.value" })
     expect(JSON.parse(read.structuredContent.json)).toBe(`${exact}!,`)
+    // Typing into a read-only field is refused, not reported as done.
+    const readonly = await open("readonly")
+    expect(await failure("browser_type", { ref: refIn(readonly, /textbox "Code"/), text: "Z9" })).toContain("is read-only")
+    expect(JSON.parse((await call(agent, "browser_evaluate", { function: "document.querySelector('[name=code]').value" })).structuredContent.json)).toBe("X1")
   })
 
   it("dialogs are reported as modal state and answered with browser_handle_dialog", async () => {

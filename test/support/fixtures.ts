@@ -15,6 +15,7 @@ const page = (title: string, body: string, head = "") =>
 const show = `<p id="out" role="status"></p><script>const out = (s) => { document.getElementById("out").textContent = s }</script>`
 
 const PAGES: Record<string, (cross: string) => string> = {
+  readonly: () => page("Read-only", `<label>Code <input name="code" value="X1" readonly></label><label>Note <input name="note"></label>`),
   // 200,000 elements (and as many text nodes), built by the page itself.
   huge: () =>
     page("Huge", `<h1>Huge</h1><script>
