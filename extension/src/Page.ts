@@ -66,7 +66,11 @@ const loading = <E, R>(tab: number, act: Effect.Effect<boolean, E, R>) =>
         Effect.option,
         Effect.map(Option.isSome)
       ))
-    return { url: yield* read(tab, "location.href"), title: yield* read(tab, "document.title"), loaded }
+    const url = yield* read(tab, "location.href")
+    // The HTTP status of the document now shown (its main-frame Document request, the latest for its URL).
+    const page = yield* Effect.flatMap(Pages, (p) => p.prepare(tab))
+    const document = [...page.requests.values()].filter((r) => r.type === "Document" && r.session === undefined && r.url === url).at(-1)
+    return { url, title: yield* read(tab, "document.title"), loaded, ...(document?.status === undefined ? {} : { status: document.status }) }
   }))
 
 export const navigate = (tab: number, target: string, web: WebContentOptions) =>

@@ -34,6 +34,15 @@ export const TabHandle = Schema.String.pipe(
   Schema.annotations({ description: "A tab handle from browser_tabs, like \"t1\"." })
 )
 
+/** A page after a navigation: where it is, whether it finished loading, and its document's HTTP status (none for about:, data: or a cached page). */
+export const PageState = Schema.Struct({
+  tab: TabHandle,
+  url: Schema.String,
+  title: Schema.String,
+  loaded: Schema.Boolean,
+  status: Schema.optional(Schema.Int)
+})
+
 export const TabInfo = Schema.Struct({
   tab: TabHandle,
   url: Schema.String,
@@ -191,14 +200,14 @@ export const Methods = {
   /** Loads a URL in a tab and waits for its load event (capped); http(s), about: and data: URLs only. */
   "page.navigate": method({
     params: Schema.Struct({ tab: Schema.optional(TabHandle), url: Schema.String }),
-    result: Schema.Struct({ tab: TabHandle, url: Schema.String, title: Schema.String, loaded: Schema.Boolean }),
+    result: PageState,
     timeout: "45 seconds",
     changesPage: true
   }),
   /** Back or forward in the tab's history, or reload; waits for the load like `page.navigate`. */
   "page.history": method({
     params: Schema.Struct({ tab: Schema.optional(TabHandle), action: Schema.Literal("back", "forward", "reload") }),
-    result: Schema.Struct({ tab: TabHandle, url: Schema.String, title: Schema.String, loaded: Schema.Boolean }),
+    result: PageState,
     timeout: "45 seconds",
     changesPage: true
   }),

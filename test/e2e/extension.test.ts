@@ -345,7 +345,14 @@ describe.sequential("page tools in headless Chromium", () => {
     await waitFor(() => readRegistry(dir).find((r) => r.pid === agent.transport.pid && r.extension), 15_000)
     await tabs(agent, { action: "new" })
     const page: any = await call(agent, "browser_navigate", { url: `${base}/page-one` })
-    expect(page.structuredContent).toEqual({ tab: "t1", url: `${base}/page-one`, title: "page-one", loaded: true })
+    expect(page.structuredContent).toEqual({
+      tab: "t1",
+      url: `${base}/page-one`,
+      title: "page-one",
+      loaded: true,
+      status: 200,
+      snapshot: expect.stringContaining("heading \"page-one\"")
+    })
     expect((await tabs(agent, { action: "list" })).find((t) => t.tab === "t1")?.url).toBe(`${base}/page-one`)
 
     const script: any = await agent.client.callTool({ name: "browser_navigate", arguments: { url: "javascript:alert(1)" } })

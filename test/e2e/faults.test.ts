@@ -114,6 +114,13 @@ describe.sequential("faults", () => {
     const agent = await start("agent-first")
     const first = await call(agent, "browser_navigate", { url: `${fixtures.base}/form` })
     expect(text(first)).toContain("Form")
+    // Navigate answers with the page's snapshot, and says a non-2xx status.
+    expect(first.structuredContent).toMatchObject({ status: 200, loaded: true })
+    expect(text(first)).toMatch(/Snapshot:\n[^]*textbox "Name"/)
+    const missing = await call(agent, "browser_navigate", { url: `${fixtures.base}/missing` })
+    expect(missing.structuredContent.status).toBe(404)
+    expect(text(missing)).toContain("HTTP status 404.")
+    await call(agent, "browser_navigate", { url: `${fixtures.base}/form` })
     // Playwright MCP 0.0.83 names the ref `target`.
     const snapshot = text(await call(agent, "browser_snapshot"))
     const ref = /textbox "[^"]*" \[ref=(s\d+e\d+)\]/.exec(snapshot)![1]

@@ -120,6 +120,10 @@ export const serveFixtures = async (): Promise<Fixtures> => {
       setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ items: [1, 2, 3] })), Number(url.searchParams.get("ms") ?? 0))
       return
     }
+    if (name === "missing") {
+      res.writeHead(404, { "content-type": "text/html" }).end(page("Not found", "<h1>Not found</h1>"))
+      return
+    }
     const render = PAGES[name]
     res.writeHead(200, { "content-type": "text/html" }).end(render ? render(cross) : page(name, `<h1>${name}</h1>`))
   })

@@ -1,20 +1,43 @@
 /** Page tools that read or set up a page (Playwright MCP's names); actions are in input.ts. */
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { ConsoleLevel, RequestDetail, RequestSummary } from "../../protocol/index.js"
 import { Bridge } from "../Bridge.js"
+import { ServerConfig } from "../Config.js"
 import { Workspace } from "../Workspace.js"
 import { tabArgument } from "./arguments.js"
 import { BadArguments, make } from "./Tool.js"
 
 
-const PageState = Schema.Struct({ tab: Schema.String, url: Schema.String, title: Schema.String, loaded: Schema.Boolean })
+const PageState = Schema.Struct({
+  tab: Schema.String,
+  url: Schema.String,
+  title: Schema.String,
+  loaded: Schema.Boolean,
+  status: Schema.optional(Schema.Int),
+  snapshot: Schema.optional(Schema.String)
+})
 
 const describePage = (page: typeof PageState.Type) =>
-  `${page.tab}: ${page.title || "(untitled)"} — ${page.url}${page.loaded ? "" : " (still loading after 30 s)"}`
+  [
+    `${page.tab}: ${page.title || "(untitled)"} — ${page.url}${page.loaded ? "" : " (still loading after 30 s)"}`,
+    page.status !== undefined && (page.status < 200 || page.status >= 400) ? `HTTP status ${page.status}.` : undefined,
+    page.snapshot === undefined ? undefined : `Snapshot:\n${page.snapshot}`
+  ].filter((l) => l !== undefined).join("\n")
+
+/** The page after a navigation, with a snapshot of it (as Playwright MCP answers) unless `--snapshot-after-action none`. */
+const withSnapshot = (page: Omit<typeof PageState.Type, "snapshot">) =>
+  Effect.gen(function*() {
+    const config = yield* ServerConfig
+    if (config.snapshotAfterAction === "none" || !page.loaded) return page
+    const bridge = yield* Bridge
+    const shot = yield* bridge.call("page.snapshot", { tab: page.tab }).pipe(Effect.option)
+    return Option.match(shot, { onNone: () => page, onSome: (s) => ({ ...page, snapshot: s.snapshot }) })
+  })
 
 export const browserNavigate = make({
   name: "browser_navigate",
-  description: "Load a URL in a tab (default: your current tab) and wait for the page to load. http(s), about: and data: URLs.",
+  description:
+    "Load a URL in a tab (default: your current tab; a new one if you have none) and wait for the page to load. Answers with the page's snapshot and, when not 2xx/3xx, its HTTP status. http(s) URLs and about:blank.",
   annotations: { title: "Navigate to a URL", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: Schema.Struct({
     url: Schema.String.annotations({ description: "The absolute URL to load, like https://example.com/." }),
@@ -23,6 +46,7 @@ export const browserNavigate = make({
   output: PageState,
   handler: (input) =>
     Effect.flatMap(Bridge, (bridge) => bridge.call("page.navigate", input.tab === undefined ? { url: input.url } : { url: input.url, tab: input.tab })).pipe(
+      Effect.flatMap(withSnapshot),
       Effect.map((page) => ({ text: describePage(page), structured: page }))
     )
 })
@@ -36,6 +60,7 @@ const historyTool = (name: string, action: "back" | "forward" | "reload", title:
     output: PageState,
     handler: (input) =>
       Effect.flatMap(Bridge, (bridge) => bridge.call("page.history", input.tab === undefined ? { action } : { action, tab: input.tab })).pipe(
+        Effect.flatMap(withSnapshot),
         Effect.map((page) => ({ text: describePage(page), structured: page }))
       )
   })
