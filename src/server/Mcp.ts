@@ -16,7 +16,7 @@ import {
   ReadResourceRequestSchema,
   RootsListChangedNotificationSchema
 } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Context, Effect, Exit, FiberId, FiberSet, Layer, Option, Ref, Stream, SubscriptionRef } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, FiberId, FiberSet, Layer, Option, Ref, Stream, SubscriptionRef } from "effect"
 import { Bridge, CallProgress } from "./Bridge.js"
 import type { ServerConfig } from "./Config.js"
 import { ServerIdentity } from "./ServerIdentity.js"
@@ -27,6 +27,9 @@ import type { ToolResult } from "./tools/Tool.js"
 export class McpTransport extends Context.Tag("tabmux/McpTransport")<McpTransport, SdkTransport>() {}
 
 export const INSTANCES_URI = "tabmux://instances"
+
+/** How often a long tool call reports progress (when the client asked for it). */
+const PROGRESS_EVERY = Duration.seconds(5)
 
 export const stdioTransport = Layer.sync(McpTransport, () => new StdioServerTransport())
 
@@ -104,8 +107,22 @@ export const layer = Layer.scopedDiscard(
           extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: ++step, message } })
             .catch(() => undefined)
         )
+      // A long call (wait_for, a slow navigation, a lock wait) says it is still working every
+      // few seconds, so clients that reset their timeout on progress do not give up on it.
+      const heartbeat = Effect.gen(function*() {
+        const started = yield* Clock.currentTimeMillis
+        while (true) {
+          yield* Effect.sleep(PROGRESS_EVERY)
+          yield* progress(`${tool.name} still running (${Math.round(((yield* Clock.currentTimeMillis) - started) / 1000)} s)`)
+        }
+      })
+      const running = tool.run(request.params.arguments).pipe(
+        Effect.provideService(CallProgress, progress),
+        (call) => (token === undefined ? call : Effect.raceFirst(call, heartbeat)),
+        Effect.flatMap(withNotices)
+      )
       return new Promise<ToolResult>((resolve, reject) => {
-        const fiber = run(tool.run(request.params.arguments).pipe(Effect.provideService(CallProgress, progress), Effect.flatMap(withNotices)))
+        const fiber = run(running)
         const cancel = () => fiber.unsafeInterruptAsFork(FiberId.none)
         extra.signal.addEventListener("abort", cancel, { once: true })
         fiber.addObserver((exit) => {

@@ -128,6 +128,20 @@ describe.sequential("embedded server with a WebSocket peer", () => {
     await hangUp(ws)
   })
 
+  it("a long call sends progress every 5 s to a client that asked for it", { timeout: 20_000 }, async () => {
+    const { ws } = await peer((call) => {
+      setTimeout(() => ws.send(JSON.stringify({ type: "result", id: call.id, ok: true, value: { tabs: [] } })), 5_600)
+      return undefined
+    })
+    const seen: Array<string> = []
+    const result: any = await client.callTool({ name: "browser_tabs", arguments: { action: "list" } }, undefined, {
+      onprogress: (p) => seen.push(String(p.message))
+    })
+    expect(result.isError).toBeFalsy()
+    expect(seen).toEqual(["browser_tabs still running (5 s)"])
+    await hangUp(ws)
+  })
+
   it("answers a bad frame with a typed error and keeps the connection", async () => {
     const { ws, frames } = await peer((call) => ({ ok: true, value: { tabs: [] }, id: call.id }))
     ws.send("{not json")
