@@ -12,6 +12,8 @@ import { type ConsoleLevel, type PageRecord, pageError, Pages, type RequestEntry
 import * as Snapshot from "./Snapshot.js"
 
 const LOAD_CAP = Duration.seconds(30)
+/** How long a navigation waits for the load event once the document is ready. */
+const AFTER_READY = Duration.seconds(3)
 
 /**
  * Checks a URL an agent asked to load: absolute, and web content (invariant 10). Not
@@ -59,13 +61,21 @@ const loading = <E, R>(tab: number, act: Effect.Effect<boolean, E, R>) =>
     // Subscribe before acting, so the load event cannot be missed.
     const events = yield* driver.subscribe
     const expectLoad = yield* act
-    const loaded = !expectLoad ||
-      (yield* Queue.take(events).pipe(
-        Effect.repeat({ until: (e) => e.tab === tab && (e.method === "Page.loadEventFired" || restoredFromCache(e.params)) }),
-        Effect.timeout(LOAD_CAP),
-        Effect.option,
-        Effect.map(Option.isSome)
-      ))
+    // Settle on what an agent needs: the load event, or the document ready plus a short
+    // grace for the rest (an image that never loads must not hold the agent for 30 s).
+    const waitLoad = Effect.gen(function*() {
+      let deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(LOAD_CAP)
+      while (true) {
+        const now = yield* Clock.currentTimeMillis
+        if (now >= deadline) return false
+        const e = yield* Queue.take(events).pipe(Effect.timeout(Duration.millis(deadline - now)), Effect.option)
+        if (Option.isNone(e)) return false
+        if (e.value.tab !== tab || e.value.session !== undefined) continue
+        if (e.value.method === "Page.loadEventFired" || restoredFromCache(e.value.params)) return true
+        if (e.value.method === "Page.domContentEventFired") deadline = Math.min(deadline, now + Duration.toMillis(AFTER_READY))
+      }
+    })
+    const loaded = !expectLoad || (yield* waitLoad)
     const url = yield* read(tab, "location.href")
     // The HTTP status of the document now shown (its main-frame Document request, the latest for its URL).
     const page = yield* Effect.flatMap(Pages, (p) => p.prepare(tab))

@@ -120,6 +120,14 @@ describe.sequential("faults", () => {
     const missing = await call(agent, "browser_navigate", { url: `${fixtures.base}/missing` })
     expect(missing.structuredContent.status).toBe(404)
     expect(text(missing)).toContain("HTTP status 404.")
+    // An image that never loads does not hold the agent: the document is ready, that is enough.
+    const slowStarted = Date.now()
+    const slow = await call(agent, "browser_navigate", { url: `${fixtures.base}/slow-image` })
+    const slowMs = Date.now() - slowStarted
+    console.log(`navigate to a page whose image never loads answered in ${slowMs} ms`)
+    expect(slowMs).toBeLessThan(8_000)
+    expect(slow.structuredContent.loaded).toBe(false)
+    expect(text(slow)).toContain("heading \"Slow image\"")
     await call(agent, "browser_navigate", { url: `${fixtures.base}/form` })
     // Playwright MCP 0.0.83 names the ref `target`.
     const snapshot = text(await call(agent, "browser_snapshot"))

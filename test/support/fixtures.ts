@@ -15,6 +15,7 @@ const page = (title: string, body: string, head = "") =>
 const show = `<p id="out" role="status"></p><script>const out = (s) => { document.getElementById("out").textContent = s }</script>`
 
 const PAGES: Record<string, (cross: string) => string> = {
+  "slow-image": () => page("Slow image", `<h1>Slow image</h1><img src="/never" alt="never loads">`),
   readonly: () => page("Read-only", `<label>Code <input name="code" value="X1" readonly></label><label>Note <input name="note"></label>`),
   // 200,000 elements (and as many text nodes), built by the page itself.
   huge: () =>
@@ -120,6 +121,8 @@ export const serveFixtures = async (): Promise<Fixtures> => {
       setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ items: [1, 2, 3] })), Number(url.searchParams.get("ms") ?? 0))
       return
     }
+    // Never answered: a resource that keeps a page from firing its load event.
+    if (name === "never") return
     if (name === "missing") {
       res.writeHead(404, { "content-type": "text/html" }).end(page("Not found", "<h1>Not found</h1>"))
       return

@@ -19,7 +19,7 @@ const PageState = Schema.Struct({
 
 const describePage = (page: typeof PageState.Type) =>
   [
-    `${page.tab}: ${page.title || "(untitled)"} — ${page.url}${page.loaded ? "" : " (still loading after 30 s)"}`,
+    `${page.tab}: ${page.title || "(untitled)"} — ${page.url}${page.loaded ? "" : " (some of it is still loading)"}`,
     page.status !== undefined && (page.status < 200 || page.status >= 400) ? `HTTP status ${page.status}.` : undefined,
     page.snapshot === undefined ? undefined : `Snapshot:\n${page.snapshot}`
   ].filter((l) => l !== undefined).join("\n")
@@ -28,7 +28,7 @@ const describePage = (page: typeof PageState.Type) =>
 const withSnapshot = (page: Omit<typeof PageState.Type, "snapshot">) =>
   Effect.gen(function*() {
     const config = yield* ServerConfig
-    if (config.snapshotAfterAction === "none" || !page.loaded) return page
+    if (config.snapshotAfterAction === "none") return page
     const bridge = yield* Bridge
     const shot = yield* bridge.call("page.snapshot", { tab: page.tab }).pipe(Effect.option)
     return Option.match(shot, { onNone: () => page, onSome: (s) => ({ ...page, snapshot: s.snapshot }) })
