@@ -358,7 +358,7 @@ const Box = Schema.Struct({ model: Schema.Struct({ border: Schema.Array(Schema.N
 
 /** Longest side of a screenshot, in pixels: larger pages are scaled down to it. */
 const MAX_SIDE = 2000
-export const screenshot = (tab: number, o: { fullPage: boolean; ref?: string | undefined; element?: string | undefined; type: "png" | "jpeg"; quality?: number | undefined }) =>
+export const screenshot = (tab: number, o: { fullPage: boolean; ref?: string | undefined; element?: string | undefined; type: "png" | "jpeg" | "webp"; quality?: number | undefined }) =>
   Effect.gen(function*() {
     const page = yield* modalFree(tab)
     const driver = yield* Driver
@@ -385,7 +385,7 @@ export const screenshot = (tab: number, o: { fullPage: boolean; ref?: string | u
     const scale = Math.min(1, MAX_SIDE / Math.max(clip.width, clip.height))
     const params = {
       format: o.type,
-      ...(o.type === "jpeg" ? { quality: o.quality ?? 80 } : {}),
+      ...(o.type !== "png" ? { quality: o.quality ?? 80 } : {}),
       clip: { ...clip, scale },
       captureBeyondViewport: o.fullPage
     }

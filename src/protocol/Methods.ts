@@ -286,7 +286,7 @@ export const Methods = {
       fullPage: Schema.Boolean,
       ref: Schema.optional(Schema.String),
       element: Schema.optional(Schema.String),
-      type: Schema.Literal("png", "jpeg"),
+      type: Schema.Literal("png", "jpeg", "webp"),
       quality: Schema.optional(Schema.Int.pipe(Schema.between(0, 100)))
     }),
     result: Schema.Struct({ tab: TabHandle, data: Schema.String, mimeType: Schema.String, width: Schema.Number, height: Schema.Number }),

@@ -104,22 +104,40 @@ export const browserSnapshot = make({
   name: "browser_snapshot",
   description:
     "Read the page as its accessibility tree: one line per element (`role \"name\" [state] [ref=s3e12]`), iframes and shadow roots included. " +
-    "Use the refs in actions; a new snapshot makes older refs stale. `ref` shows one element's subtree; `depth` limits nesting.",
-  annotations: { title: "Page snapshot", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    "Use the refs in actions: an element keeps its ref while it lives. `ref` shows one element's subtree; `depth` limits nesting; `filename` also saves it.",
+  // Not read-only: with `filename` it writes a file.
+  annotations: { title: "Page snapshot", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
     ref: Schema.optional(Schema.String.annotations({ description: "Show only this element's subtree (a ref from your latest snapshot)." })),
     depth: Schema.optional(Schema.Int.pipe(Schema.between(1, 100)).annotations({ description: "Levels of nesting to show; deeper content is marked \"…\"." })),
+    filename: Schema.optional(Schema.String.annotations({ description: "Also save the snapshot to this file: inside the client's roots or the output directory (relative names are in the output directory)." })),
     tab: tabArgument
   }),
-  output: Schema.Struct({ tab: Schema.String, url: Schema.String, title: Schema.String, snapshot: Schema.String, elements: Schema.Int, modal: Schema.optional(Schema.String) }),
-  handler: ({ tab, ...o }) =>
-    Effect.flatMap(Bridge, (bridge) => bridge.call("page.snapshot", withTab(tab, o))).pipe(
-      Effect.map((s) => ({
-        text: [`Page: ${s.title || "(untitled)"} — ${s.url}`, s.modal === undefined ? undefined : `Modal: ${s.modal}.`, s.snapshot || "(the page shows nothing)"]
-          .filter((l) => l !== undefined).join("\n"),
-        structured: s
-      }))
-    )
+  output: Schema.Struct({
+    tab: Schema.String,
+    url: Schema.String,
+    title: Schema.String,
+    snapshot: Schema.String,
+    elements: Schema.Int,
+    modal: Schema.optional(Schema.String),
+    path: Schema.optional(Schema.String)
+  }),
+  handler: ({ tab, filename, ...o }) =>
+    Effect.gen(function*() {
+      const s = yield* Effect.flatMap(Bridge, (bridge) => bridge.call("page.snapshot", withTab(tab, o)))
+      const path = filename === undefined
+        ? undefined
+        : yield* Effect.flatMap(Workspace, (w) => w.save("browser_snapshot", filename, "", new TextEncoder().encode(`${s.snapshot}\n`)))
+      return {
+        text: [
+          `Page: ${s.title || "(untitled)"} — ${s.url}`,
+          s.modal === undefined ? undefined : `Modal: ${s.modal}.`,
+          path === undefined ? undefined : `Saved to ${path}.`,
+          s.snapshot || "(the page shows nothing)"
+        ].filter((l) => l !== undefined).join("\n"),
+        structured: path === undefined ? s : { ...s, path }
+      }
+    })
 })
 
 export const browserWaitFor = make({
@@ -153,7 +171,7 @@ export const browserTakeScreenshot = make({
   // Not read-only: with `path` it writes a file.
   annotations: { title: "Screenshot", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
-    type: Schema.optional(Schema.Literal("png", "jpeg").annotations({ description: "Image format (default png)." })),
+    type: Schema.optional(Schema.Literal("png", "jpeg", "webp").annotations({ description: "Image format (default png)." })),
     quality: Schema.optional(Schema.Int.pipe(Schema.between(0, 100)).annotations({ description: "JPEG quality, 0-100 (default 80)." })),
     fullPage: Schema.optional(Schema.Boolean.annotations({ description: "Capture the whole scrollable page." })),
     ref: Schema.optional(Schema.String.annotations({ description: "Capture only this element (a ref from your latest snapshot)." })),
