@@ -6,7 +6,7 @@
 import { Data, Effect } from "effect"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
-import { constants } from "node:fs"
+import { constants, type Stats } from "node:fs"
 import * as Path from "node:path"
 
 export class FileError extends Data.TaggedError("FileError")<{
@@ -67,9 +67,10 @@ const MAX_READ_BYTES = 64 * 1024
 /**
  * The file's text, or `undefined` when it does not exist. A symlink is an error, never
  * followed; so is anything but a regular file (a FIFO or a device would block or never
- * end: opened non-blocking and refused), and a file too big to be one of ours.
+ * end: opened non-blocking and refused), a file too big to be one of ours, and whatever
+ * `refuse` finds wrong with the opened file (its owner, its mode).
  */
-export const readFileNoFollow = (path: string) =>
+export const readFileNoFollow = (path: string, refuse: (stat: Stats) => string | undefined = () => undefined) =>
   fileOp("read", path, async () => {
     let handle: Fs.FileHandle
     try {
@@ -82,6 +83,8 @@ export const readFileNoFollow = (path: string) =>
       const stat = await handle.stat()
       if (!stat.isFile()) throw Object.assign(new Error("it is not a regular file"), { code: "ENOTREG" })
       if (stat.size > MAX_READ_BYTES) throw Object.assign(new Error(`it is ${stat.size} bytes, larger than any tabmux file`), { code: "EFBIG" })
+      const problem = refuse(stat)
+      if (problem !== undefined) throw Object.assign(new Error(problem), { code: "EREFUSED" })
       return await handle.readFile("utf8")
     } finally {
       await handle.close()

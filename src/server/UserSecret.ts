@@ -7,11 +7,11 @@
  * a symlink and refused when another user could have read or written it.
  */
 import { Context, Data, Effect, Layer } from "effect"
-import { constants } from "node:fs"
+import type { Stats } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { type HmacKey, importSecret, isHex32, randomHex32 } from "../protocol/Handshake.js"
-import { errorCode, fileOp, removeFile, tempPathFor, writeNewPrivateFile } from "./Files.js"
+import { fileOp, readFileNoFollow, removeFile, tempPathFor, writeNewPrivateFile } from "./Files.js"
 import { ensurePrivateDir, type RuntimeDirError } from "./RuntimeDir.js"
 
 export class SecretError extends Data.TaggedError("SecretError")<{ readonly path: string; readonly problem: string }> {
@@ -22,32 +22,20 @@ export class SecretError extends Data.TaggedError("SecretError")<{ readonly path
 
 export const secretPath = (dir: string) => Path.join(dir, "secret")
 
-const MAX_BYTES = 128
+/** Anything about the opened file that another user could have read or written. */
+const notPrivate = (stat: Stats) =>
+  process.getuid && stat.uid !== process.getuid()
+    ? `it belongs to uid ${stat.uid}, not to you`
+    : process.platform !== "win32" && (stat.mode & 0o077) !== 0
+    ? `its mode is ${(stat.mode & 0o777).toString(8)}: other users could read it`
+    : undefined
 
-/** The secret's text, or `undefined` when there is none yet; refuses symlinks, other owners, open modes and bad content. */
+/** The secret, or `undefined` when there is none yet; refuses symlinks, other owners, open modes and bad content. */
 const readSecret = (path: string) =>
-  fileOp("read", path, async () => {
-    let handle: Fs.FileHandle
-    try {
-      handle = await Fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
-    } catch (e) {
-      if (errorCode(e) === "ENOENT") return undefined
-      throw e
-    }
-    try {
-      const stat = await handle.stat()
-      if (!stat.isFile()) return { problem: "it is not a regular file" }
-      if (process.getuid && stat.uid !== process.getuid()) return { problem: `it belongs to uid ${stat.uid}, not to you` }
-      if (process.platform !== "win32" && (stat.mode & 0o077) !== 0) {
-        return { problem: `its mode is ${(stat.mode & 0o777).toString(8)}: other users could read it` }
-      }
-      if (stat.size > MAX_BYTES) return { problem: `it is ${stat.size} bytes, not 64 hex digits` }
-      const text = (await handle.readFile("utf8")).trim()
-      return isHex32(text) ? { secret: text } : { problem: "it does not hold 64 hex digits" }
-    } finally {
-      await handle.close()
-    }
-  }).pipe(
+  readFileNoFollow(path, notPrivate).pipe(
+    Effect.map((text) =>
+      text === undefined ? undefined : isHex32(text.trim()) ? { secret: text.trim() } : { problem: "it does not hold 64 hex digits" }
+    ),
     Effect.catchTag("FileError", (e) => Effect.succeed({ problem: e.message }))
   )
 
