@@ -58,6 +58,15 @@ const SELECT_CONTENT = `function () {
   return false
 }`
 
+/** Where keyboard input would go now, if not this element (or inside it): a short description of it, else null. */
+const FOCUS_ELSEWHERE = `function () {
+  let a = this.ownerDocument.activeElement
+  while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement
+  if (a === this || (a && this.contains(a))) return null
+  if (!a) return "nothing"
+  return "<" + a.localName + (a.id ? "#" + a.id : "") + ">"
+}`
+
 /** Chooses options of a <select> by value or label; fires input and change as a user's choice would. */
 const SELECT_OPTIONS = `function (values) {
   if (this.localName !== "select") return { error: "not a <select> (it is <" + this.localName + ">)" }
@@ -438,6 +447,11 @@ export const type = (page: PageRecord, o: { ref: string; element?: string | unde
     yield* driver.send(page.tab, "DOM.focus", { objectId: at.objectId }, at.session).pipe(Effect.mapError(driverError))
     const editable = yield* callOn(page.tab, at, SELECT_CONTENT)
     if (editable !== true) return yield* Effect.fail(new NotActionable({ message: `${at.what} does not take text (it is not an input, a textarea or editable)` }))
+    // The page may move focus away (into another field or frame): the text would land there.
+    const elsewhere = yield* callOn(page.tab, at, FOCUS_ELSEWHERE)
+    if (typeof elsewhere === "string") {
+      return yield* Effect.fail(new NotActionable({ message: `focus moved from ${at.what} to ${elsewhere} before typing: nothing was typed` }))
+    }
     yield* typeText(page.tab, o.text, o.slowly === true)
     if (o.submit) yield* press(page.tab, "Enter", [])
     return `typed ${JSON.stringify(o.text)} into ${at.what}${o.submit ? " and pressed Enter" : ""}`

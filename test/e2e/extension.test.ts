@@ -598,6 +598,9 @@ describe.sequential("browser tools on fixture pages", () => {
     const readonly = await open("readonly")
     expect(await failure("browser_type", { ref: refIn(readonly, /textbox "Code"/), text: "Z9" })).toContain("is read-only")
     expect(JSON.parse((await call(agent, "browser_evaluate", { function: "document.querySelector('[name=code]').value" })).structuredContent.json)).toBe("X1")
+    // A page that moves focus elsewhere as the field is focused: refused, nothing typed anywhere.
+    expect(await failure("browser_type", { ref: refIn(readonly, /textbox "Trap"/), text: "secret" })).toMatch(/focus moved .* to <input> before typing/)
+    expect(JSON.parse((await call(agent, "browser_evaluate", { function: "document.querySelector('[name=note]').value" })).structuredContent.json)).toBe("")
   })
 
   it("dialogs are reported as modal state and answered with browser_handle_dialog", async () => {

@@ -16,7 +16,12 @@ const show = `<p id="out" role="status"></p><script>const out = (s) => { documen
 
 const PAGES: Record<string, (cross: string) => string> = {
   "slow-image": () => page("Slow image", `<h1>Slow image</h1><img src="/never" alt="never loads">`),
-  readonly: () => page("Read-only", `<label>Code <input name="code" value="X1" readonly></label><label>Note <input name="note"></label>`),
+  readonly: () =>
+    page(
+      "Read-only",
+      `<label>Code <input name="code" value="X1" readonly></label><label>Note <input name="note"></label>` +
+        `<label>Trap <input name="trap" onfocus="document.getElementsByName('note')[0].focus()"></label>`
+    ),
   // 200,000 elements (and as many text nodes), built by the page itself.
   huge: () =>
     page("Huge", `<h1>Huge</h1><script>
