@@ -351,7 +351,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
         }
       }))
     const leases = (yield* locks.view).flatMap((v) =>
-      v.lease === undefined || Duration.toMillis(v.lease.ttl) === 0
+      v.lease === undefined
         ? []
         : [{ tab: v.tab, instanceId: v.lease.who.instanceId, ttlMs: Duration.toMillis(v.lease.ttl), expiresAt: v.lease.expiresAt }])
     return { instances, leases }

@@ -15,10 +15,18 @@ export interface Who {
   readonly name: string
 }
 
+/** A lease in force: its holder, its TTL and when it ends unless renewed. */
 export interface Lease {
+  readonly _tag: "Held"
   readonly who: Who
   readonly ttl: Duration.Duration
   readonly expiresAt: number
+}
+
+/** A lease waiter that was given the tab, until `lease` arms its timer (one atomic step later). */
+interface Granted {
+  readonly _tag: "Granted"
+  readonly who: Who
 }
 
 interface Waiter {
@@ -30,7 +38,7 @@ interface Waiter {
 }
 
 interface TabState {
-  readonly lease: Lease | undefined
+  readonly lease: Lease | Granted | undefined
   readonly op: { readonly id: number; readonly who: Who } | undefined
   readonly waiters: ReadonlyArray<Waiter>
 }
@@ -99,7 +107,7 @@ export class TabLocks extends Context.Tag("tabmux/TabLocks")<TabLocks, {
 const empty: TabState = { lease: undefined, op: undefined, waiters: [] }
 
 /** Grants what can be granted, FIFO, the lease holder's operations first. Pure. */
-const grant = (state: TabState, now: number): [TabState, ReadonlyArray<Waiter>] => {
+const grant = (state: TabState): [TabState, ReadonlyArray<Waiter>] => {
   let s = state
   const granted: Array<Waiter> = []
   while (s.op === undefined && s.waiters.length > 0) {
@@ -115,7 +123,7 @@ const grant = (state: TabState, now: number): [TabState, ReadonlyArray<Waiter>] 
     const waiters = s.waiters.filter((_, i) => i !== index)
     s = w.kind === "op"
       ? { ...s, op: { id: w.id, who: w.who }, waiters }
-      : { ...s, lease: { who: w.who, ttl: Duration.zero, expiresAt: now }, waiters }
+      : { ...s, lease: { _tag: "Granted", who: w.who }, waiters }
     granted.push(w)
   }
   return [s, granted]
@@ -136,7 +144,7 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Ref.modify(tabs, (map) => {
         const [changed, result] = f(map.get(tab) ?? empty, now)
-        const [next, granted] = grant(changed, now)
+        const [next, granted] = grant(changed)
         const copy = new Map(map)
         if (next.lease === undefined && next.op === undefined && next.waiters.length === 0) copy.delete(tab)
         else copy.set(tab, next)
@@ -197,8 +205,7 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
         const holder = holderName((yield* Ref.get(tabs)).get(tab))
         yield* update(tab, (s) => {
           const grantedOp = kind === "op" && s.op?.id === id
-          // A granted lease is a zero-TTL placeholder until `lease` arms it.
-          const grantedLease = kind === "lease" && s.lease?.who.instanceId === who.instanceId && Duration.toMillis(s.lease.ttl) === 0
+          const grantedLease = kind === "lease" && s.lease?._tag === "Granted" && s.lease.who.instanceId === who.instanceId
           return [{
             ...s,
             op: grantedOp ? undefined : s.op,
@@ -219,14 +226,14 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
   const renewIfHolder = (tab: number, who: Who) =>
     Effect.flatMap(Ref.get(tabs), (map) => {
       const lease = map.get(tab)?.lease
-      return lease !== undefined && lease.who.instanceId === who.instanceId && Duration.toMillis(lease.ttl) > 0
+      return lease?._tag === "Held" && lease.who.instanceId === who.instanceId
         ? setLease(tab, who, lease.ttl)
         : Effect.void
     })
 
   const setLease = (tab: number, who: Who, ttl: Duration.Duration) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const lease: Lease = { who, ttl, expiresAt: now + Duration.toMillis(ttl) }
+      const lease: Lease = { _tag: "Held", who, ttl, expiresAt: now + Duration.toMillis(ttl) }
       return update(tab, (s) => [{ ...s, lease }, lease] as const).pipe(Effect.tap(() => arm(tab, lease)))
     })
 
@@ -254,7 +261,7 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
       s.lease?.who.instanceId === who.instanceId ? [{ ...s, lease: undefined }, true] as const : [s, false] as const
     ).pipe(Effect.tap((released) => (released ? FiberMap.remove(timers, tab) : Effect.void)))
 
-  const failWaiters = (tab: number, which: (w: Waiter) => boolean, error: TabGone | InstanceGone, clearLease: (l: Lease) => boolean) =>
+  const failWaiters = (tab: number, which: (w: Waiter) => boolean, error: TabGone | InstanceGone, clearLease: (l: Lease | Granted) => boolean) =>
     update(tab, (s) => [{
       ...s,
       lease: s.lease !== undefined && clearLease(s.lease) ? undefined : s.lease,
@@ -280,7 +287,7 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
   const view = Effect.map(Ref.get(tabs), (map) =>
     [...map].map(([tab, s]): TabLockView => ({
       tab,
-      lease: s.lease,
+      lease: s.lease?._tag === "Held" ? s.lease : undefined,
       busyWith: s.op?.who,
       waiters: s.waiters.map((w) => ({ who: w.who, kind: w.kind, since: w.since }))
     })))
