@@ -102,7 +102,7 @@ describe("native-messaging host", () => {
   it("a server on the default directory installs the host when it is missing, and says so on stderr", async () => {
     const home = fakeHome()
     const runtime = tempRuntimeDir()
-    const server = spawnTabmux(["--ports", "18990-18991"], { ...home, XDG_RUNTIME_DIR: runtime })
+    const server = spawnTabmux(["--ports", "18980-18981"], { ...home, XDG_RUNTIME_DIR: runtime })
     await server.listening
     expect(server.stderr()).toContain("installed the tabmux native-messaging host")
     expect(Fs.existsSync(Path.join(home.XDG_CONFIG_HOME, "chromium", "NativeMessagingHosts", "io.tabmux.host.json"))).toBe(true)
