@@ -4,47 +4,23 @@
  * dropped; a user closing the tab mid-call. Own port range, so it may run beside the
  * other browser tests.
  */
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { defaultOrigin } from "../../src/server/Extension.js"
 import { type Browser, launch } from "../support/chromium.js"
 import { type Fixtures, serveFixtures } from "../support/fixtures.js"
-import { clientWithRoots } from "../support/roots.js"
-import { BIN, readRegistry, waitFor } from "../support/server.js"
+import { type Agent, call, startAgent, text } from "../support/agent.js"
+import { readRegistry, waitFor } from "../support/server.js"
 
 const PORTS = "18880-18887"
-
-interface Agent {
-  readonly name: string
-  readonly client: Client
-  readonly transport: StdioClientTransport
-}
 
 let browser: Browser
 let fixtures: Fixtures
 const agents: Array<Agent> = []
 
-const start = async (name: string, env: Record<string, string> = {}): Promise<Agent> => {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [BIN],
-    env: { ...process.env, TABMUX_DIR: browser.dir, TABMUX_PORTS: PORTS, TABMUX_CONNECT_WAIT: "15", ...env } as Record<string, string>,
-    stderr: "pipe"
-  })
-  const { client } = clientWithRoots(name, [])
-  await client.connect(transport)
-  await waitFor(() => readRegistry(browser.dir).find((r) => r.pid === transport.pid && r.extension), 20_000)
-  const agent = { name, client, transport }
+const start = async (name: string, env: Record<string, string> = {}) => {
+  const agent = await startAgent(name, { dir: browser.dir, ports: PORTS, env })
   agents.push(agent)
   return agent
-}
-
-const text = (result: any) => result.content.map((c: any) => c.text).join("\n")
-const call = async (agent: Agent, name: string, args: Record<string, unknown> = {}) => {
-  const result: any = await agent.client.callTool({ name, arguments: args })
-  if (result.isError) throw new Error(`${agent.name} ${name}: ${text(result)}`)
-  return result
 }
 
 beforeAll(async () => {

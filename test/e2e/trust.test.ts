@@ -6,8 +6,6 @@
  * try to leave web content or the client's roots, and a page too large to snapshot.
  * Uses its own port range, so it may run beside the other browser test.
  */
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -16,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { defaultOrigin } from "../../src/server/Extension.js"
 import { type Browser, launch } from "../support/chromium.js"
 import { type Fixtures, serveFixtures } from "../support/fixtures.js"
-import { clientWithRoots } from "../support/roots.js"
+import { type Agent, call, failure, startAgent } from "../support/agent.js"
 import { BIN, portIsFree, readRegistry, spawnTabmux, waitFor } from "../support/server.js"
 
 const PORTS = "18840-18847"
@@ -56,44 +54,16 @@ const otherDir = (prefix: string) => {
 const readLines = (file: string): Array<any> =>
   Fs.existsSync(file) ? Fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []
 
-interface Agent {
-  readonly name: string
-  readonly client: Client
-  readonly transport: StdioClientTransport
-  readonly port: number
-}
-
 let browser: Browser
 let fixtures: Fixtures
 let workspace: string
 const agents: Array<Agent> = []
 const cleanups: Array<() => void> = []
 
-const start = async (name: string, env: Record<string, string> = {}): Promise<Agent> => {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [BIN],
-    env: { ...process.env, TABMUX_DIR: browser.dir, TABMUX_PORTS: PORTS, TABMUX_CONNECT_WAIT: "15", ...env } as Record<string, string>,
-    stderr: "pipe"
-  })
-  const { client } = clientWithRoots(name, [workspace])
-  await client.connect(transport)
-  const record = await waitFor(() => readRegistry(browser.dir).find((r) => r.pid === transport.pid && r.extension), 20_000)
-  const agent = { name, client, transport, port: record.port }
+const start = async (name: string, env: Record<string, string> = {}) => {
+  const agent = await startAgent(name, { dir: browser.dir, ports: PORTS, roots: [workspace], env })
   agents.push(agent)
   return agent
-}
-
-const text = (result: any) => result.content.map((c: any) => c.text).join("\n")
-const call = async (agent: Agent, name: string, args: Record<string, unknown> = {}) => {
-  const result: any = await agent.client.callTool({ name, arguments: args })
-  if (result.isError) throw new Error(`${agent.name} ${name}: ${text(result)}`)
-  return result
-}
-const failure = async (agent: Agent, name: string, args: Record<string, unknown> = {}) => {
-  const result: any = await agent.client.callTool({ name, arguments: args })
-  expect(result.isError, `${name} ${JSON.stringify(args)} should fail, got: ${text(result)}`).toBe(true)
-  return text(result)
 }
 
 const chromeTabs = () =>
