@@ -213,6 +213,8 @@ const enable = (driver: Context.Tag.Service<Driver>, tab: number, session?: stri
       ["Runtime.enable", {}],
       ["Network.enable", {}],
       ["Log.enable", {}],
+      // For the snapshot budget (Performance.getMetrics counts the page's DOM nodes).
+      ["Performance.enable", {}],
       ["Page.setInterceptFileChooserDialog", { enabled: true }],
       ["Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: false, flatten: true }]
     ] as const,

@@ -114,11 +114,10 @@ const Metrics = Schema.Struct({ metrics: Schema.Array(Schema.Struct({ name: Sche
 const withinBudget = (tab: number, session: string | undefined) =>
   Effect.gen(function*() {
     const driver = yield* Driver
-    const counted = yield* driver.send(tab, "Performance.enable", {}, session).pipe(
-      Effect.zipRight(driver.send(tab, "Performance.getMetrics", {}, session)),
+    // The Performance domain is enabled with the others when the page is prepared: one round trip here.
+    const counted = yield* driver.send(tab, "Performance.getMetrics", {}, session).pipe(
       Effect.flatMap(Schema.decodeUnknown(Metrics)),
       Effect.map((m) => m.metrics.find((x) => x.name === "Nodes")?.value ?? 0),
-      Effect.ensuring(Effect.ignore(driver.send(tab, "Performance.disable", {}, session))),
       Effect.option
     )
     if (Option.isSome(counted) && counted.value > NODE_BUDGET) {
