@@ -98,7 +98,9 @@ describe.sequential("extension in headless Chromium", () => {
     console.log(`discovery: ${agents.map((a, i) =>
       `${a.name} (port ${a.port}) found ${found[i]!.discovery} ms after its server started, ${found[i]!.total} ms after its client was spawned`
     ).join("; ")}`)
-    for (const f of found) expect(f.discovery).toBeLessThan(3_000)
+    // Found before a first tool call's wait for the extension (TABMUX_CONNECT_WAIT, 10 s here) runs
+    // out: that call succeeds. How fast is a figure for bench/discovery.ts, not a test.
+    for (const f of found) expect(f.discovery).toBeLessThan(10_000)
     expect(new Set(agents.map((a) => a.port)).size).toBe(3)
   })
 
