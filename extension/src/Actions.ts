@@ -43,6 +43,46 @@ const PREPARE = `function (action) {
   return { error: "covered", by: "<" + hit.localName + id + cls + ">" + (text ? " \\"" + text + "\\"" : "") }
 }`
 
+/**
+ * Guards a press aimed at the element (runs with `this` = it, in tabmux's isolated world):
+ * until `HIT_REPORT`, the first pointer event in its window must target the element (or
+ * what is inside it, or its label); any other target is noted, and every event of the
+ * press is stopped from reaching the page. The page cannot see or undo the guard.
+ */
+const HIT_GUARD = `function () {
+  const el = this.nodeType === 1 ? this : this.parentElement
+  const view = el.ownerDocument.defaultView
+  const state = { seen: null }
+  const inside = (t) => {
+    for (let n = t; n; n = n.parentNode || n.host) if (n === el) return true
+    return !!(t && t.localName === "label" && t.control === el)
+  }
+  const describe = (t) => {
+    if (!t || t.nodeType !== 1) return "another element"
+    const id = t.id ? "#" + t.id : ""
+    const cls = typeof t.className === "string" && t.className.trim() ? "." + t.className.trim().split(/\\s+/).join(".") : ""
+    const text = (t.innerText || "").trim().slice(0, 40)
+    return "<" + t.localName + id + cls + ">" + (text ? " \\"" + text + "\\"" : "")
+  }
+  const check = (event) => {
+    if (state.seen === null) state.seen = inside(event.composedPath()[0] || event.target) ? "ok" : describe(event.composedPath()[0] || event.target)
+    if (state.seen !== "ok") { event.preventDefault(); event.stopImmediatePropagation() }
+  }
+  const types = ["pointerdown", "mousedown", "pointerup", "mouseup", "click", "auxclick", "dblclick", "contextmenu"]
+  for (const type of types) view.addEventListener(type, check, true)
+  globalThis.__tabmuxHit = { state, stop: () => { for (const type of types) view.removeEventListener(type, check, true) } }
+  return true
+}`
+
+/** Ends the guard; what the press hit: "ok", a description of what else it hit, or null when nothing reached this window. */
+const HIT_REPORT = `function () {
+  const guard = globalThis.__tabmuxHit
+  if (!guard) return "ok"
+  guard.stop()
+  delete globalThis.__tabmuxHit
+  return guard.state.seen
+}`
+
 /** Selects what an editable element holds, so typing replaces it. */
 const SELECT_CONTENT = `function () {
   this.focus()
@@ -164,6 +204,8 @@ const target = (page: PageRecord, ref: string, element: string | undefined, acti
     return { ...node, x, y, what, local: { x: x - offset.x, y: y - offset.y } }
   })
 
+type Target = Effect.Effect.Success<ReturnType<typeof target>>
+
 const MODIFIERS = { Alt: 1, Control: 2, Meta: 4, Shift: 8 } as const
 export type Modifier = keyof typeof MODIFIERS
 const modifierBits = (mods: ReadonlyArray<Modifier>) => mods.reduce((bits, m) => bits | MODIFIERS[m], 0)
@@ -252,12 +294,6 @@ const press = (tab: number, key: string, modifiers: ReadonlyArray<Modifier>) =>
     yield* send({ type: text === undefined ? "rawKeyDown" : "keyDown", ...base, ...(text === undefined ? {} : { text, unmodifiedText }) })
     yield* send({ type: "keyUp", ...base })
   })
-
-const typeText = (tab: number, text: string, slowly: boolean) =>
-  Effect.flatMap(Driver, (driver) =>
-    slowly
-      ? Effect.forEach([...text], (ch) => (ch === "\n" ? press(tab, "Enter", []) : press(tab, ch, [])), { discard: true })
-      : driver.send(tab, "Input.insertText", { text }).pipe(Effect.mapError(driverError), Effect.asVoid))
 
 // ---------------------------------------------------------------------------------------------
 // Waiting for what an action caused
@@ -395,11 +431,29 @@ export const click = (page: PageRecord, o: ClickOptions) =>
     const modifiers = modifierBits(o.modifiers ?? [])
     const buttons = { left: 1, right: 2, middle: 4 }[button]
     yield* moveBeforePress(page.tab, at, { modifiers })
-    for (const clickCount of o.doubleClick ? [1, 2] : [1]) {
-      yield* mouseAt(page.tab, at, "mousePressed", { button, buttons, clickCount, modifiers })
-      yield* mouseAt(page.tab, at, "mouseReleased", { button, buttons: 0, clickCount, modifiers })
-    }
+    yield* guarded(page, at, Effect.forEach(o.doubleClick ? [1, 2] : [1], (clickCount) =>
+      Effect.zipRight(
+        mouseAt(page.tab, at, "mousePressed", { button, buttons, clickCount, modifiers }),
+        mouseAt(page.tab, at, "mouseReleased", { button, buttons: 0, clickCount, modifiers })
+      ), { discard: true }))
     return `${o.doubleClick ? "double-clicked" : button === "left" ? "clicked" : `${button}-clicked`} ${at.what}`
+  })
+
+/**
+ * Runs a press with the hit guard on: refused, naming the intruder, when the press landed
+ * on another element (the page moved it under the pointer) or never reached the
+ * element's frame (something of another frame lay over it). A guard that cannot be read
+ * because the press navigated away had seen its press land.
+ */
+const guarded = <E, R>(page: PageRecord, at: Target, press: Effect.Effect<void, E, R>) =>
+  Effect.gen(function*() {
+    yield* callOn(page.tab, at, HIT_GUARD)
+    yield* press
+    const seen = yield* callOn(page.tab, at, HIT_REPORT).pipe(Effect.orElseSucceed(() => "ok"))
+    if (seen === "ok") return
+    return yield* Effect.fail(new NotActionable({ message: seen === null
+        ? `the press aimed at ${at.what} did not reach it: something over it (perhaps another frame) took it. Take a new snapshot and look at what covers it`
+        : `the press aimed at ${at.what} landed on ${seen} instead (the page moved it there): it was stopped before the page saw it. Take a new snapshot and try again` }))
   })
 
 export const hover = (page: PageRecord, ref: string, element: string | undefined) =>
@@ -452,7 +506,20 @@ export const type = (page: PageRecord, o: { ref: string; element?: string | unde
     if (typeof elsewhere === "string") {
       return yield* Effect.fail(new NotActionable({ message: `focus moved from ${at.what} to ${elsewhere} before typing: nothing was typed` }))
     }
-    yield* typeText(page.tab, o.text, o.slowly === true)
+    if (o.slowly === true) {
+      // Key by key, the page has time to move focus between keys: checked before each.
+      let typed = 0
+      for (const ch of o.text) {
+        const moved = yield* callOn(page.tab, at, FOCUS_ELSEWHERE)
+        if (typeof moved === "string") {
+          return yield* Effect.fail(new NotActionable({ message: `focus moved from ${at.what} to ${moved} after ${typed} of ${[...o.text].length} characters: the rest was not typed` }))
+        }
+        yield* ch === "\n" ? press(page.tab, "Enter", []) : press(page.tab, ch, [])
+        typed++
+      }
+    } else {
+      yield* driver.send(page.tab, "Input.insertText", { text: o.text }).pipe(Effect.mapError(driverError))
+    }
     if (o.submit) yield* press(page.tab, "Enter", [])
     return `typed ${JSON.stringify(o.text)} into ${at.what}${o.submit ? " and pressed Enter" : ""}`
   })

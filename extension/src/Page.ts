@@ -173,10 +173,16 @@ const SELF = "function () { return this }"
 export const evaluate = (tab: number, source: string, args: ReadonlyArray<unknown>, ref?: string) =>
   Effect.gen(function*() {
     const page = yield* modalFree(tab)
-    const element = ref === undefined ? undefined : yield* Snapshot.resolve(page, ref)
+    const element = ref === undefined ? undefined : yield* Snapshot.resolve(page, ref, "main")
     const driver = yield* Driver
     const session = element?.session
-    const evaluated = yield* driver.send(tab, "Runtime.evaluate", { expression: source, awaitPromise: true }, session).pipe(
+    // With a ref, the code runs in the page's own world of the element's frame.
+    const contextId = element === undefined ? Option.none() : yield* Snapshot.context(page, element, "main")
+    const evaluated = yield* driver.send(tab, "Runtime.evaluate", {
+      expression: source,
+      awaitPromise: true,
+      ...Option.match(contextId, { onNone: () => ({}), onSome: (contextId) => ({ contextId }) })
+    }, session).pipe(
       wrap("Runtime.evaluate"),
       Effect.flatMap(decode(AgentEvaluated, "Runtime.evaluate"))
     )

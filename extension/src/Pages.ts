@@ -43,11 +43,24 @@ export type Modal =
   | { readonly kind: "dialog"; readonly type: string; readonly message: string; readonly defaultPrompt: string; readonly session: string | undefined }
   | { readonly kind: "fileChooser"; readonly backendNodeId: number; readonly multiple: boolean; readonly session: string | undefined }
 
-/** An element a snapshot ref points at: its DOM node in the session (page or child frame) it lives in. */
+/** An element a snapshot ref points at: its DOM node in the session (page or child frame) it lives in, and its frame. */
 export interface NodeRef {
   readonly session: string | undefined
+  readonly frameId: string
   readonly backendNodeId: number
 }
+
+/**
+ * Where script runs in a frame: the page's own world ("main", where an agent's
+ * `browser_evaluate` runs), or tabmux's isolated world ("isolated", where every helper of
+ * ours runs, so nothing the page redefines, `elementFromPoint` or `focus` say, applies).
+ */
+export type World = "main" | "isolated"
+
+/** The name of tabmux's isolated world in every frame. */
+export const WORLD_NAME = "tabmux"
+
+export const contextKey = (session: string | undefined, frameId: string, world: World) => `${session ?? ""}|${frameId}|${world}`
 
 /**
  * The refs handed out for a page (invariant 13): one per element, kept while the element
@@ -75,6 +88,8 @@ export interface PageRecord {
   requests: Map<string, RequestEntry>
   modal: Modal | undefined
   readonly refs: RefTable
+  /** Execution contexts by `contextKey`, as Runtime's events announce them. */
+  readonly contexts: Map<string, number>
 }
 
 const MAX_CONSOLE = 500
@@ -116,6 +131,7 @@ const apply = (page: PageRecord, session: string | undefined, method: string, pa
     case "Target.detachedFromTarget": {
       for (const [frame, child] of page.children) if (child === params.sessionId) page.children.delete(frame)
       page.owners.delete(params.sessionId)
+      for (const key of page.contexts.keys()) if (key.startsWith(`${params.sessionId}|`)) page.contexts.delete(key)
       return []
     }
     case "Page.frameNavigated": {
@@ -129,6 +145,24 @@ const apply = (page: PageRecord, session: string | undefined, method: string, pa
         // Keep the new document's own request (sent before it committed).
         page.requests = new Map([...page.requests].filter(([, r]) => r.loaderId === params.frame.loaderId))
       }
+      return []
+    }
+    case "Runtime.executionContextCreated": {
+      const c = params.context ?? {}
+      const frameId = c.auxData?.frameId
+      if (typeof c.id !== "number" || typeof frameId !== "string") return []
+      if (c.auxData?.isDefault === true) page.contexts.set(contextKey(session, frameId, "main"), c.id)
+      else if (c.name === WORLD_NAME) page.contexts.set(contextKey(session, frameId, "isolated"), c.id)
+      return []
+    }
+    case "Runtime.executionContextDestroyed": {
+      for (const [key, id] of page.contexts) {
+        if (id === params.executionContextId && key.startsWith(`${session ?? ""}|`)) page.contexts.delete(key)
+      }
+      return []
+    }
+    case "Runtime.executionContextsCleared": {
+      for (const key of page.contexts.keys()) if (key.startsWith(`${session ?? ""}|`)) page.contexts.delete(key)
       return []
     }
     case "Runtime.consoleAPICalled": {
@@ -257,7 +291,8 @@ export const layer = Layer.scoped(
           consoleSeq: 0,
           requests: new Map(),
           modal: undefined,
-          refs: { epoch: epochs++, next: 0, byRef: new Map(), byNode: new Map() }
+          refs: { epoch: epochs++, next: 0, byRef: new Map(), byNode: new Map() },
+          contexts: new Map()
         }
         records.set(tab, page)
         // A background tab acts as if focused, so focus, keyboard and :focus styles behave as in front.

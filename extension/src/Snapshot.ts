@@ -13,7 +13,7 @@
 import { Effect, Option, Schema } from "effect"
 import { BadParams, type CallFailure, PageError, StaleRef } from "../../src/protocol/index.js"
 import { Driver } from "./Driver.js"
-import { driverError, type NodeRef, type PageRecord, Pages, type RefTable } from "./Pages.js"
+import { contextKey, driverError, type NodeRef, type PageRecord, Pages, type RefTable, type World, WORLD_NAME } from "./Pages.js"
 
 /**
  * CDP's AXNode, as far as we read it. A page of 5,000 elements has some 20,000 of them:
@@ -38,6 +38,7 @@ const Described = Schema.Struct({ node: Schema.Struct({ frameId: Schema.optional
 /** One frame's tree, and the trees of the frames its iframes hold (by the iframe element's node). */
 interface FrameTree {
   readonly session: string | undefined
+  readonly frameId: string
   readonly nodes: ReadonlyMap<string, AXNode>
   readonly root: AXNode
   readonly frames: ReadonlyMap<number, FrameTree>
@@ -126,6 +127,12 @@ const withinBudget = (tab: number, session: string | undefined) =>
     }
   })
 
+/** The frame an out-of-process frame's session shows (its frame id is its target id). */
+const sessionFrame = (page: PageRecord, session: string) => {
+  for (const [frame, child] of page.children) if (child === session) return frame
+  return ""
+}
+
 const load = (tab: number, session: string | undefined, frameId: string | undefined, page: PageRecord, depth: number): Effect.Effect<Option.Option<FrameTree>, CallFailure, Driver> =>
   Effect.gen(function*() {
     const driver = yield* Driver
@@ -137,6 +144,7 @@ const load = (tab: number, session: string | undefined, frameId: string | undefi
     )
     const root = tree.nodes.find((n) => n.parentId === undefined) ?? tree.nodes[0]
     if (root === undefined) return Option.none()
+    const self = frameId ?? (session === undefined ? page.mainFrame : sessionFrame(page, session))
     const frames = new Map<number, FrameTree>()
     if (depth < 8) {
       const iframes = tree.nodes.filter((n) => str(n.role) === "Iframe" && n.backendDOMNodeId !== undefined)
@@ -147,7 +155,7 @@ const load = (tab: number, session: string | undefined, frameId: string | undefi
             if (node.frameId === undefined) return Effect.succeed(Option.none<FrameTree>())
             const child = page.children.get(node.frameId)
             if (child === undefined) return load(tab, session, node.frameId, page, depth + 1)
-            page.owners.set(child, { session, backendNodeId: n.backendDOMNodeId! })
+            page.owners.set(child, { session, frameId: self, backendNodeId: n.backendDOMNodeId! })
             return load(tab, child, undefined, page, depth + 1)
           }),
           Effect.map(Option.map((t) => frames.set(n.backendDOMNodeId!, t))),
@@ -155,7 +163,7 @@ const load = (tab: number, session: string | undefined, frameId: string | undefi
           Effect.catchAll(() => Effect.void)
         ), { concurrency: 4, discard: true })
     }
-    return Option.some({ session, nodes: new Map(tree.nodes.map((n) => [n.nodeId, n])), root, frames })
+    return Option.some({ session, frameId: self, nodes: new Map(tree.nodes.map((n) => [n.nodeId, n])), root, frames })
   })
 
 export interface SnapshotOptions {
@@ -204,7 +212,7 @@ const render = (top: FrameTree, table: RefTable, options: SnapshotOptions) => {
     if (ref === undefined) {
       ref = `s${table.epoch}e${++table.next}`
       table.byNode.set(key, ref)
-      table.byRef.set(ref, { session: frame.session, backendNodeId: node.backendDOMNodeId })
+      table.byRef.set(ref, { session: frame.session, frameId: frame.frameId, backendNodeId: node.backendDOMNodeId })
     }
     shown++
     return ` [ref=${ref}]`
@@ -294,13 +302,36 @@ const REF = /^s([0-9]+)e([0-9]+)$/
 const stale = (message: string): CallFailure => (new StaleRef({ message: `${message}: take a new snapshot (browser_snapshot) and use its refs` }))
 
 const Connected = Schema.Struct({ result: Schema.Struct({ value: Schema.Literal(true) }) })
+const Resolved = Schema.Struct({ object: Schema.Struct({ objectId: Schema.String }) })
+const WorldCreated = Schema.Struct({ executionContextId: Schema.Number })
 
 /**
- * The element a ref names, while it lives (invariant 13): a ref of this page's current
- * document, whose element still exists and is still in the document. Otherwise the ref
- * is refused as stale; it never lands on another element.
+ * The execution context of `world` in a frame. The page's own is known from Runtime's
+ * events; tabmux's isolated world is made the first time a frame needs it (and again
+ * after the frame's document changed). `None` when the frame is gone.
  */
-export const resolve = (page: PageRecord, ref: string) =>
+export const context = (page: PageRecord, at: { readonly session: string | undefined; readonly frameId: string }, world: World) =>
+  Effect.gen(function*() {
+    const key = contextKey(at.session, at.frameId, world)
+    const known = page.contexts.get(key)
+    if (known !== undefined || world === "main") return Option.fromNullable(known)
+    const driver = yield* Driver
+    return yield* driver.send(page.tab, "Page.createIsolatedWorld", { frameId: at.frameId, worldName: WORLD_NAME, grantUniveralAccess: false }, at.session).pipe(
+      Effect.flatMap(Schema.decodeUnknown(WorldCreated)),
+      Effect.map((created) => {
+        page.contexts.set(key, created.executionContextId)
+        return Option.some(created.executionContextId)
+      }),
+      Effect.orElseSucceed(() => Option.none<number>())
+    )
+  })
+
+/**
+ * The element a ref names, while it lives (invariant 13), as an object in `world` of its
+ * frame: a ref of this page's current document, whose element still exists and is still
+ * in the document. Otherwise the ref is refused as stale; it never lands on another element.
+ */
+export const resolve = (page: PageRecord, ref: string, world: World = "isolated") =>
   Effect.gen(function*() {
     const m = REF.exec(ref)
     if (m === null) {
@@ -313,8 +344,19 @@ export const resolve = (page: PageRecord, ref: string) =>
     if (node === undefined) return yield* Effect.fail(stale(`stale ref ${ref}: the page has loaded a new document since that snapshot`))
     const driver = yield* Driver
     const gone = () => stale(`stale ref ${ref}: its element is no longer in the page`)
-    const resolved = yield* driver.send(page.tab, "DOM.resolveNode", { backendNodeId: node.backendNodeId }, node.session).pipe(
-      Effect.flatMap(Schema.decodeUnknown(Schema.Struct({ object: Schema.Struct({ objectId: Schema.String }) }))),
+    const resolveIn = (contextId: Option.Option<number>) =>
+      driver.send(page.tab, "DOM.resolveNode", {
+        backendNodeId: node.backendNodeId,
+        ...Option.match(contextId, { onNone: () => ({}), onSome: (executionContextId) => ({ executionContextId }) })
+      }, node.session).pipe(Effect.flatMap(Schema.decodeUnknown(Resolved)))
+    // A context we knew may have gone with its document: then the frame's current one is asked for.
+    const resolved = yield* Effect.flatMap(context(page, node, world), resolveIn).pipe(
+      Effect.catchAll(() =>
+        Effect.suspend(() => {
+          page.contexts.delete(contextKey(node.session, node.frameId, world))
+          return Effect.flatMap(context(page, node, world), resolveIn)
+        })
+      ),
       Effect.mapError(gone)
     )
     // A removed element can still be resolved while something holds it: it must be in the document.

@@ -557,6 +557,27 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(bottom.structuredContent.snapshot).toContain(`button "Bottom clicked"`)
   })
 
+  it("hostile pages: a lying elementFromPoint, an element slipped under the pointer, focus moved into another frame are refused; nothing lands", async () => {
+    // The page's overrides do not apply to tabmux's checks: the frame over the button is named.
+    const lying = await open("lying-cover")
+    expect(await failure("browser_click", { ref: refIn(lying, /button "Covered target"/) })).toMatch(/covered by another element, <iframe/)
+    expect(await out()).toBe("")
+
+    // The trap appears under the pointer as it arrives: the press is stopped and the trap named.
+    const bait = await open("bait-and-switch")
+    expect(await failure("browser_click", { ref: refIn(bait, /button "Bait"/) })).toMatch(/landed on <div#trap> "Trap" instead/)
+    expect(await out()).toBe("")
+
+    // Focusing the field sends focus into a cross-origin frame: nothing is typed, there or here.
+    const secret = refIn(await open("bait-and-switch"), /textbox "Secret"/)
+    for (const slowly of [false, true]) {
+      expect(await failure("browser_type", { ref: secret, text: "hunter2", slowly })).toMatch(/focus moved from .* to <iframe>/)
+    }
+    expect(await evaluate("() => document.getElementById('secret').value")).toBe("")
+    const inner: any = await call(agent, "browser_snapshot", {})
+    expect(inner.structuredContent.snapshot).not.toContain("hunter2")
+  })
+
   it("hover, drag and drop, keys", async () => {
     const hover = await open("hover")
     await call(agent, "browser_hover", { ref: refIn(hover, /Hover me/) })

@@ -29,6 +29,26 @@ const f = document.createDocumentFragment()
 for (let i = 0; i < 200000; i++) { const d = document.createElement("div"); d.textContent = "item " + i; f.appendChild(d) }
 document.body.appendChild(f)
 </script>`),
+  // A page that lies to in-page checks: elementFromPoint says the button is on top, while a
+  // cross-origin frame covers it.
+  "lying-cover": (cross) =>
+    page("Lying cover", `<button id="target" onclick="out('target clicked')" style="position:absolute;top:40px;left:40px;width:160px;height:40px">Covered target</button>
+<iframe title="over it" src="${cross}/inner" style="position:absolute;top:20px;left:20px;width:300px;height:100px;border:0;background:white"></iframe>${show}
+<script>
+const real = Document.prototype.elementFromPoint
+Document.prototype.elementFromPoint = function () { return document.getElementById("target") }
+Element.prototype.getBoundingClientRect = function () { return new DOMRect(0, 0, 5000, 5000) }
+</script>`),
+  // A page that slips another element under the pointer as it arrives, and moves focus into a
+  // cross-origin frame when a field is focused.
+  "bait-and-switch": (cross) =>
+    page("Bait and switch", `<button id="bait" onclick="out('bait clicked')" style="position:absolute;top:40px;left:40px;width:160px;height:40px">Bait</button>
+<div id="trap" onclick="out('trap clicked')" style="display:none;position:absolute;top:0;left:0;width:400px;height:200px;background:red">Trap</div>
+<label style="position:absolute;top:240px;left:40px">Secret <input id="secret" onfocus="document.querySelector('iframe').focus()"></label>
+<iframe title="elsewhere" src="${cross}/inner" style="position:absolute;top:300px;left:40px;width:400px;height:150px"></iframe>${show}
+<script>
+document.getElementById("bait").addEventListener("pointermove", () => { document.getElementById("trap").style.display = "block" })
+</script>`),
   form: () =>
     page("Form", `
 <h1>Sign up</h1>
