@@ -401,7 +401,10 @@ export const acting = <R>(
     if (opened) yield* Effect.sleep(Duration.millis(5)).pipe(Effect.repeat({ until: () => page.modal !== undefined, times: 40 }))
     const where = yield* whereIs(tab)
     const modal = describeModal(page.modal)
-    const snapshot = options.snapshot && page.modal?.kind !== "dialog" ? (yield* Snapshot.take(tab)).text : undefined
+    // The action is done whatever the snapshot says: a page that cannot be read is said so, not failed.
+    const snapshot = options.snapshot && page.modal?.kind !== "dialog"
+      ? yield* Snapshot.take(tab).pipe(Effect.map((s) => s.text), Effect.catchAll((e) => Effect.succeed(`(no snapshot: ${e.message})`)))
+      : undefined
     const result: ActionResult = {
       did,
       ...where,

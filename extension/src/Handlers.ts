@@ -250,8 +250,7 @@ const run = {
       Effect.gen(function*() {
         const page = yield* Effect.flatMap(Pages, (p) => p.prepare(tab))
         if (page.modal?.kind === "dialog") return yield* Effect.fail(new ModalOpen({ message: `Cannot read the page now: ${Actions.describeModal(page.modal)} first.` }))
-        const from = params.ref === undefined ? undefined : yield* Snapshot.resolve(page, params.ref)
-        const shot = yield* Snapshot.take(tab, { from, depth: params.depth })
+        const shot = yield* Snapshot.take(tab, { from: params.ref, depth: params.depth })
         const where = yield* Actions.whereIs(tab)
         const modal = Actions.describeModal(page.modal)
         return { ...where, snapshot: shot.text, elements: shot.elements, ...(modal === undefined ? {} : { modal }) }

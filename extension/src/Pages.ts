@@ -43,10 +43,14 @@ export type Modal =
   | { readonly kind: "dialog"; readonly type: string; readonly message: string; readonly defaultPrompt: string; readonly session: string | undefined }
   | { readonly kind: "fileChooser"; readonly backendNodeId: number; readonly multiple: boolean; readonly session: string | undefined }
 
-/** An element a snapshot ref points at: its DOM node in the session (page or child frame) it lives in, and its frame. */
-export interface NodeRef {
+/** A frame of the page: the session (page or out-of-process frame) it is reached through, and its id. */
+export interface FrameRef {
   readonly session: string | undefined
   readonly frameId: string
+}
+
+/** An element a snapshot ref points at: its frame, and (once resolved) its DOM node there. */
+export interface NodeRef extends FrameRef {
   readonly backendNodeId: number
 }
 
@@ -67,13 +71,14 @@ export const contextKey = (session: string | undefined, frameId: string, world: 
  * lives, so an agent can take one snapshot and then act several times. A ref is
  * `s<epoch>e<n>`: the epoch is this record's (a ref from another tab, or from before a
  * worker restart, never matches), `n` counts up for the record's life and is never reused.
+ * The page's script remembers which element has which number; the table remembers which
+ * frame handed out which numbers.
  */
 export interface RefTable {
   readonly epoch: number
   next: number
-  readonly byRef: Map<string, NodeRef>
-  /** `<session>:<backendNodeId>` → its ref. */
-  readonly byNode: Map<string, string>
+  /** Numbers `from` (inclusive) to `to` (exclusive) were handed out in `frame`. */
+  readonly handedOut: Array<{ readonly from: number; readonly to: number; readonly frame: FrameRef }>
 }
 
 export interface PageRecord {
@@ -140,8 +145,7 @@ const apply = (page: PageRecord, session: string | undefined, method: string, pa
         page.mainFrame = params.frame.id
         page.console = []
         // Its elements are gone: their refs are stale (the counter goes on, so no ref comes back).
-        page.refs.byRef.clear()
-        page.refs.byNode.clear()
+        page.refs.handedOut.length = 0
         // Keep the new document's own request (sent before it committed).
         page.requests = new Map([...page.requests].filter(([, r]) => r.loaderId === params.frame.loaderId))
       }
@@ -247,8 +251,6 @@ const enable = (driver: Context.Tag.Service<Driver>, tab: number, session?: stri
       ["Runtime.enable", {}],
       ["Network.enable", {}],
       ["Log.enable", {}],
-      // For the snapshot budget (Performance.getMetrics counts the page's DOM nodes).
-      ["Performance.enable", {}],
       ["Page.setInterceptFileChooserDialog", { enabled: true }],
       ["Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: false, flatten: true }]
     ] as const,
@@ -291,7 +293,7 @@ export const layer = Layer.scoped(
           consoleSeq: 0,
           requests: new Map(),
           modal: undefined,
-          refs: { epoch: epochs++, next: 0, byRef: new Map(), byNode: new Map() },
+          refs: { epoch: epochs++, next: 1, handedOut: [] },
           contexts: new Map()
         }
         records.set(tab, page)
