@@ -10,6 +10,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Chromium from "../src/server/Chromium.js"
 import { launch } from "../test/support/chromium.js"
+import { docPages, serveDocs } from "../test/support/docs.js"
 import { serveFixtures } from "../test/support/fixtures.js"
 import { type Agent, json, mcp, round, stats, table, tabmux, tempDir, text, timed } from "./lib.js"
 
@@ -18,12 +19,15 @@ const chrome = Chromium.find()
 if (!chrome) throw new Error("no Chromium: apt-get install chromium, or set CHROME_PATH")
 
 interface Target { readonly role: string; readonly name: string }
-interface PageSpec { readonly path: string; readonly click: Target; readonly type?: Target }
-const PAGES: ReadonlyArray<PageSpec> = [
-  { path: "form", click: { role: "checkbox", name: "Newsletter" }, type: { role: "textbox", name: "Name" } },
-  { path: "article", click: { role: "heading", name: "Why tabs matter" } },
-  { path: "big", click: { role: "button", name: "Open 500" } }
-]
+interface PageSpec { readonly path: string; readonly url: () => string; readonly click: Target; readonly type?: Target }
+const fixturePage = (path: string, click: Target, type?: Target): PageSpec => ({ path, url: () => `${fixtures.base}/${path}`, click, ...(type ? { type } : {}) })
+/** Real documentation pages (Debian's, see test/support/docs.ts), each with a table-of-contents link to click. */
+const REAL: Record<string, Target> = {
+  "nodejs/api/fs.html": { role: "link", name: "Promise example" },
+  "nodejs/api/assert.html": { role: "link", name: "Strict assertion mode" },
+  "valgrind/html/manual-core.html": { role: "link", name: "2.6. Debuginfod" },
+  "libxslt1-dev/html/tutorial/libxslttutorial.html": { role: "link", name: "Cleanup" }
+}
 
 interface System {
   readonly name: string
@@ -41,6 +45,13 @@ const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 const find = (snapshot: string, re: RegExp) => re.exec(snapshot)?.[1]
 
 const fixtures = await serveFixtures()
+const docs = await serveDocs()
+const PAGES: ReadonlyArray<PageSpec> = [
+  fixturePage("form", { role: "checkbox", name: "Newsletter" }, { role: "textbox", name: "Name" }),
+  fixturePage("article", { role: "heading", name: "Why tabs matter" }),
+  fixturePage("big", { role: "button", name: "Open 500" }),
+  ...docPages().filter((p) => REAL[p]).map((path) => ({ path, url: () => `${docs.base}/${path}`, click: REAL[path]! }))
+]
 const browser = await launch()
 const runtime = browser.dir
 const systems: Array<System> = []
@@ -112,7 +123,7 @@ try {
       const order = systems.map((_, i) => systems[(i + rep) % systems.length]!)
       for (const s of order) {
         try {
-          const [, nav] = await timed(() => s.navigate(`${fixtures.base}/${page.path}`))
+          const [, nav] = await timed(() => s.navigate(page.url()))
           add(page.path, "navigate", s.name, nav)
           const [snap, snapMs] = await timed(() => s.snapshot())
           add(page.path, "snapshot", s.name, snapMs)
@@ -167,5 +178,6 @@ try {
   await Promise.all(systems.map((s) => s.agent.close()))
   await browser.close()
   fixtures.close()
+  docs.close()
   Fs.rmSync(runtime, { recursive: true, force: true })
 }

@@ -367,9 +367,13 @@ export const whereIs = (tab: number) =>
 /** What an action answers (the handler adds the tab's handle). */
 export type ActionResult = Omit<Protocol.ActionResult, "tab">
 
-const dialogOpen = (page: PageRecord) =>
-  page.modal?.kind === "dialog"
-    ? Effect.fail(new ModalOpen({ message: `Cannot act now: ${describeModal(page.modal)} first.` }))
+/** Messages an action's result shows at most (the latest). */
+const MAX_CONSOLE_IN_RESULT = 20
+
+/** Refuses an action while a dialog or file chooser waits for its answer, unless the action is that answer. */
+const modalOpen = (page: PageRecord, answers: Modal["kind"] | undefined) =>
+  page.modal !== undefined && page.modal.kind !== answers
+    ? Effect.fail(new ModalOpen({ message: `Cannot act now: ${describeModal(page.modal)} first${page.modal.kind === "fileChooser" ? " (no paths cancels it)" : ""}.` }))
     : Effect.void
 
 /**
@@ -379,14 +383,14 @@ const dialogOpen = (page: PageRecord) =>
  */
 export const acting = <R>(
   tab: number,
-  options: { readonly snapshot: boolean; readonly allowDialog?: boolean },
+  options: { readonly snapshot: boolean; readonly answers?: Modal["kind"] | undefined },
   act: (page: PageRecord) => Effect.Effect<string, CallFailure, R>
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const pages = yield* Pages
     const driver = yield* Driver
     const page = yield* pages.prepare(tab)
-    if (!options.allowDialog) yield* dialogOpen(page)
+    yield* modalOpen(page, options.answers)
     const consoleBefore = page.consoleSeq
     const events = yield* driver.subscribe
     const dialogs = yield* driver.subscribe
@@ -395,7 +399,7 @@ export const acting = <R>(
       Effect.repeat({ until: (e) => e.tab === tab && e.method === "Page.javascriptDialogOpening" }),
       Effect.as("acted; the page opened a dialog")
     )
-    const did = yield* (options.allowDialog ? act(page) : Effect.raceFirst(act(page), dialogOpened))
+    const did = yield* (options.answers === "dialog" ? act(page) : Effect.raceFirst(act(page), dialogOpened))
     const { capped, modal: opened } = yield* settle(page, events)
     // The page record learns of what opened from its own subscription: give it a moment to catch up.
     if (opened) yield* Effect.sleep(Duration.millis(5)).pipe(Effect.repeat({ until: () => page.modal !== undefined, times: 40 }))
@@ -408,7 +412,7 @@ export const acting = <R>(
     const result: ActionResult = {
       did,
       ...where,
-      consoleErrors: page.console.filter((c) => c.seq > consoleBefore && c.level === "error").map((c) => c.text),
+      consoleMessages: page.console.filter((c) => c.seq > consoleBefore).slice(-MAX_CONSOLE_IN_RESULT).map((c) => ({ level: c.level, text: c.text })),
       settled: !capped,
       ...(modal === undefined ? {} : { modal }),
       ...(snapshot === undefined ? {} : { snapshot })

@@ -257,7 +257,10 @@ const run = {
       })),
   "page.act": (call: Call, params: ParamsOf<"page.act">) =>
     onPage(call, params.tab, (tab) =>
-      Actions.acting(tab, { snapshot: params.snapshot, allowDialog: params.action._tag === "dialog" }, (page) => {
+      Actions.acting(tab, {
+        snapshot: params.snapshot,
+        answers: params.action._tag === "dialog" ? "dialog" : params.action._tag === "upload" ? "fileChooser" : undefined
+      }, (page) => {
         const a = params.action
         switch (a._tag) {
           case "click":

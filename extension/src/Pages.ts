@@ -144,6 +144,8 @@ const apply = (page: PageRecord, session: string | undefined, method: string, pa
       if (session === undefined && params.frame?.parentId === undefined && params.type !== "BackForwardCacheRestore") {
         page.mainFrame = params.frame.id
         page.console = []
+        // A file chooser belonged to the document that opened it.
+        if (page.modal?.kind === "fileChooser") page.modal = undefined
         // Its elements are gone: their refs are stale (the counter goes on, so no ref comes back).
         page.refs.handedOut.length = 0
         // Keep the new document's own request (sent before it committed).

@@ -109,8 +109,8 @@ export const ActionResult = Schema.Struct({
   title: Schema.String,
   /** A dialog or file chooser the action opened (or left open), and how to answer it. */
   modal: Schema.optional(Schema.String),
-  /** Errors the page logged (or threw) during the action. */
-  consoleErrors: Schema.Array(Schema.String),
+  /** What the page logged (or threw) during the action, at every level. */
+  consoleMessages: Schema.Array(Schema.Struct({ level: Schema.Literal("error", "warning", "info", "debug"), text: Schema.String })),
   /** False when the page was still busy (loading, requests in flight) at the wait's cap. */
   settled: Schema.Boolean,
   snapshot: Schema.optional(Schema.String)
@@ -222,8 +222,8 @@ export const Methods = {
     changesPage: true
   }),
   /**
-   * The page's accessibility tree as indented text with refs (`s<generation>e<n>`); a
-   * new snapshot makes every older ref stale.
+   * The page as indented aria-snapshot text with refs (`s<epoch>e<n>`); an element keeps
+   * its ref while it lives.
    */
   "page.snapshot": method({
     params: Schema.Struct({

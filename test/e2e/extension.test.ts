@@ -655,7 +655,10 @@ describe.sequential("browser tools on fixture pages", () => {
     const errors = (await call(agent, "browser_console_messages", { level: "error" })).structuredContent.messages
     expect(errors.every((m: any) => m.level === "error")).toBe(true)
     const failed: any = await call(agent, "browser_click", { ref: refIn((await snap()).snapshot, /button "Fail"/) })
-    expect(failed.structuredContent.consoleErrors).toEqual(["clicked error", expect.stringMatching(/Uncaught TypeError: Cannot read properties of null/)])
+    expect(failed.structuredContent.consoleMessages).toEqual([
+      { level: "error", text: "clicked error" },
+      { level: "error", text: expect.stringMatching(/Uncaught TypeError: Cannot read properties of null/) }
+    ])
 
     const page = await open("fetch")
     const loaded: any = await timed("click(fetch 400 ms)", () => call(agent, "browser_click", { ref: refIn(page, /button "Load"/) }))
@@ -677,6 +680,8 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(await failure("browser_file_upload", { paths: [Path.join(dirOf, "a.txt")] })).toContain("No file chooser is open")
     const opened: any = await call(agent, "browser_click", { ref: refIn(page, /button "Attachment"/) })
     expect(opened.structuredContent.modal).toContain("file chooser is open")
+    // While it is open, other actions are refused (as Playwright MCP does), saying how to answer it.
+    expect(await failure("browser_click", { ref: refIn(page, /button "Attachment"/) })).toMatch(/file chooser is open.*browser_file_upload/)
     expect(await failure("browser_file_upload", { paths: [Path.join(dirOf, "nope.txt")] })).toContain(`paths.0: ${Path.join(dirOf, "nope.txt")} does not exist`)
     await timed("file_upload", () => call(agent, "browser_file_upload", { paths: [Path.join(dirOf, "a.txt"), Path.join(dirOf, "b.txt")] }))
     expect(await out()).toBe("a.txt:5,b.txt:3")

@@ -1,7 +1,7 @@
 /**
  * Page actions (Playwright MCP's names and shapes): elements are named by refs from the
  * latest browser_snapshot. Each action waits for what it caused and answers with what
- * was done, where the page is, what opened, new console errors, and (unless the server
+ * was done, where the page is, what opened, new console messages, and (unless the server
  * runs with `--snapshot-after-action none`) a fresh snapshot.
  */
 import { Effect, Schema } from "effect"
@@ -22,7 +22,7 @@ export const describeAction = (r: ActionResult) =>
     `${r.did[0]!.toUpperCase()}${r.did.slice(1)}.`,
     `Page: ${r.title || "(untitled)"} — ${r.url}`,
     r.modal === undefined ? undefined : `Modal: ${r.modal}.`,
-    r.consoleErrors.length === 0 ? undefined : `New console errors:\n${r.consoleErrors.map((e) => `- ${e}`).join("\n")}`,
+    r.consoleMessages.length === 0 ? undefined : `New console messages:\n${r.consoleMessages.map((m) => `- [${m.level}] ${m.text}`).join("\n")}`,
     r.settled ? undefined : "The page was still busy (loading or requests in flight) when the wait ended.",
     r.snapshot === undefined ? undefined : `Snapshot:\n${r.snapshot}`
   ].filter((l) => l !== undefined).join("\n")

@@ -103,7 +103,7 @@ const withTab = <P extends object>(tab: string | undefined, params: P) => (tab =
 export const browserSnapshot = make({
   name: "browser_snapshot",
   description:
-    "Read the page as its accessibility tree: one line per element (`role \"name\" [state] [ref=s3e12]`), iframes and shadow roots included. " +
+    "Read the page as an aria snapshot, as Playwright writes it: one line per element (`role \"name\" [state] [ref=s3e12]`), iframes and shadow roots included. " +
     "Use the refs in actions: an element keeps its ref while it lives. `ref` shows one element's subtree; `depth` limits nesting; `filename` also saves it.",
   // Not read-only: with `filename` it writes a file.
   annotations: { title: "Page snapshot", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
