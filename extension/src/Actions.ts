@@ -405,9 +405,13 @@ export const acting = <R>(
     if (opened) yield* Effect.sleep(Duration.millis(5)).pipe(Effect.repeat({ until: () => page.modal !== undefined, times: 40 }))
     const where = yield* whereIs(tab)
     const modal = describeModal(page.modal)
-    // The action is done whatever the snapshot says: a page that cannot be read is said so, not failed.
+    // The action is done whatever the snapshot says: a page that cannot be read is said so, not
+    // failed. A dialog that opens meanwhile (or opened since the action) blocks the page's script.
     const snapshot = options.snapshot && page.modal?.kind !== "dialog"
-      ? yield* Snapshot.take(tab).pipe(Effect.map((s) => s.text), Effect.catchAll((e) => Effect.succeed(`(no snapshot: ${e.message})`)))
+      ? yield* Effect.raceFirst(
+        Snapshot.take(tab).pipe(Effect.map((s) => s.text), Effect.catchAll((e) => Effect.succeed(`(no snapshot: ${e.message})`))),
+        Effect.as(dialogOpened, "(no snapshot: a dialog is open)")
+      )
       : undefined
     const result: ActionResult = {
       did,
@@ -500,6 +504,29 @@ export const drag = (page: PageRecord, from: { ref: string; element?: string | u
     yield* mouse(page.tab, "mouseReleased", end.x, end.y, { button: "left", buttons: 0, clickCount: 1 })
     return `dragged ${start.what} to ${end.what}`
   }))
+
+/** Drops files and data onto an element, as a drag from outside the page would: dragenter, dragover, drop. */
+export const drop = (page: PageRecord, o: { ref: string; element?: string | undefined; paths: ReadonlyArray<string>; data: Readonly<Record<string, string>> }) =>
+  Effect.gen(function*() {
+    const at = yield* target(page, o.ref, o.element, "drag")
+    const driver = yield* Driver
+    const data = {
+      items: Object.entries(o.data).map(([mimeType, value]) => ({ mimeType, data: value })),
+      ...(o.paths.length === 0 ? {} : { files: o.paths }),
+      dragOperationsMask: 1 | 2 | 16
+    }
+    const x = at.session === undefined ? at.x : at.local.x
+    const y = at.session === undefined ? at.y : at.local.y
+    for (const type of ["dragEnter", "dragOver", "drop"]) {
+      yield* driver.send(page.tab, "Input.dispatchDragEvent", { type, x, y, data }, at.session).pipe(
+        Effect.mapError((e): CallFailure => (new PageError({ message: /not allowed|permission|file/i.test(e.message) && o.paths.length > 0
+            ? `the browser refused to drop files: allow the tabmux extension "access to file URLs" in chrome://extensions (${e.message})`
+            : `Input.dispatchDragEvent: ${e.message}` })))
+      )
+    }
+    const what = [...o.paths.map((p) => p.split("/").pop()), ...Object.keys(o.data)].join(", ")
+    return `dropped ${what} onto ${at.what}`
+  })
 
 export const type = (page: PageRecord, o: { ref: string; element?: string | undefined; text: string; submit?: boolean | undefined; slowly?: boolean | undefined }) =>
   Effect.gen(function*() {
@@ -606,6 +633,7 @@ export const answerDialog = (page: PageRecord, accept: boolean, promptText: stri
     yield* driver.send(page.tab, "Page.handleJavaScriptDialog", { accept, ...(promptText === undefined ? {} : { promptText }) }, modal.session).pipe(
       Effect.mapError(driverError)
     )
-    page.modal = undefined
+    // Only this dialog: another may have opened the moment it closed.
+    if (page.modal === modal) page.modal = undefined
     return `${accept ? "accepted" : "dismissed"} the ${modal.type} ${JSON.stringify(modal.message)}${promptText === undefined ? "" : ` with ${JSON.stringify(promptText)}`}`
   })

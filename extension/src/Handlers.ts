@@ -279,15 +279,17 @@ const run = {
             return Actions.pressKey(page, a.key)
           case "upload":
             return Actions.upload(page, a.paths)
+          case "drop":
+            return Actions.drop(page, a)
           case "dialog":
             return Actions.answerDialog(page, a.accept, a.promptText)
         }
       })),
   "page.wait": (call: Call, params: ParamsOf<"page.wait">) => onPage(call, params.tab, (tab) => Page.waitFor(tab, params)),
-  "page.console": (call: Call, params: ParamsOf<"page.console">) => onPage(call, params.tab, (tab) => Page.consoleMessages(tab, params.level)),
+  "page.console": (call: Call, params: ParamsOf<"page.console">) => onPage(call, params.tab, (tab) => Page.consoleMessages(tab, params.level, params.all === true)),
   "page.network": (call: Call, params: ParamsOf<"page.network">) =>
     onPage(call, params.tab, (tab) => Page.networkRequests(tab, params.filter, params.includeStatic)),
-  "page.request": (call: Call, params: ParamsOf<"page.request">) => onPage(call, params.tab, (tab) => Page.networkRequest(tab, params.id)),
+  "page.request": (call: Call, params: ParamsOf<"page.request">) => onPage(call, params.tab, (tab) => Page.networkRequest(tab, params.id, params.whole === true)),
   "page.resize": (call: Call, params: ParamsOf<"page.resize">) => onPage(call, params.tab, (tab) => Page.resize(tab, params.width, params.height)),
   "page.screenshot": (call: Call, params: ParamsOf<"page.screenshot">) => onPage(call, params.tab, (tab) => Page.screenshot(tab, params)),
   "page.pdf": (call: Call, params: ParamsOf<"page.pdf">) => onPage(call, params.tab, (tab) => Page.pdf(tab)),

@@ -2,7 +2,7 @@
  * What the page methods do through CDP. Each runs under the tab's lock (the caller's
  * job); each waits for what it caused, with a cap, and says so when the cap was hit.
  */
-import { Clock, Duration, Effect, Option, Queue, Schedule, Schema } from "effect"
+import { Clock, Duration, Effect, Encoding, Option, Queue, Schedule, Schema } from "effect"
 import { BadParams, type CallFailure, ModalOpen, NavigationFailed, NotActionable, NotWebContent, notWebContent, PageError, Timeout, type WebContentOptions } from "../../src/protocol/index.js"
 import * as Actions from "./Actions.js"
 import { capture, drawFrame } from "./Capture.js"
@@ -269,10 +269,10 @@ export const waitFor = (tab: number, o: { text?: string | undefined; textGone?: 
 
 const LEVELS = ["error", "warning", "info", "debug"] as const
 
-export const consoleMessages = (tab: number, level: ConsoleLevel) =>
+export const consoleMessages = (tab: number, level: ConsoleLevel, all: boolean) =>
   Effect.map(Effect.flatMap(Pages, (pages) => pages.prepare(tab)), (page) => ({
     messages: page.console
-      .filter((m) => LEVELS.indexOf(m.level) <= LEVELS.indexOf(level))
+      .filter((m) => (all || m.seq > page.documentSeq) && LEVELS.indexOf(m.level) <= LEVELS.indexOf(level))
       .map((m) => ({ level: m.level, text: m.text, ...(m.where === undefined ? {} : { where: m.where }) }))
   }))
 
@@ -292,7 +292,8 @@ const summary = (r: RequestEntry) => ({
 export const networkRequests = (tab: number, filter: string | undefined, includeStatic: boolean) =>
   Effect.map(Effect.flatMap(Pages, (pages) => pages.prepare(tab)), (page) => ({
     requests: [...page.requests.values()]
-      .filter((r) => (includeStatic || !STATIC.has(r.type)) && (filter === undefined || r.url.toLowerCase().includes(filter.toLowerCase())))
+      // A static resource that failed is always listed: that is what an agent looks for.
+      .filter((r) => (includeStatic || !STATIC.has(r.type) || r.failed !== undefined || (r.status ?? 0) >= 400) && (filter === undefined || r.url.toLowerCase().includes(filter.toLowerCase())))
       .map(summary)
   }))
 
@@ -300,7 +301,10 @@ export const networkRequests = (tab: number, filter: string | undefined, include
 const MAX_BODY = 16 * 1024
 const Body = Schema.Struct({ body: Schema.String, base64Encoded: Schema.Boolean })
 
-export const networkRequest = (tab: number, id: string) =>
+/** Largest response body handed over whole (to be saved to a file). */
+const MAX_SAVED_BODY = 10 * 1024 * 1024
+
+export const networkRequest = (tab: number, id: string, whole: boolean) =>
   Effect.gen(function*() {
     const page = yield* Effect.flatMap(Pages, (pages) => pages.prepare(tab))
     const r = page.requests.get(id)
@@ -308,19 +312,27 @@ export const networkRequest = (tab: number, id: string) =>
       return yield* Effect.fail(new BadParams({ message: `no request ${JSON.stringify(id)} on this page since it loaded: list them with browser_network_requests` }))
     }
     const driver = yield* Driver
-    const body = r.finished && r.failed === undefined
-      ? yield* driver.send(tab, "Network.getResponseBody", { requestId: id }, r.session).pipe(
-        Effect.flatMap(Schema.decodeUnknown(Body)),
-        Effect.map((b) =>
+    const raw = r.finished && r.failed === undefined
+      ? yield* driver.send(tab, "Network.getResponseBody", { requestId: id }, r.session).pipe(Effect.flatMap(Schema.decodeUnknown(Body)), Effect.option)
+      : Option.none()
+    const body = !r.finished || r.failed !== undefined
+      ? undefined
+      : Option.match(raw, {
+        onNone: () => "(the browser no longer has the body)",
+        onSome: (b) =>
           b.base64Encoded
-            ? `(binary, ${Math.floor(b.body.length * 3 / 4)} bytes)`
+            ? `(binary, ${Math.floor(b.body.length * 3 / 4)} bytes${whole ? "" : "; give a filename to save it"})`
             : b.body.length > MAX_BODY
-            ? `${b.body.slice(0, MAX_BODY)}\n(cut at ${MAX_BODY} of ${b.body.length} characters)`
+            ? `${b.body.slice(0, MAX_BODY)}\n(cut at ${MAX_BODY} of ${b.body.length} characters${whole ? "" : "; give a filename to save it whole"})`
             : b.body
-        ),
-        Effect.orElseSucceed(() => "(the browser no longer has the body)")
-      )
-      : undefined
+      })
+    const bodyBase64 = !whole ? undefined : Option.match(raw, {
+      onNone: () => undefined,
+      onSome: (b) => {
+        const base64 = b.base64Encoded ? b.body : Encoding.encodeBase64(b.body)
+        return base64.length * 3 / 4 > MAX_SAVED_BODY ? undefined : base64
+      }
+    })
     return {
       request: {
         ...summary(r),
@@ -329,7 +341,8 @@ export const networkRequest = (tab: number, id: string) =>
         ...(r.statusText === undefined ? {} : { statusText: r.statusText }),
         ...(r.mimeType === undefined ? {} : { mimeType: r.mimeType }),
         ...(r.responseHeaders === undefined ? {} : { responseHeaders: r.responseHeaders }),
-        ...(body === undefined ? {} : { body })
+        ...(body === undefined ? {} : { body }),
+        ...(bodyBase64 === undefined ? {} : { bodyBase64 })
       }
     }
   })

@@ -400,8 +400,12 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
   }
 
   const lines: Array<string> = []
+  /** Leaves out text, legends and captions that only repeat a name already shown. */
   const unrepeated = (ls: Array<Line>, parentName: string) =>
-    ls.filter((l) => l.kind !== "text" || (!parentName.includes(l.text) && !ls.some((o) => o.kind === "node" && o.name.includes(l.text))))
+    ls.filter((l) =>
+      l.kind === "text"
+        ? !parentName.includes(l.text) && !ls.some((o) => o.kind === "node" && o.name.includes(l.text))
+        : !((l.role === "legend" || l.role === "caption") && l.name !== "" && l.name === parentName))
 
   const emit = (line: Line, indent: number, parentName: string) => {
     const pad = "  ".repeat(indent)
@@ -458,4 +462,33 @@ export function pageElement(n: number): Element | null {
   const store = (globalThis as unknown as { __tabmuxRefs?: { refs: Map<number, WeakRef<Element>> } }).__tabmuxRefs
   const el = store?.refs.get(n)?.deref()
   return el !== undefined && el.isConnected ? el : null
+}
+
+export type SelectAnswer =
+  | { readonly n: number; readonly next: number }
+  | { readonly error: string }
+
+/**
+ * The one element a CSS selector matches in this frame, numbered as the snapshot numbers
+ * elements (an element seen before keeps its number; a new one takes `next`), for agents
+ * that name targets by selector as Playwright MCP allows.
+ */
+export function pageSelect(args: { readonly selector: string; readonly next: number }): SelectAnswer {
+  type Store = { refs: Map<number, WeakRef<Element>>; ids: WeakMap<Element, number> }
+  const g = globalThis as unknown as { __tabmuxRefs?: Store }
+  const store: Store = g.__tabmuxRefs ??= { refs: new Map(), ids: new WeakMap() }
+  let found: NodeListOf<Element>
+  try {
+    found = document.querySelectorAll(args.selector)
+  } catch (e) {
+    return { error: `is neither a ref (like s3e12, from browser_snapshot) nor a valid CSS selector (${(e as Error).message})` }
+  }
+  if (found.length === 0) return { error: "matches no element in the page" }
+  if (found.length > 1) return { error: `matches ${found.length} elements: make the selector match one, or use a ref from browser_snapshot` }
+  const el = found[0]!
+  const known = store.ids.get(el)
+  if (known !== undefined) return { n: known, next: args.next }
+  store.ids.set(el, args.next)
+  store.refs.set(args.next, new WeakRef(el))
+  return { n: args.next, next: args.next + 1 }
 }

@@ -90,6 +90,8 @@ export interface PageRecord {
   readonly owners: Map<string, NodeRef>
   console: Array<ConsoleEntry>
   consoleSeq: number
+  /** `consoleSeq` when the current document loaded: later messages are its own. */
+  documentSeq: number
   requests: Map<string, RequestEntry>
   modal: Modal | undefined
   readonly refs: RefTable
@@ -143,7 +145,8 @@ const apply = (page: PageRecord, session: string | undefined, method: string, pa
       // A new document in the main frame: what the old one logged and loaded is history.
       if (session === undefined && params.frame?.parentId === undefined && params.type !== "BackForwardCacheRestore") {
         page.mainFrame = params.frame.id
-        page.console = []
+        // What the old document logged is kept (for `all`), behind this mark.
+        page.documentSeq = page.consoleSeq
         // A file chooser belonged to the document that opened it.
         if (page.modal?.kind === "fileChooser") page.modal = undefined
         // Its elements are gone: their refs are stale (the counter goes on, so no ref comes back).
@@ -293,6 +296,7 @@ export const layer = Layer.scoped(
           owners: new Map(),
           console: [],
           consoleSeq: 0,
+          documentSeq: 0,
           requests: new Map(),
           modal: undefined,
           refs: { epoch: epochs++, next: 1, handedOut: [] },

@@ -12,7 +12,7 @@
 import { Effect, Option, Schema } from "effect"
 import { BadParams, type CallFailure, PageError, StaleRef } from "../../src/protocol/index.js"
 import { Driver } from "./Driver.js"
-import { pageElement, pageSnapshot, type SnapshotAnswer, type SnapshotArgs } from "./PageScript.js"
+import { pageElement, pageSelect, pageSnapshot, type SelectAnswer, type SnapshotAnswer, type SnapshotArgs } from "./PageScript.js"
 import { contextKey, type FrameRef, type PageRecord, Pages, type World, WORLD_NAME } from "./Pages.js"
 
 /**
@@ -33,6 +33,7 @@ const Described = Schema.Struct({ node: Schema.Struct({ backendNodeId: Schema.Nu
 
 const SNAPSHOT_SOURCE = pageSnapshot.toString()
 const ELEMENT_SOURCE = pageElement.toString()
+const SELECT_SOURCE = pageSelect.toString()
 
 /**
  * The execution context of `world` in a frame. The page's own is known from Runtime's
@@ -183,24 +184,43 @@ const REF = /^s([0-9]+)e([0-9]+)$/
 
 const stale = (message: string): CallFailure => (new StaleRef({ message: `${message}: take a new snapshot (browser_snapshot) and use its refs` }))
 
-/** The frame that handed out a ref, and the ref's number there; refused when it cannot be this page's. */
-const locate = (page: PageRecord, ref: string) =>
+/**
+ * The frame that handed out a ref, and the ref's number there; refused when it cannot be
+ * this page's. A target that is not a ref is taken as a CSS selector in the top frame (as
+ * Playwright MCP takes "a unique element selector"): it must match exactly one element.
+ */
+const locate = (page: PageRecord, target: string) =>
   Effect.gen(function*() {
-    const m = REF.exec(ref)
-    if (m === null) {
-      return yield* Effect.fail(new BadParams({ message: `"${ref}" is not a ref: refs look like s3e12 and come from browser_snapshot` }))
-    }
+    const m = REF.exec(target)
+    if (m === null) return yield* select(page, target)
     if (Number(m[1]) !== page.refs.epoch) {
-      return yield* Effect.fail(stale(`stale ref ${ref}: it is not from a snapshot of this tab since it was opened (or since the extension restarted)`))
+      return yield* Effect.fail(stale(`stale ref ${target}: it is not from a snapshot of this tab since it was opened (or since the extension restarted)`))
     }
     const n = Number(m[2])
     const range = page.refs.handedOut.find((r) => n >= r.from && n < r.to)
     if (range === undefined) {
       return yield* Effect.fail(n < page.refs.next
-        ? stale(`stale ref ${ref}: the page has loaded a new document since that snapshot`)
-        : stale(`stale ref ${ref}: no snapshot of this tab gave it`))
+        ? stale(`stale ref ${target}: the page has loaded a new document since that snapshot`)
+        : stale(`stale ref ${target}: no snapshot of this tab gave it`))
     }
     return { frame: range.frame, from: n }
+  })
+
+const select = (page: PageRecord, selector: string) =>
+  Effect.gen(function*() {
+    const bad = (why: string) => new BadParams({ message: `"${selector}" ${why}` })
+    if (/^e\d+$/.test(selector)) return yield* Effect.fail(bad("is not a ref here: tabmux's refs look like s3e12; take a snapshot (browser_snapshot) and use its refs"))
+    const frame = topOf(page)
+    const first = page.refs.next
+    const called = yield* callInFrame(page, frame, SELECT_SOURCE, { selector, next: first }, true)
+    const answer = Option.getOrUndefined(called)?.value as SelectAnswer | undefined
+    if (answer === undefined || typeof answer !== "object") return yield* Effect.fail(bad("could not be looked up: the page is not ready; try again"))
+    if ("error" in answer) return yield* Effect.fail(bad(answer.error))
+    if (answer.next > first) {
+      page.refs.next = answer.next
+      page.refs.handedOut.push({ from: first, to: answer.next, frame })
+    }
+    return { frame, from: answer.n }
   })
 
 /**

@@ -97,6 +97,12 @@ export const PageAction = Schema.Union(
   Schema.TaggedStruct("select", { ref: Ref, element: Element, values: Schema.Array(Schema.String).pipe(Schema.minItems(1)) }),
   Schema.TaggedStruct("press", { key: Schema.String }),
   Schema.TaggedStruct("upload", { paths: Schema.Array(Schema.String) }),
+  Schema.TaggedStruct("drop", {
+    ref: Schema.String,
+    element: Schema.optional(Schema.String),
+    paths: Schema.Array(Schema.String),
+    data: Schema.Record({ key: Schema.String, value: Schema.String })
+  }),
   Schema.TaggedStruct("dialog", { accept: Schema.Boolean, promptText: Schema.optional(Schema.String) })
 )
 export type PageAction = typeof PageAction.Type
@@ -142,7 +148,9 @@ export const RequestDetail = Schema.Struct({
   mimeType: Schema.optional(Schema.String),
   responseHeaders: Schema.optional(Headers),
   /** The response body, cut at 16 KB; binary bodies are described, not sent. */
-  body: Schema.optional(Schema.String)
+  body: Schema.optional(Schema.String),
+  /** The whole body (up to 10 MB), when asked for `whole`: to be saved to a file. */
+  bodyBase64: Schema.optional(Schema.String)
 })
 
 export const Methods = {
@@ -255,7 +263,7 @@ export const Methods = {
     changesPage: false
   }),
   "page.console": method({
-    params: Schema.Struct({ tab: Schema.optional(TabHandle), level: ConsoleLevel }),
+    params: Schema.Struct({ tab: Schema.optional(TabHandle), level: ConsoleLevel, all: Schema.optional(Schema.Boolean) }),
     result: Schema.Struct({ tab: TabHandle, messages: Schema.Array(ConsoleMessage) }),
     timeout: "10 seconds",
     changesPage: false
@@ -267,7 +275,7 @@ export const Methods = {
     changesPage: false
   }),
   "page.request": method({
-    params: Schema.Struct({ tab: Schema.optional(TabHandle), id: Schema.String }),
+    params: Schema.Struct({ tab: Schema.optional(TabHandle), id: Schema.String, whole: Schema.optional(Schema.Boolean) }),
     result: Schema.Struct({ tab: TabHandle, request: RequestDetail }),
     timeout: "15 seconds",
     changesPage: false

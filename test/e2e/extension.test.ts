@@ -11,7 +11,7 @@ import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { extensionIdFromKey, readManifest } from "../../src/server/Extension.js"
 import { type Browser, launch } from "../support/chromium.js"
-import { type Fixtures, serveFixtures } from "../support/fixtures.js"
+import { type Fixtures, PIXEL, serveFixtures } from "../support/fixtures.js"
 import { clientWithRoots } from "../support/roots.js"
 import { BIN, readRegistry, tempRuntimeDir, waitFor } from "../support/server.js"
 
@@ -541,6 +541,13 @@ describe.sequential("browser tools on fixture pages", () => {
     await call(agent, "browser_navigate", { url: `${base}/link` })
     expect(await failure("browser_type", { ref: name, text: "x" })).toMatch(/stale ref .*new document/)
     expect(await failure("browser_click", { ref: "e12" })).toContain("is not a ref")
+    // A CSS selector is taken where a ref is, as Playwright MCP does, if it names exactly one element.
+    await open("form")
+    const bySelector: any = await call(agent, "browser_type", { ref: "input[name=name]", text: "Grace" })
+    expect(bySelector.structuredContent.snapshot).toMatch(/textbox "Name" [^\n]*\[ref=s\d+e\d+\]: Grace/)
+    expect(await failure("browser_click", { ref: "button" })).toMatch(/"button" matches \d+ elements/)
+    expect(await failure("browser_click", { ref: "#nothing-here" })).toContain("matches no element")
+    expect(await failure("browser_click", { ref: "[[" })).toContain("neither a ref")
   })
 
   it("a click that navigates waits for the new page; a covered button is reported; a far button is scrolled to", async () => {
@@ -645,6 +652,15 @@ describe.sequential("browser tools on fixture pages", () => {
     await call(agent, "browser_handle_dialog", { accept: true, promptText: "Ada" })
     expect(await out()).toBe("name: Ada")
     expect(await failure("browser_handle_dialog", { accept: true })).toContain("No dialog is open")
+    // Back to back: answering the first reports the second, every time.
+    for (let round = 0; round < 5; round++) {
+      await call(agent, "browser_click", { ref: refIn(again, /button "Two alerts"/) })
+      const first: any = await call(agent, "browser_handle_dialog", { accept: true })
+      expect(first.structuredContent.modal, `round ${round}`).toContain(`alert dialog is open: "second"`)
+      const second: any = await call(agent, "browser_handle_dialog", { accept: true })
+      expect(second.structuredContent.modal).toBeUndefined()
+      expect(await out()).toBe("both closed")
+    }
   })
 
   it("console messages (with uncaught exceptions) and network requests since the page loaded", async () => {
@@ -670,6 +686,21 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(detail.responseHeaders["content-type"]).toBe("application/json")
     const everything = (await call(agent, "browser_network_requests", {})).structuredContent.requests
     expect(everything.map((r: any) => r.url)).toContain(`${base}/fetch`)
+
+    // What the errors page logged belongs to it: gone by default after the navigation, there with `all`.
+    expect((await call(agent, "browser_console_messages", {})).structuredContent.messages.map((m: any) => m.text)).not.toContain("hello log")
+    expect((await call(agent, "browser_console_messages", { all: true })).structuredContent.messages.map((m: any) => m.text)).toContain("hello log")
+
+    // A static resource that failed is listed without includeStatic; one that loaded is not. A binary body is saved whole.
+    await open("assets")
+    await waitFor(async () => (await call(agent, "browser_network_requests", { includeStatic: true })).structuredContent.requests.filter((r: any) => r.finished).length >= 3, 5_000)
+    const listed = (await call(agent, "browser_network_requests", {})).structuredContent.requests.map((r: any) => `${r.url} ${r.status}`)
+    expect(listed).toContain(`${base}/missing 404`)
+    expect(listed).not.toContain(`${base}/pixel.png 200`)
+    const pixel = (await call(agent, "browser_network_requests", { includeStatic: true, filter: "pixel" })).structuredContent.requests[0]
+    const saved: any = await call(agent, "browser_network_request", { id: pixel.id, filename: "pixel.png" })
+    expect(saved.structuredContent.request.body).toMatch(/^\(binary, \d+ bytes\)$/)
+    expect(Fs.readFileSync(saved.structuredContent.path)).toEqual(PIXEL)
   })
 
   it("browser_file_upload answers the file chooser with files that exist; missing files are named", async () => {
@@ -685,6 +716,14 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(await failure("browser_file_upload", { paths: [Path.join(dirOf, "nope.txt")] })).toContain(`paths.0: ${Path.join(dirOf, "nope.txt")} does not exist`)
     await timed("file_upload", () => call(agent, "browser_file_upload", { paths: [Path.join(dirOf, "a.txt"), Path.join(dirOf, "b.txt")] }))
     expect(await out()).toBe("a.txt:5,b.txt:3")
+    // Files and data dropped onto an element, as if dragged from outside the page.
+    const zone = await open("drop-zone")
+    await call(agent, "browser_drop", { ref: refIn(zone, /region "Drop zone"/), paths: [Path.join(dirOf, "a.txt")] })
+    expect(await out()).toBe("files a.txt:5 text ")
+    await call(agent, "browser_drop", { ref: refIn(zone, /region "Drop zone"/), data: { "text/plain": "hello drop" } })
+    expect(await out()).toBe("files  text hello drop")
+    expect(await failure("browser_drop", { ref: refIn(zone, /region "Drop zone"/) })).toContain("nothing to drop")
+    expect(await failure("browser_drop", { ref: refIn(zone, /region "Drop zone"/), paths: ["/etc/passwd"] })).toContain("/etc/passwd")
     Fs.rmSync(dirOf, { recursive: true, force: true })
   })
 

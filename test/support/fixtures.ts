@@ -74,7 +74,8 @@ document.getElementById("bait").addEventListener("pointermove", () => { document
     page("Dialogs", `
 <button onclick="alert('Hello from alert'); out('alert closed')">Alert</button>
 <button onclick="out(confirm('Are you sure?') ? 'confirmed' : 'cancelled')">Confirm</button>
-<button onclick="out('name: ' + prompt('Your name?', 'nobody'))">Prompt</button>${show}`),
+<button onclick="out('name: ' + prompt('Your name?', 'nobody'))">Prompt</button>
+<button onclick="alert('first'); alert('second'); out('both closed')">Two alerts</button>${show}`),
   inner: () =>
     page("Inner", `<label>Inner field <input id="inner" oninput="document.getElementById('echo').textContent = this.value"></label>
 <button onclick="this.textContent = 'Inner clicked'">Inner button</button><p id="echo"></p>`),
@@ -94,6 +95,19 @@ document.getElementById("bait").addEventListener("pointermove", () => { document
   errors: () =>
     page("Errors", `<h1>Errors</h1><button onclick="console.error('clicked error'); null.boom">Fail</button>
 <script>console.log("hello log"); console.warn("a warning"); console.error("an error", 42); setTimeout(() => { throw new Error("thrown later") }, 0)</script>`),
+  "drop-zone": () =>
+    page("Drop zone", `<div id="zone" role="region" aria-label="Drop zone" style="width:300px;height:120px;border:2px dashed">Drop files here</div>${show}
+<script>
+const zone = document.getElementById("zone")
+zone.addEventListener("dragover", (e) => e.preventDefault())
+zone.addEventListener("drop", async (e) => {
+  e.preventDefault()
+  const files = await Promise.all([...e.dataTransfer.files].map(async (f) => f.name + ":" + (await f.text()).length))
+  out("files " + files.join(",") + " text " + e.dataTransfer.getData("text/plain"))
+})
+</script>`),
+  // An image that loads (binary) and one that is missing (404).
+  assets: () => page("Assets", `<h1>Assets</h1><img src="/pixel.png" alt="pixel" width="2" height="2"><img src="/missing" alt="broken" width="2" height="2">`),
   fetch: () =>
     page("Fetch", `<button onclick="fetch('/api/slow?ms=400').then((r) => r.json()).then((j) => out('loaded ' + j.items.length + ' items'))">Load</button>${show}`),
   long: () =>
@@ -130,6 +144,9 @@ ${Array.from({ length: 12 }, (_, i) => `<h2>Section ${i + 1}</h2><p>${"Browsers 
     }</tbody></table>`)
 }
 
+/** A 1×1 PNG: a binary response body. */
+export const PIXEL = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64")
+
 export interface Fixtures {
   readonly base: string
   /** The same server under another site name (localhost), for cross-origin iframes. */
@@ -148,6 +165,10 @@ export const serveFixtures = async (): Promise<Fixtures> => {
     }
     // Never answered: a resource that keeps a page from firing its load event.
     if (name === "never") return
+    if (name === "pixel.png") {
+      res.writeHead(200, { "content-type": "image/png" }).end(PIXEL)
+      return
+    }
     if (name === "missing") {
       res.writeHead(404, { "content-type": "text/html" }).end(page("Not found", "<h1>Not found</h1>"))
       return

@@ -107,7 +107,8 @@ const objectJsonSchema = (name: string, schema: Schema.Schema.Any): Record<strin
 }
 
 /** Playwright MCP 0.0.83's names for our arguments: agents trained on either just work. */
-const ALIASES: Readonly<Record<string, string>> = { target: "ref", startTarget: "startRef", endTarget: "endRef" }
+/** Other names agents use for our arguments (Playwright MCP's, and our own earlier ones). */
+const ALIASES: Readonly<Record<string, string>> = { target: "ref", startTarget: "startRef", endTarget: "endRef", static: "includeStatic", path: "filename" }
 
 /** Renames aliased arguments (at the top and in `fields` items) unless the canonical one is given too. */
 export const unalias = (args: unknown): unknown => {

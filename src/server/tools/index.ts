@@ -1,6 +1,7 @@
 import {
   browserClick,
   browserDrag,
+  browserDrop,
   browserFileUpload,
   browserFillForm,
   browserHandleDialog,
@@ -44,6 +45,7 @@ export const tools = [
   browserSelectOption,
   browserPressKey,
   browserFileUpload,
+  browserDrop,
   browserHandleDialog,
   browserWaitFor,
   browserTakeScreenshot,

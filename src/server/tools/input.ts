@@ -10,9 +10,9 @@ import { Bridge } from "../Bridge.js"
 import { Workspace } from "../Workspace.js"
 import { ServerConfig } from "../Config.js"
 import { tabArgument } from "./arguments.js"
-import { make, type ToolAnnotations } from "./Tool.js"
+import { BadArguments, make, type ToolAnnotations } from "./Tool.js"
 
-const ref = Schema.String.annotations({ description: "The element's ref from your latest browser_snapshot, like \"s3e12\"." })
+const ref = Schema.String.annotations({ description: "The element's ref from a browser_snapshot, like \"s3e12\" (or a CSS selector that matches exactly one element)." })
 const element = Schema.optional(Schema.String.annotations({
   description: "What the element is, in words (\"Submit button\"); used in messages."
 }))
@@ -139,6 +139,32 @@ export const browserFileUpload = make({
     Effect.flatMap(Workspace, (w) => w.readable("browser_file_upload", paths ?? [])).pipe(
       Effect.flatMap((full) => act(tab, { _tag: "upload", paths: full }))
     )
+})
+
+export const browserDrop = make({
+  name: "browser_drop",
+  description: "Drop files or data onto an element, as if dragged there from outside the page (a file drop zone, an editor). Give paths or data.",
+  annotations: annotations("Drop files or data"),
+  input: Schema.Struct({
+    ref,
+    element,
+    paths: Schema.optional(Schema.Array(Schema.String).annotations({ description: "Files to drop: inside the client's roots or the output directory (relative paths are in the output directory)." })),
+    data: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }).annotations({
+      description: "Data to drop, by MIME type: {\"text/plain\": \"hello\", \"text/uri-list\": \"https://example.com\"}."
+    })),
+    tab: tabArgument
+  }),
+  output: ActionResult,
+  handler: ({ paths, data, tab, ...o }) =>
+    Effect.gen(function*() {
+      const files = (paths ?? []).length > 0
+      const values = Object.keys(data ?? {}).length > 0
+      if (!files && !values) return yield* new BadArguments({ tool: "browser_drop", issue: "give paths or data: there is nothing to drop" })
+      // Chrome's drag carries files or data, not both (its data is dropped when files come with it).
+      if (files && values) return yield* new BadArguments({ tool: "browser_drop", issue: "give paths or data, not both: drop them one after the other" })
+      const full = yield* Effect.flatMap(Workspace, (w) => w.readable("browser_drop", paths ?? []))
+      return yield* act(tab, { _tag: "drop", ...o, paths: full, data: data ?? {} })
+    })
 })
 
 export const browserHandleDialog = make({

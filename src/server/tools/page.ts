@@ -81,7 +81,7 @@ export const browserEvaluate = make({
       description: "JavaScript: an expression (document.title), or a function expression called with args ((a, b) => a + b; with ref, the element first: (el) => el.textContent)."
     }),
     args: Schema.optional(Schema.Array(Schema.Unknown).annotations({ description: "JSON values passed to the function, in order." })),
-    ref: Schema.optional(Schema.String.annotations({ description: "An element (a ref from your latest snapshot) passed to the function before args." })),
+    ref: Schema.optional(Schema.String.annotations({ description: "An element (a ref from a snapshot, or a unique CSS selector) passed to the function before args." })),
     element: Schema.optional(Schema.String.annotations({ description: "What the element is, in words." })),
     tab: tabArgument
   }),
@@ -108,7 +108,7 @@ export const browserSnapshot = make({
   // Not read-only: with `filename` it writes a file.
   annotations: { title: "Page snapshot", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
-    ref: Schema.optional(Schema.String.annotations({ description: "Show only this element's subtree (a ref from your latest snapshot)." })),
+    ref: Schema.optional(Schema.String.annotations({ description: "Show only this element's subtree (a ref from a snapshot, or a unique CSS selector)." })),
     depth: Schema.optional(Schema.Int.pipe(Schema.between(1, 100)).annotations({ description: "Levels of nesting to show; deeper content is marked \"…\"." })),
     filename: Schema.optional(Schema.String.annotations({ description: "Also save the snapshot to this file: inside the client's roots or the output directory (relative names are in the output directory)." })),
     tab: tabArgument
@@ -168,27 +168,27 @@ export const browserTakeScreenshot = make({
   description:
     "See the page as an image (the tab stays in the background). The visible viewport by default, the whole page with fullPage, or one element by ref. " +
     "Large captures are scaled to at most 2000 px on their longest side. To act, use browser_snapshot: refs come from it, not from images.",
-  // Not read-only: with `path` it writes a file.
+  // Not read-only: with `filename` it writes a file.
   annotations: { title: "Screenshot", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
     type: Schema.optional(Schema.Literal("png", "jpeg", "webp").annotations({ description: "Image format (default png)." })),
     quality: Schema.optional(Schema.Int.pipe(Schema.between(0, 100)).annotations({ description: "JPEG quality, 0-100 (default 80)." })),
     fullPage: Schema.optional(Schema.Boolean.annotations({ description: "Capture the whole scrollable page." })),
-    ref: Schema.optional(Schema.String.annotations({ description: "Capture only this element (a ref from your latest snapshot)." })),
+    ref: Schema.optional(Schema.String.annotations({ description: "Capture only this element (a ref from a snapshot, or a unique CSS selector)." })),
     element: Schema.optional(Schema.String.annotations({ description: "What the element is, in words." })),
-    path: Schema.optional(Schema.String.annotations({ description: "Also save the image to this file: inside the client's roots or the output directory (relative paths are in the output directory)." })),
+    filename: Schema.optional(Schema.String.annotations({ description: "Also save the image to this file: inside the client's roots or the output directory (relative names are in the output directory)." })),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, mimeType: Schema.String, width: Schema.Number, height: Schema.Number, bytes: Schema.Int, path: Schema.optional(Schema.String) }),
-  handler: ({ tab, path, type, fullPage, ...o }) =>
+  handler: ({ tab, filename, type, fullPage, ...o }) =>
     Effect.gen(function*() {
       if (fullPage && o.ref) return yield* new BadArguments({ tool: "browser_take_screenshot", issue: "give fullPage or ref, not both" })
       const bridge = yield* Bridge
       const shot = yield* bridge.call("page.screenshot", withTab(tab, { ...o, fullPage: fullPage ?? false, type: type ?? "png" }))
       const bytes = Buffer.byteLength(shot.data, "base64")
-      const saved = path === undefined
+      const saved = filename === undefined
         ? undefined
-        : yield* Effect.flatMap(Workspace, (w) => w.save("browser_take_screenshot", path, "", Buffer.from(shot.data, "base64")))
+        : yield* Effect.flatMap(Workspace, (w) => w.save("browser_take_screenshot", filename, "", Buffer.from(shot.data, "base64")))
       return {
         text: `Screenshot of ${shot.tab}${o.ref ? ` (${o.element ?? o.ref})` : fullPage ? " (whole page)" : ""}: ${shot.width}×${shot.height} ${type ?? "png"}, ${bytes} bytes${saved ? `, saved to ${saved}` : ""}.`,
         structured: { tab: shot.tab, mimeType: shot.mimeType, width: shot.width, height: shot.height, bytes, ...(saved ? { path: saved } : {}) },
@@ -200,15 +200,16 @@ export const browserTakeScreenshot = make({
 
 export const browserConsoleMessages = make({
   name: "browser_console_messages",
-  description: "The page's console messages since it loaded, uncaught exceptions included.",
+  description: "The page's console messages since it loaded (with `all`, since the tab was first used), uncaught exceptions included.",
   annotations: { title: "Console messages", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: Schema.Struct({
     level: Schema.optional(ConsoleLevel.annotations({ description: "Least severe level shown: error, warning, info (default) or debug." })),
+    all: Schema.optional(Schema.Boolean.annotations({ description: "Also the messages of pages this tab showed before (default false)." })),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, messages: Schema.Array(Schema.Struct({ level: ConsoleLevel, text: Schema.String, where: Schema.optional(Schema.String) })) }),
-  handler: ({ tab, level }) =>
-    Effect.flatMap(Bridge, (bridge) => bridge.call("page.console", withTab(tab, { level: level ?? "info" }))).pipe(
+  handler: ({ tab, level, all }) =>
+    Effect.flatMap(Bridge, (bridge) => bridge.call("page.console", withTab(tab, { level: level ?? "info", ...(all === undefined ? {} : { all }) }))).pipe(
       Effect.map((r) => ({
         text: r.messages.length === 0
           ? "No console messages."
@@ -243,12 +244,25 @@ export const browserNetworkRequests = make({
 
 export const browserNetworkRequest = make({
   name: "browser_network_request",
-  description: "One network request in detail: headers, status, post data and the response body (cut at 16 KB).",
-  annotations: { title: "Network request", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  input: Schema.Struct({ id: Schema.String.annotations({ description: "The request's id, from browser_network_requests." }), tab: tabArgument }),
-  output: Schema.Struct({ tab: Schema.String, request: RequestDetail }),
-  handler: ({ tab, id }) =>
-    Effect.flatMap(Bridge, (bridge) => bridge.call("page.request", withTab(tab, { id }))).pipe(
+  description: "One network request in detail: headers, status, post data and the response body (cut at 16 KB; with `filename`, the whole body, binary too, is saved).",
+  // Not read-only: with `filename` it writes a file.
+  annotations: { title: "Network request", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  input: Schema.Struct({
+    id: Schema.String.annotations({ description: "The request's id, from browser_network_requests." }),
+    filename: Schema.optional(Schema.String.annotations({ description: "Save the whole response body (up to 10 MB) to this file: inside the client's roots or the output directory (relative names are in the output directory)." })),
+    tab: tabArgument
+  }),
+  output: Schema.Struct({ tab: Schema.String, request: RequestDetail, path: Schema.optional(Schema.String) }),
+  handler: ({ tab, id, filename }) =>
+    Effect.gen(function*() {
+      const bridge = yield* Bridge
+      const { request: { bodyBase64, ...q }, ...r } = yield* bridge.call("page.request", withTab(tab, { id, ...(filename === undefined ? {} : { whole: true }) }))
+      if (filename !== undefined && bodyBase64 === undefined) {
+        return yield* new BadArguments({ tool: "browser_network_request", issue: `filename: request ${id} has no body to save (${q.failed ?? (q.finished ? "the browser no longer has it, or it is over 10 MB" : "it has not finished")})` })
+      }
+      const path = bodyBase64 === undefined ? undefined : yield* Effect.flatMap(Workspace, (w) => w.save("browser_network_request", filename, "", Buffer.from(bodyBase64, "base64")))
+      return { ...r, request: q, ...(path === undefined ? {} : { path }) }
+    }).pipe(
       Effect.map((r) => {
         const q = r.request
         const headers = (h: Record<string, string>) => Object.entries(h).map(([k, v]) => `  ${k}: ${v}`).join("\n")
@@ -259,7 +273,8 @@ export const browserNetworkRequest = make({
             `Request headers:\n${headers(q.requestHeaders)}`,
             q.postData === undefined ? undefined : `Post data:\n${q.postData}`,
             q.responseHeaders === undefined ? undefined : `Response headers:\n${headers(q.responseHeaders)}`,
-            q.body === undefined ? undefined : `Body:\n${q.body}`
+            q.body === undefined ? undefined : `Body:\n${q.body}`,
+            r.path === undefined ? undefined : `Body saved to ${r.path}`
           ].filter((l) => l !== undefined).join("\n"),
           structured: r
         }
@@ -288,16 +303,16 @@ export const browserPdfSave = make({
   description: "Print the page to a PDF file.",
   annotations: { title: "Save as PDF", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: Schema.Struct({
-    path: Schema.optional(Schema.String.annotations({ description: "Where to write the PDF: inside the client's roots or the output directory (relative paths are in the output directory; default: a new file there)." })),
+    filename: Schema.optional(Schema.String.annotations({ description: "Where to write the PDF: inside the client's roots or the output directory (relative names are in the output directory; default: a new file there)." })),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, path: Schema.String, bytes: Schema.Int }),
-  handler: ({ tab, path }) =>
+  handler: ({ tab, filename }) =>
     Effect.gen(function*() {
       const bridge = yield* Bridge
       const printed = yield* bridge.call("page.pdf", withTab(tab, {}))
       const saved = yield* Effect.flatMap(Workspace, (w) =>
-        w.save("browser_pdf_save", path, `page-${printed.tab}-${Date.now()}.pdf`, Buffer.from(printed.data, "base64")))
+        w.save("browser_pdf_save", filename, `page-${printed.tab}-${Date.now()}.pdf`, Buffer.from(printed.data, "base64")))
       const bytes = Buffer.byteLength(printed.data, "base64")
       return { text: `Saved ${printed.tab} as a PDF: ${saved} (${bytes} bytes).`, structured: { tab: printed.tab, path: saved, bytes } }
     })
