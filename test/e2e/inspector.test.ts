@@ -1,0 +1,74 @@
+/**
+ * A client nobody here wrote: the MCP Inspector's CLI (pinned devDependency), which starts
+ * the server itself over stdio for every call, as scripts and CI jobs do. Its tools/list
+ * must show plain JSON Schemas (no `$ref`/`$defs`, no generated titles), and tools/call
+ * with integer arguments must work against the real extension in headless Chromium.
+ */
+import * as ChildProcess from "node:child_process"
+import * as Path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type Browser, launch } from "../support/chromium.js"
+import { type Fixtures, serveFixtures } from "../support/fixtures.js"
+import { BIN, tempRuntimeDir } from "../support/server.js"
+
+const PORTS = "18895-18896"
+const CLI_DIR = Path.resolve("node_modules/@modelcontextprotocol/inspector-cli/build")
+let browser: Browser
+let fixtures: Fixtures
+
+/** One Inspector CLI run; its parsed JSON answer. (It looks for its package.json from its own folder.) */
+const inspector = (args: ReadonlyArray<string>) =>
+  new Promise<any>((resolve, reject) => {
+    const child = ChildProcess.spawn(process.execPath, [
+      "cli.js", "--cli", "-e", `TABMUX_DIR=${browser.dir}`, "-e", `TABMUX_PORTS=${PORTS}`, "-e", "TABMUX_CONNECT_WAIT=15",
+      process.execPath, BIN, ...args
+    ], { cwd: CLI_DIR, stdio: ["ignore", "pipe", "pipe"] })
+    let out = ""
+    let err = ""
+    child.stdout.on("data", (d) => (out += d))
+    child.stderr.on("data", (d) => (err += d))
+    child.on("exit", (code) => {
+      try {
+        resolve(JSON.parse(out))
+      } catch {
+        reject(new Error(`inspector exited ${code}: ${out.slice(0, 500)} ${err.slice(0, 1500)}`))
+      }
+    })
+  })
+
+beforeAll(async () => {
+  fixtures = await serveFixtures()
+  browser = await launch({ dir: tempRuntimeDir(), ports: PORTS })
+}, 60_000)
+
+afterAll(async () => {
+  await browser?.close()
+  fixtures?.close()
+})
+
+describe("the MCP Inspector CLI as a client", () => {
+  it("lists every tool with self-contained schemas", { timeout: 60_000 }, async () => {
+    const { tools } = await inspector(["--method", "tools/list"])
+    expect(tools.map((t: any) => t.name)).toEqual(expect.arrayContaining(["browser_navigate", "browser_snapshot", "browser_click", "browser_drop"]))
+    for (const tool of tools) {
+      const schemas = JSON.stringify([tool.inputSchema, tool.outputSchema ?? {}])
+      expect(schemas, tool.name).not.toMatch(/\$ref|\$defs|"title":"(between|greaterThan|int)/i)
+    }
+    const resize = tools.find((t: any) => t.name === "browser_resize")
+    expect(resize.inputSchema.properties.width).toMatchObject({ type: "integer", minimum: 100, maximum: 10000 })
+  })
+
+  it("calls tools with integer arguments: navigate answers with the page, resize and a shallow snapshot work", { timeout: 90_000 }, async () => {
+    const went = await inspector(["--method", "tools/call", "--tool-name", "browser_navigate", "--tool-arg", `url=${fixtures.base}/form`])
+    expect(went.isError, JSON.stringify(went)).toBeFalsy()
+    expect(went.content[0].text).toContain(`heading "Sign up"`)
+    const resized = await inspector(["--method", "tools/call", "--tool-name", "browser_resize", "--tool-arg", "width=800", "--tool-arg", "height=600"])
+    expect(resized.isError, JSON.stringify(resized)).toBeFalsy()
+    expect(resized.structuredContent).toMatchObject({ width: 800, height: 600 })
+    const shallow = await inspector(["--method", "tools/call", "--tool-name", "browser_snapshot", "--tool-arg", "depth=1"])
+    expect(shallow.isError, JSON.stringify(shallow)).toBeFalsy()
+    const wrong = await inspector(["--method", "tools/call", "--tool-name", "browser_resize", "--tool-arg", "width=50", "--tool-arg", "height=600"])
+    expect(wrong.isError).toBe(true)
+    expect(wrong.content[0].text).toMatch(/width/)
+  })
+})
