@@ -298,15 +298,19 @@ const press = (tab: number, key: string, modifiers: ReadonlyArray<Modifier>) =>
 // ---------------------------------------------------------------------------------------------
 // Waiting for what an action caused
 
-/** How long after the last request or navigation change the page must stay quiet. */
-const QUIET = Duration.millis(100)
+/**
+ * How long after the last request or navigation change the page must stay quiet. A press
+ * (click, key, drop, a dialog's answer) often starts the page's own logic a moment later
+ * (a timer, then a navigation): it waits longer than typing or choosing does.
+ */
+export const QUIET = { press: Duration.millis(300), input: Duration.millis(100) } as const
 /** Longest wait for requests an action started. */
 const REQUESTS_CAP = Duration.seconds(3)
 /** Longest wait for a navigation an action started. */
 const NAVIGATION_CAP = Duration.seconds(15)
 
 /** Waits until what the action started has finished (capped); true when the cap was hit. */
-const settle = (page: PageRecord, events: Queue.Dequeue<CdpEvent>) =>
+const settle = (page: PageRecord, events: Queue.Dequeue<CdpEvent>, quiet: Duration.Duration) =>
   Effect.gen(function*() {
     const pending = new Set<string>()
     let navigating = false
@@ -317,9 +321,9 @@ const settle = (page: PageRecord, events: Queue.Dequeue<CdpEvent>) =>
       const now = yield* Clock.currentTimeMillis
       const cap = started + Duration.toMillis(navigating ? NAVIGATION_CAP : REQUESTS_CAP)
       if (modal) return { capped: false, modal }
-      if (!navigating && pending.size === 0 && now - lastChange >= Duration.toMillis(QUIET)) return { capped: false, modal }
+      if (!navigating && pending.size === 0 && now - lastChange >= Duration.toMillis(quiet)) return { capped: false, modal }
       if (now >= cap) return { capped: true, modal }
-      const wait = Math.max(1, Math.min(cap - now, navigating || pending.size > 0 ? cap - now : lastChange + Duration.toMillis(QUIET) - now))
+      const wait = Math.max(1, Math.min(cap - now, navigating || pending.size > 0 ? cap - now : lastChange + Duration.toMillis(quiet) - now))
       const next = yield* Queue.take(events).pipe(Effect.timeout(Duration.millis(wait)), Effect.option)
       if (Option.isNone(next)) continue
       const e = next.value
@@ -383,7 +387,7 @@ const modalOpen = (page: PageRecord, answers: Modal["kind"] | undefined) =>
  */
 export const acting = <R>(
   tab: number,
-  options: { readonly snapshot: boolean; readonly answers?: Modal["kind"] | undefined },
+  options: { readonly snapshot: boolean; readonly quiet: Duration.Duration; readonly answers?: Modal["kind"] | undefined },
   act: (page: PageRecord) => Effect.Effect<string, CallFailure, R>
 ) =>
   Effect.scoped(Effect.gen(function*() {
@@ -400,7 +404,7 @@ export const acting = <R>(
       Effect.as("acted; the page opened a dialog")
     )
     const did = yield* (options.answers === "dialog" ? act(page) : Effect.raceFirst(act(page), dialogOpened))
-    const { capped, modal: opened } = yield* settle(page, events)
+    const { capped, modal: opened } = yield* settle(page, events, options.quiet)
     // The page record learns of what opened from its own subscription: give it a moment to catch up.
     if (opened) yield* Effect.sleep(Duration.millis(5)).pipe(Effect.repeat({ until: () => page.modal !== undefined, times: 40 }))
     const where = yield* whereIs(tab)

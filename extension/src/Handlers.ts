@@ -259,6 +259,7 @@ const run = {
     onPage(call, params.tab, (tab) =>
       Actions.acting(tab, {
         snapshot: params.snapshot,
+        quiet: ["type", "fill", "select", "hover"].includes(params.action._tag) ? Actions.QUIET.input : Actions.QUIET.press,
         answers: params.action._tag === "dialog" ? "dialog" : params.action._tag === "upload" ? "fileChooser" : undefined
       }, (page) => {
         const a = params.action

@@ -555,6 +555,10 @@ describe.sequential("browser tools on fixture pages", () => {
     const went: any = await timed("click(navigates)", () => call(agent, "browser_click", { ref: refIn(link, /link "Go to the form"/) }))
     expect(went.structuredContent).toMatchObject({ url: `${base}/form`, title: "Form", settled: true })
     expect(went.structuredContent.snapshot).toContain(`heading "Sign up"`)
+    const late = await open("late-navigation")
+    const later: any = await call(agent, "browser_click", { ref: refIn(late, /button "Go later"/) })
+    expect(later.structuredContent).toMatchObject({ url: `${base}/form`, title: "Form", settled: true })
+    expect(later.structuredContent.snapshot).toContain(`heading "Sign up"`)
 
     const covered = await open("covered")
     expect(await failure("browser_click", { ref: refIn(covered, /button "Covered button"/) })).toContain(`covered by another element, <div.overlay> "Cookie banner"`)

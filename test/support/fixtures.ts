@@ -95,6 +95,8 @@ document.getElementById("bait").addEventListener("pointermove", () => { document
   errors: () =>
     page("Errors", `<h1>Errors</h1><button onclick="console.error('clicked error'); null.boom">Fail</button>
 <script>console.log("hello log"); console.warn("a warning"); console.error("an error", 42); setTimeout(() => { throw new Error("thrown later") }, 0)</script>`),
+  // A click whose navigation starts a moment later (as an app's router does).
+  "late-navigation": () => page("Late navigation", `<button onclick="setTimeout(() => { location.href = '/form' }, 100)">Go later</button>`),
   "drop-zone": () =>
     page("Drop zone", `<div id="zone" role="region" aria-label="Drop zone" style="width:300px;height:120px;border:2px dashed">Drop files here</div>${show}
 <script>
