@@ -421,6 +421,7 @@ export const acting = <R>(
       did,
       ...where,
       consoleMessages: page.console.filter((c) => c.seq > consoleBefore).slice(-MAX_CONSOLE_IN_RESULT).map((c) => ({ level: c.level, text: c.text })),
+      downloads: page.downloads.filter((d) => d.seq > consoleBefore).map(({ filename, url }) => ({ filename, url })),
       settled: !capped,
       ...(modal === undefined ? {} : { modal }),
       ...(snapshot === undefined ? {} : { snapshot })

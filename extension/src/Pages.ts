@@ -92,6 +92,8 @@ export interface PageRecord {
   consoleSeq: number
   /** `consoleSeq` when the current document loaded: later messages are its own. */
   documentSeq: number
+  /** Downloads the page started (numbered on the console's sequence, so an action finds its own). */
+  readonly downloads: Array<{ readonly seq: number; readonly url: string; readonly filename: string }>
   requests: Map<string, RequestEntry>
   modal: Modal | undefined
   readonly refs: RefTable
@@ -239,6 +241,11 @@ const apply = (page: PageRecord, session: string | undefined, method: string, pa
       if (page.modal?.kind === "dialog") page.modal = undefined
       return []
     }
+    case "Page.downloadWillBegin": {
+      page.downloads.push({ seq: ++page.consoleSeq, url: String(params.url ?? ""), filename: String(params.suggestedFilename ?? "") })
+      if (page.downloads.length > 50) page.downloads.shift()
+      return []
+    }
     case "Page.fileChooserOpened": {
       page.modal = { kind: "fileChooser", backendNodeId: params.backendNodeId, multiple: params.mode === "selectMultiple", session }
       return []
@@ -297,6 +304,7 @@ export const layer = Layer.scoped(
           console: [],
           consoleSeq: 0,
           documentSeq: 0,
+          downloads: [],
           requests: new Map(),
           modal: undefined,
           refs: { epoch: epochs++, next: 1, handedOut: [] },

@@ -117,6 +117,8 @@ export const ActionResult = Schema.Struct({
   modal: Schema.optional(Schema.String),
   /** What the page logged (or threw) during the action, at every level. */
   consoleMessages: Schema.Array(Schema.Struct({ level: Schema.Literal("error", "warning", "info", "debug"), text: Schema.String })),
+  /** Downloads the action started (saved by the browser where it saves downloads). */
+  downloads: Schema.Array(Schema.Struct({ filename: Schema.String, url: Schema.String })),
   /** False when the page was still busy (loading, requests in flight) at the wait's cap. */
   settled: Schema.Boolean,
   snapshot: Schema.optional(Schema.String)

@@ -74,6 +74,11 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
   const dir = options.dir ?? Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-run-"))
   Fs.chmodSync(dir, 0o700)
   if (options.nativeHost ?? true) await Effect.runPromise(NativeHost.installIntoProfile(profile, dir))
+  // Downloads stay in the profile (removed with it), not in the user's own folder.
+  Fs.mkdirSync(Path.join(profile, "Default"), { recursive: true })
+  Fs.writeFileSync(Path.join(profile, "Default", "Preferences"), JSON.stringify({
+    download: { default_directory: Path.join(profile, "Downloads"), prompt_for_download: false }
+  }))
   const activePort = Path.join(profile, "DevToolsActivePort")
   const spawn = async () => {
     Fs.rmSync(activePort, { force: true })

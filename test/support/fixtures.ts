@@ -95,6 +95,7 @@ document.getElementById("bait").addEventListener("pointermove", () => { document
   errors: () =>
     page("Errors", `<h1>Errors</h1><button onclick="console.error('clicked error'); null.boom">Fail</button>
 <script>console.log("hello log"); console.warn("a warning"); console.error("an error", 42); setTimeout(() => { throw new Error("thrown later") }, 0)</script>`),
+  download: () => page("Download", `<a href="/report.csv">Get the report</a>`),
   // A click whose navigation starts a moment later (as an app's router does).
   "late-navigation": () => page("Late navigation", `<button onclick="setTimeout(() => { location.href = '/form' }, 100)">Go later</button>`),
   "drop-zone": () =>
@@ -167,6 +168,10 @@ export const serveFixtures = async (): Promise<Fixtures> => {
     }
     // Never answered: a resource that keeps a page from firing its load event.
     if (name === "never") return
+    if (name === "report.csv") {
+      res.writeHead(200, { "content-type": "text/csv", "content-disposition": "attachment; filename=\"report.csv\"" }).end("a,b\n1,2\n")
+      return
+    }
     if (name === "pixel.png") {
       res.writeHead(200, { "content-type": "image/png" }).end(PIXEL)
       return

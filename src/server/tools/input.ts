@@ -23,6 +23,9 @@ export const describeAction = (r: ActionResult) =>
     `Page: ${r.title || "(untitled)"} — ${r.url}`,
     r.modal === undefined ? undefined : `Modal: ${r.modal}.`,
     r.consoleMessages.length === 0 ? undefined : `New console messages:\n${r.consoleMessages.map((m) => `- [${m.level}] ${m.text}`).join("\n")}`,
+    r.downloads.length === 0
+      ? undefined
+      : `Downloads started (saved where the browser saves downloads):\n${r.downloads.map((d) => `- ${d.filename} from ${d.url}`).join("\n")}`,
     r.settled ? undefined : "The page was still busy (loading or requests in flight) when the wait ended.",
     r.snapshot === undefined ? undefined : `Snapshot:\n${r.snapshot}`
   ].filter((l) => l !== undefined).join("\n")
