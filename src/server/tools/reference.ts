@@ -33,6 +33,30 @@ const hints = (t: (typeof tools)[number]) =>
   [t.annotations.readOnlyHint ? "read-only" : undefined, t.annotations.destructiveHint ? "destructive" : undefined, t.annotations.openWorldHint ? "open world" : undefined]
     .filter(Boolean).join(", ")
 
+/** Where tabmux deliberately departs from Playwright MCP (0.0.83), and why. */
+const DIFFERENCES = [
+  "## Where tabmux differs from Playwright MCP",
+  "",
+  "- **Refs** look like `s3e12` (the tab's epoch, then the element), not `e12`: a ref from another tab, or from " +
+  "before the extension restarted, is refused as stale instead of naming some other element. An element keeps its ref " +
+  "while it lives. `target`, `startTarget` and `endTarget` are accepted for `ref`, `startRef` and `endRef`; a CSS " +
+  "selector that matches exactly one element is accepted where a ref is (Playwright's locator syntax, such as " +
+  "`getByRole(...)` or `text=`, is not).",
+  "- **Snapshots** are aria snapshots computed in the page, without `/url:` lines, `[cursor=pointer]` marks or generic " +
+  "wrappers (a block that holds only text is `- generic [ref]: text`): 0.6× Playwright MCP's bytes on real pages. " +
+  "Closed shadow roots are not seen.",
+  "- **Action results** carry the fresh snapshot inline (`--snapshot-after-action none` leaves it out), the console " +
+  "messages and downloads the action caused. A press waits for 300 ms of quiet (typing 100 ms), then for a navigation or " +
+  "requests it started; Playwright MCP waits 500 ms.",
+  "- **Downloads** are reported by name and URL and saved where the browser saves downloads, not in the output directory.",
+  "- **Files** (screenshots, PDFs, snapshots, bodies, uploads, drops) stay inside the client's roots or the output directory.",
+  "- **`data:` URLs** are refused: Chrome does not let an extension open them in a tab.",
+  "- **`browser_drop`** takes files or data, not both at once (Chrome's drag carries one or the other).",
+  "- **Tabs** are named by handles (`t1`) that are never reused, not by index, and every agent sees only its own tabs. " +
+  "Agents' tabs stay in the background: screenshots of them are slower (the browser draws a hidden tab only when asked).",
+  "- **Not offered**: coordinate (vision) tools, test-assertion and locator-generation tools, `browser_install`."
+]
+
 /** The whole of docs/TOOLS.md. */
 export const toolsMarkdown = (): string => {
   const out = [
@@ -44,6 +68,8 @@ export const toolsMarkdown = (): string => {
     "Every tool that acts on a page takes an optional `tab` (a handle from `browser_tabs`; default: your current tab) " +
     "and runs under that tab's lock. Every result has text content and, where it has structure, `structuredContent` " +
     "matching the tool's output schema; failures are `isError` results that say what to do.",
+    "",
+    ...DIFFERENCES,
     ""
   ]
   for (const t of tools) {
