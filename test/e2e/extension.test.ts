@@ -567,6 +567,13 @@ describe.sequential("browser tools on fixture pages", () => {
     const covered = await open("covered")
     expect(await failure("browser_click", { ref: refIn(covered, /button "Covered button"/) })).toContain(`covered by another element, <div.overlay> "Cookie banner"`)
 
+    // A fixed header, a sticky sidebar and a scrolled container do not keep a click from its element.
+    const layout = await open("layout")
+    for (const [name, said] of [["Button 7", "section 7"], ["Deep inside", "inner clicked"], ["Side nine", "side 9"], ["Button 0", "section 0"], ["Side one", "side 1"]]) {
+      await call(agent, "browser_click", { ref: refIn(layout, new RegExp(`(button|link) "${name}"`)) })
+      expect(await out(), name).toBe(said)
+    }
+
     const long = await open("long")
     const bottom: any = await call(agent, "browser_click", { ref: refIn(long, /button "Bottom button"/) })
     expect(bottom.structuredContent.snapshot).toContain(`button "Bottom clicked"`)
@@ -748,6 +755,13 @@ describe.sequential("browser tools on fixture pages", () => {
 
   it("screenshots of a background tab (another tab active), full page and one element; resize; PDF", { timeout: 90_000 }, async () => {
     await browser.openPage(`${base}/someone-elses-active-tab`)
+    // A fixed header, a sticky sidebar and a scrolled container do not keep a click from its element.
+    const layout = await open("layout")
+    for (const [name, said] of [["Button 7", "section 7"], ["Deep inside", "inner clicked"], ["Side nine", "side 9"], ["Button 0", "section 0"], ["Side one", "side 1"]]) {
+      await call(agent, "browser_click", { ref: refIn(layout, new RegExp(`(button|link) "${name}"`)) })
+      expect(await out(), name).toBe(said)
+    }
+
     const long = await open("long")
     const isPng = (data: string) => Buffer.from(data, "base64").subarray(1, 4).toString() === "PNG"
     for (let i = 0; i < 4; i++) {

@@ -95,6 +95,16 @@ document.getElementById("bait").addEventListener("pointermove", () => { document
   errors: () =>
     page("Errors", `<h1>Errors</h1><button onclick="console.error('clicked error'); null.boom">Fail</button>
 <script>console.log("hello log"); console.warn("a warning"); console.error("an error", 42); setTimeout(() => { throw new Error("thrown later") }, 0)</script>`),
+  // A fixed header over the top, a sticky sidebar, and a button deep in a scrolled container.
+  layout: () =>
+    page("Layout", `<header style="position:fixed;top:0;left:0;right:0;height:80px;background:#eee;z-index:10">Fixed header</header>
+<div style="display:flex;margin-top:80px">
+  <nav style="position:sticky;top:80px;align-self:flex-start;width:160px"><a href="#s1" onclick="out('side 1')">Side one</a><br><a href="#s9" onclick="out('side 9')">Side nine</a></nav>
+  <main style="flex:1">
+    <div style="height:200px;overflow:auto;border:1px solid"><div style="height:1500px"></div><button onclick="out('inner clicked')">Deep inside</button></div>
+    ${Array.from({ length: 10 }, (_, i) => `<h2 id="s${i}">Section ${i}</h2><p style="height:400px">Text ${i}</p><button onclick="out('section ${i}')">Button ${i}</button>`).join("")}
+  </main>
+</div>${show}`),
   download: () => page("Download", `<a href="/report.csv">Get the report</a>`),
   // A click whose navigation starts a moment later (as an app's router does).
   "late-navigation": () => page("Late navigation", `<button onclick="setTimeout(() => { location.href = '/form' }, 100)">Go later</button>`),
