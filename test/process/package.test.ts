@@ -1,7 +1,8 @@
 /**
  * What `npm pack` ships works on its own: the tarball, installed into an empty project,
  * runs `tabmux --help` and answers an MCP client's tools/list; it carries the built
- * extension and no sources or source maps.
+ * extension and no sources or source maps, installs no other package (the bin is one
+ * bundle; the library's `effect`, `ws` and MCP SDK are optional peers) and stays small.
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
@@ -30,6 +31,11 @@ describe("the npm package", () => {
     await npm(["install", Path.join(work, tarball)], app)
 
     const installed = Path.join(app, "node_modules", "tabmux")
+    const packages = Fs.readdirSync(Path.join(app, "node_modules")).filter((n) => !n.startsWith("."))
+    expect(packages).toEqual(["tabmux"])
+    const bytes = Number(ChildProcess.spawnSync("du", ["-sb", installed], { encoding: "utf8" }).stdout.split("\t")[0])
+    console.log(`installed package: ${(bytes / 1e6).toFixed(1)} MB, ${packages.length} package`)
+    expect(bytes).toBeLessThan(20e6)
     const bin = Path.join(installed, "dist", "tabmux.mjs")
     const help = ChildProcess.spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8" })
     expect(help.status).toBe(0)
