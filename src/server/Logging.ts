@@ -2,7 +2,7 @@
  * Logs go to stderr (stdout is the MCP channel) and, when asked, to a file too: one
  * line per entry, `time level message` plus the cause when there is one.
  */
-import { Cause, HashMap, Layer, Logger, LogLevel } from "effect"
+import { Cause, Context, Effect, HashMap, Layer, Logger, LogLevel } from "effect"
 import * as Fs from "node:fs"
 
 const line = (options: Logger.Logger.Options<unknown>) => {
@@ -19,22 +19,51 @@ const toStderr = Logger.make((entry) => {
 /** Effect's default logger writes to stdout; this replaces it (for the whole CLI, before flags are read). */
 export const stderrOnly = Logger.replace(Logger.defaultLogger, toStderr)
 
-/** The configured logger, in place of `stderrOnly`: level, and a log file when asked. */
+/** Changes the level of the configured logger while it runs (an MCP client's logging/setLevel). */
+export class LevelControl extends Context.Tag("tabmux/LogLevelControl")<LevelControl, {
+  readonly set: (level: LogLevel.LogLevel) => Effect.Effect<void>
+}>() {}
+
+/** The configured logger, in place of `stderrOnly`: level (changeable through `LevelControl`), and a log file when asked. */
 export const layer = (options: { readonly level: LogLevel.LogLevel; readonly file?: string | undefined }) => {
   const file = options.file
-  const logger = file === undefined ? toStderr : Logger.make((entry) => {
-    const text = line(entry)
+  // The level belongs to this logger: `LevelControl` is the only way to change it.
+  let level = options.level
+  const write = (text: string) => {
     process.stderr.write(text)
+    if (file === undefined) return
     try {
       Fs.appendFileSync(file, text, { mode: 0o600 })
     } catch {
       // A log file that cannot be written must not take the server down; stderr still has it.
     }
+  }
+  const logger = Logger.make((entry) => {
+    if (LogLevel.greaterThanEqual(entry.logLevel, level)) write(line(entry))
   })
-  return Layer.merge(
-    Layer.merge(Logger.replace(Logger.defaultLogger, logger), Logger.replace(toStderr, logger)),
-    Logger.minimumLogLevel(options.level)
+  return Layer.mergeAll(
+    Logger.replace(Logger.defaultLogger, logger),
+    Logger.replace(toStderr, logger),
+    Logger.minimumLogLevel(LogLevel.All),
+    Layer.succeed(LevelControl, { set: (next) => Effect.sync(() => void (level = next)) })
   )
+}
+
+/** MCP's logging levels (RFC 5424) as Effect's. */
+export const fromMcpLevel = (name: string): LogLevel.LogLevel => {
+  switch (name) {
+    case "debug":
+      return LogLevel.Debug
+    case "info":
+    case "notice":
+      return LogLevel.Info
+    case "warning":
+      return LogLevel.Warning
+    case "error":
+      return LogLevel.Error
+    default:
+      return LogLevel.Fatal
+  }
 }
 
 export const levels = ["all", "trace", "debug", "info", "warning", "error", "fatal", "none"] as const

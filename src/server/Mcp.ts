@@ -10,15 +10,21 @@ import type { Transport as SdkTransport } from "@modelcontextprotocol/sdk/shared
 import {
   CallToolRequestSchema,
   ErrorCode,
+  ListPromptsRequestSchema,
   ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
-  RootsListChangedNotificationSchema
+  RootsListChangedNotificationSchema,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema
 } from "@modelcontextprotocol/sdk/types.js"
 import { Cause, Clock, Context, Duration, Effect, Exit, FiberId, FiberSet, Layer, Option, Ref, Stream, SubscriptionRef } from "effect"
 import { Bridge, CallProgress } from "./Bridge.js"
 import type { ServerConfig } from "./Config.js"
+import * as Logging from "./Logging.js"
 import { ServerIdentity } from "./ServerIdentity.js"
 import { tools } from "./tools/index.js"
 import { Workspace } from "./Workspace.js"
@@ -27,6 +33,12 @@ import type { ToolResult } from "./tools/Tool.js"
 export class McpTransport extends Context.Tag("tabmux/McpTransport")<McpTransport, SdkTransport>() {}
 
 export const INSTANCES_URI = "tabmux://instances"
+
+/** How often tabmux://instances is read while a client subscribes to it. */
+const INSTANCES_POLL = Duration.seconds(2)
+
+/** JSON-RPC error for a resource that does not exist (MCP specification). */
+const RESOURCE_NOT_FOUND = -32002
 
 /** How often a long tool call reports progress (when the client asked for it). */
 const PROGRESS_EVERY = Duration.seconds(5)
@@ -79,10 +91,28 @@ export const layer = Layer.scopedDiscard(
         told.length === 0 ? result : { ...result, content: [...result.content, { type: "text" as const, text: `Note: ${told.join(" ")}` }] })
     const byName = new Map(tools.map((t) => [t.name, t]))
 
+    const levels = yield* Effect.serviceOption(Logging.LevelControl)
+
     const server = new Server(
-      { name: "tabmux", version: identity.serverVersion },
-      { capabilities: { tools: { listChanged: false }, resources: {} }, instructions: INSTRUCTIONS }
+      { name: "tabmux", title: "tabmux: one real Chrome, many agents", version: identity.serverVersion },
+      {
+        capabilities: {
+          tools: { listChanged: false },
+          // One resource, always there; its content changes as agents come and go.
+          resources: { subscribe: true, listChanged: false },
+          prompts: { listChanged: false },
+          logging: {}
+        },
+        instructions: INSTRUCTIONS
+      }
     )
+
+    server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: [] }))
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: [] }))
+    server.setRequestHandler(SetLevelRequestSchema, (request) => {
+      Option.map(levels, (control) => run(control.set(Logging.fromMcpLevel(request.params.level))))
+      return {}
+    })
 
     server.setRequestHandler(ListToolsRequestSchema, () => ({
       tools: tools.map((t) => ({
@@ -143,10 +173,35 @@ export const layer = Layer.scopedDiscard(
       }]
     }))
 
-    server.setRequestHandler(ReadResourceRequestSchema, (request) => {
-      if (request.params.uri !== INSTANCES_URI) {
-        throw new McpError(ErrorCode.InvalidParams, `Unknown resource ${request.params.uri}. Resources: ${INSTANCES_URI}`)
+    const unknownResource = (uri: string) => new McpError(RESOURCE_NOT_FOUND, `Unknown resource ${uri}. Resources: ${INSTANCES_URI}`)
+
+    // Subscribers of tabmux://instances hear when it changes (agents come and go, tabs are opened or closed).
+    const subscribed = yield* Ref.make(false)
+    server.setRequestHandler(SubscribeRequestSchema, (request) => {
+      if (request.params.uri !== INSTANCES_URI) throw unknownResource(request.params.uri)
+      run(Ref.set(subscribed, true))
+      return {}
+    })
+    server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+      if (request.params.uri !== INSTANCES_URI) throw unknownResource(request.params.uri)
+      run(Ref.set(subscribed, false))
+      return {}
+    })
+    // Read every INSTANCES_POLL while someone listens (the extension sends no event for it), told when it differs.
+    const lastSeen = yield* Ref.make<string | undefined>(undefined)
+    yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+      yield* Effect.sleep(INSTANCES_POLL)
+      if (!(yield* Ref.get(subscribed))) return yield* Ref.set(lastSeen, undefined)
+      const now = yield* bridge.call("instances.list", {}).pipe(Effect.map((r) => JSON.stringify(r.instances)), Effect.option)
+      if (Option.isNone(now)) return
+      const before = yield* Ref.getAndSet(lastSeen, now.value)
+      if (before !== undefined && before !== now.value) {
+        yield* Effect.promise(() => server.sendResourceUpdated({ uri: INSTANCES_URI }).catch(() => undefined))
       }
+    })))
+
+    server.setRequestHandler(ReadResourceRequestSchema, (request) => {
+      if (request.params.uri !== INSTANCES_URI) throw unknownResource(request.params.uri)
       return new Promise((resolve, reject) => {
         const read = Effect.flatMap(Bridge, (bridge) => bridge.call("instances.list", {})).pipe(
           Effect.mapError((e) => new McpError(ErrorCode.InternalError, e.message))

@@ -6,7 +6,11 @@
  */
 import * as ChildProcess from "node:child_process"
 import * as Path from "node:path"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startAgent } from "../support/agent.js"
+import { clientWithRoots } from "../support/roots.js"
 import { type Browser, launch } from "../support/chromium.js"
 import { type Fixtures, serveFixtures } from "../support/fixtures.js"
 import { BIN, tempRuntimeDir } from "../support/server.js"
@@ -70,5 +74,41 @@ describe("the MCP Inspector CLI as a client", () => {
     const wrong = await inspector(["--method", "tools/call", "--tool-name", "browser_resize", "--tool-arg", "width=50", "--tool-arg", "height=600"])
     expect(wrong.isError).toBe(true)
     expect(wrong.content[0].text).toMatch(/width/)
+    // Arguments of the other types: a boolean, an array of objects, a string enum.
+    const typed = await inspector(["--method", "tools/call", "--tool-name", "browser_tabs", "--tool-arg", "action=list"])
+    expect(typed.isError, JSON.stringify(typed)).toBeFalsy()
+    const shot = await inspector(["--method", "tools/call", "--tool-name", "browser_take_screenshot", "--tool-arg", "fullPage=true"])
+    expect(shot.isError, JSON.stringify(shot).slice(0, 500)).toBeFalsy()
+  })
+
+  it("follows MCP's conventions: empty prompts and resource templates, logging/setLevel, resources/read, -32002 for an unknown resource", { timeout: 60_000 }, async () => {
+    expect(await inspector(["--method", "prompts/list"])).toEqual({ prompts: [] })
+    expect(await inspector(["--method", "resources/templates/list"])).toEqual({ resourceTemplates: [] })
+    expect(await inspector(["--method", "logging/setLevel", "--log-level", "debug"])).toEqual({})
+    const read = await inspector(["--method", "resources/read", "--uri", "tabmux://instances"])
+    expect(JSON.parse(read.contents[0].text).instances.length).toBeGreaterThanOrEqual(1)
+    const { client } = clientWithRoots("conventions", [])
+    await client.connect(new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN],
+      env: { ...process.env, TABMUX_DIR: browser.dir, TABMUX_PORTS: PORTS } as Record<string, string>,
+      stderr: "ignore"
+    }))
+    try {
+      expect(client.getServerVersion()).toMatchObject({ name: "tabmux", title: expect.stringContaining("tabmux") })
+      expect(client.getServerCapabilities()).toMatchObject({ resources: { subscribe: true }, prompts: {}, logging: {} })
+      const missing = await client.readResource({ uri: "tabmux://nothing" }).catch((e) => e)
+      expect(missing.code).toBe(-32002)
+      // A subscriber hears when an agent comes.
+      const updated = new Promise<string>((resolve) =>
+        client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => resolve(n.params.uri)))
+      await client.subscribeResource({ uri: "tabmux://instances" })
+      await new Promise((r) => setTimeout(r, 2_500))
+      const other = await startAgent("newcomer", { dir: browser.dir, ports: PORTS })
+      expect(await Promise.race([updated, new Promise((r) => setTimeout(() => r("no notification"), 10_000))])).toBe("tabmux://instances")
+      await other.client.close()
+    } finally {
+      await client.close()
+    }
   })
 })

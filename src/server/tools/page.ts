@@ -75,7 +75,7 @@ export const browserEvaluate = make({
     "Run a JavaScript function in a page and get its result as JSON. `function` is a function expression, like " +
     "\"(selector) => document.querySelectorAll(selector).length\"; `args` are passed to it as JSON values. " +
     "With `ref`, the element is passed first: \"(el) => el.textContent\". Promises are awaited; results over 64 KB are cut.",
-  annotations: { title: "Evaluate JavaScript", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  annotations: { title: "Evaluate JavaScript", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: Schema.Struct({
     function: Schema.String.annotations({
       description: "JavaScript: an expression (document.title), or a function expression called with args ((a, b) => a + b; with ref, the element first: (el) => el.textContent)."
@@ -201,7 +201,7 @@ export const browserTakeScreenshot = make({
 export const browserConsoleMessages = make({
   name: "browser_console_messages",
   description: "The page's console messages since it loaded (with `all`, since the tab was first used), uncaught exceptions included.",
-  annotations: { title: "Console messages", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  annotations: { title: "Console messages", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
     level: Schema.optional(ConsoleLevel.annotations({ description: "Least severe level shown: error, warning, info (default) or debug." })),
     all: Schema.optional(Schema.Boolean.annotations({ description: "Also the messages of pages this tab showed before (default false)." })),
@@ -222,7 +222,7 @@ export const browserConsoleMessages = make({
 export const browserNetworkRequests = make({
   name: "browser_network_requests",
   description: "The page's network requests since it loaded: method, URL, status, size. Images, scripts, styles and fonts only with includeStatic.",
-  annotations: { title: "Network requests", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  annotations: { title: "Network requests", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
     filter: Schema.optional(Schema.String.annotations({ description: "Only URLs containing this text (case-insensitive)." })),
     includeStatic: Schema.optional(Schema.Boolean.annotations({ description: "Also list images, scripts, styles and fonts." })),
@@ -246,7 +246,7 @@ export const browserNetworkRequest = make({
   name: "browser_network_request",
   description: "One network request in detail: headers, status, post data and the response body (cut at 16 KB; with `filename`, the whole body, binary too, is saved).",
   // Not read-only: with `filename` it writes a file.
-  annotations: { title: "Network request", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  annotations: { title: "Network request", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
     id: Schema.String.annotations({ description: "The request's id, from browser_network_requests." }),
     filename: Schema.optional(Schema.String.annotations({ description: "Save the whole response body (up to 10 MB) to this file: inside the client's roots or the output directory (relative names are in the output directory)." })),
