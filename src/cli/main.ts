@@ -2,7 +2,7 @@
  * The `tabmux` command. With no subcommand it is the MCP server over stdio (what an
  * AI client starts); `status` and `doctor` are for people.
  */
-import { Command, Options } from "@effect/cli"
+import { CliConfig, Command, Options, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Config, Console, Duration, Effect, Option } from "effect"
@@ -21,58 +21,58 @@ import { serve } from "./serve.js"
 import { status } from "./status.js"
 
 const allowOrigin = Options.text("allow-origin").pipe(
-  Options.withDescription("Also accept WebSocket connections from this exact Origin (repeatable; env TABMUX_ALLOW_ORIGIN, comma-separated)."),
+  Options.withDescription("Also accept WebSocket connections from this exact Origin (repeatable). Env TABMUX_ALLOW_ORIGIN, comma-separated."),
   Options.repeated
 )
 const connectWait = Options.float("connect-wait").pipe(
-  Options.withDescription("Seconds a tool call waits for the extension to connect before failing with advice."),
+  Options.withDescription("Seconds a tool call waits for the extension to connect before failing with advice. Env TABMUX_CONNECT_WAIT; default 5."),
   Options.withFallbackConfig(Config.number("TABMUX_CONNECT_WAIT")),
   Options.withDefault(5)
 )
 const exclusive = Options.boolean("exclusive").pipe(
-  Options.withDescription("Refuse to start while another exclusive tabmux server runs for this user (env TABMUX_EXCLUSIVE=1).")
+  Options.withDescription("Refuse to start while another exclusive tabmux server runs for this user. Env TABMUX_EXCLUSIVE=1.")
 )
 const lockStrategy = Options.choice("lock-strategy", ["auto", "kernel", "directory"]).pipe(
-  Options.withDescription("How single-instance locks are held: kernel (Linux abstract socket / Windows pipe), directory, or auto."),
+  Options.withDescription("How single-instance locks are held: kernel (Linux abstract socket / Windows pipe), directory, or auto. Env TABMUX_LOCK_STRATEGY; default auto."),
   Options.withFallbackConfig(Config.literal("auto", "kernel", "directory")("TABMUX_LOCK_STRATEGY")),
   Options.withDefault("auto" as const)
 )
 const onDisconnect = Options.choice("on-disconnect", ["close", "release", "keep"]).pipe(
-  Options.withDescription("What happens to this agent's tabs when it goes: close them, release them to you (ungrouped), or keep them for --keep-grace seconds so a reconnect or `--resume` gets them back."),
+  Options.withDescription("What happens to this agent's tabs when it goes: close them, release them to you (ungrouped), or keep them for --keep-grace seconds so a reconnect or `--resume` gets them back. Env TABMUX_ON_DISCONNECT; default close."),
   Options.withFallbackConfig(Config.literal("close", "release", "keep")("TABMUX_ON_DISCONNECT")),
   Options.withDefault("close" as const)
 )
 const keepGrace = Options.float("keep-grace").pipe(
-  Options.withDescription("With --on-disconnect keep: seconds the tabs wait for their server to come back."),
+  Options.withDescription("With --on-disconnect keep: seconds the tabs wait for their server to come back. Env TABMUX_KEEP_GRACE; default 60."),
   Options.withFallbackConfig(Config.number("TABMUX_KEEP_GRACE")),
   Options.withDefault(60)
 )
 const resume = Options.text("resume").pipe(
-  Options.withDescription("Take over the kept tabs of an earlier server: its token, as `tabmux status` showed it."),
+  Options.withDescription("Take over the kept tabs of an earlier server: its token, as `tabmux status` showed it. Env TABMUX_RESUME."),
   Options.withFallbackConfig(Config.string("TABMUX_RESUME")),
   Options.optional
 )
 const snapshotAfterAction = Options.choice("snapshot-after-action", ["full", "none"]).pipe(
-  Options.withDescription("Whether each page action (click, type, ...) answers with a fresh snapshot of the page (full), or only a short report (none)."),
+  Options.withDescription("Whether each page action (click, type, ...) answers with a fresh snapshot of the page (full), or only a short report (none). Env TABMUX_SNAPSHOT_AFTER_ACTION; default full."),
   Options.withFallbackConfig(Config.literal("full", "none")("TABMUX_SNAPSHOT_AFTER_ACTION")),
   Options.withDefault("full" as const)
 )
 const outputDir = Options.directory("output-dir", { exists: "either" }).pipe(
-  Options.withDescription("Where screenshots and PDFs go by default, and where relative paths lead (default: output/ in the runtime directory, private)."),
+  Options.withDescription("Where screenshots and PDFs go by default, and where relative paths lead. Env TABMUX_OUTPUT_DIR; default output/ in the runtime directory (private)."),
   Options.withFallbackConfig(Config.string("TABMUX_OUTPUT_DIR")),
   Options.optional
 )
 const allowPath = Options.directory("allow-path", { exists: "yes" }).pipe(
   Options.withDescription(
-    "Also let agents save to and upload from this directory, besides the MCP client's roots and the output directory (repeatable; env TABMUX_ALLOW_PATH, separated like PATH)."
+    "Also let agents save to and upload from this directory, besides the MCP client's roots and the output directory (repeatable). Env TABMUX_ALLOW_PATH, separated like PATH."
   ),
   Options.repeated
 )
 const allowFileUrls = Options.boolean("allow-file-urls").pipe(
-  Options.withDescription("Let agents open and drive file: URLs (off by default: agents only drive web content; env TABMUX_ALLOW_FILE_URLS=1).")
+  Options.withDescription("Let agents open and drive file: URLs (off by default: agents only drive web content). Env TABMUX_ALLOW_FILE_URLS=1.")
 )
 const staleAfter = Options.float("stale-after").pipe(
-  Options.withDescription("Seconds without heartbeat after which a live process's record or lock is reported as hung."),
+  Options.withDescription("Seconds without heartbeat after which a live process's record or lock is reported as hung. Env TABMUX_STALE_AFTER; default 15."),
   Options.withFallbackConfig(Config.number("TABMUX_STALE_AFTER")),
   Options.withDefault(15)
 )
@@ -95,26 +95,28 @@ const parsePorts = (text: string) => {
 const withLogging = (level: Logging.LevelName, file: Option.Option<string>) =>
   Effect.provide(Logging.layer({ level: Logging.levelOf(level), file: Option.getOrUndefined(file) }))
 
+const rootOptions = {
+  ports: Flags.ports,
+  dir: Flags.dir,
+  allowOrigin,
+  connectWait,
+  exclusive,
+  lockStrategy,
+  staleAfter,
+  onDisconnect,
+  keepGrace,
+  resume,
+  snapshotAfterAction,
+  outputDir,
+  allowPath,
+  allowFileUrls,
+  logLevel: Flags.logLevel,
+  logFile: Flags.logFile
+}
+
 const root = Command.make(
   "tabmux",
-  {
-    ports: Flags.ports,
-    dir: Flags.dir,
-    allowOrigin,
-    connectWait,
-    exclusive,
-    lockStrategy,
-    staleAfter,
-    onDisconnect,
-    keepGrace,
-    resume,
-    snapshotAfterAction,
-    outputDir,
-    allowPath,
-    allowFileUrls,
-    logLevel: Flags.logLevel,
-    logFile: Flags.logFile
-  },
+  rootOptions,
   (flags) =>
     Effect.gen(function*() {
       const ports = yield* parsePorts(flags.ports)
@@ -249,7 +251,52 @@ const cli = Command.run(Command.withSubcommands(root, [
   version: packageVersion()
 })
 
-cli(process.argv).pipe(
+/** Colour only for a terminal that wants it: piped, or under NO_COLOR, help and tables are plain text. */
+const plain = !process.stdout.isTTY || (process.env.NO_COLOR ?? "") !== ""
+const stripAnsi = (a: unknown) => (typeof a === "string" ? a.replace(/\u001b\[[0-9;]*m/g, "") : a)
+const plainConsole = Effect.map(Effect.console, (c): Console.Console =>
+  Object.assign(Object.create(c) as Console.Console, {
+    log: (...args: Array<unknown>) => c.log(...args.map(stripAnsi)),
+    error: (...args: Array<unknown>) => c.error(...args.map(stripAnsi)),
+    unsafe: Object.assign(Object.create(c.unsafe) as Console.UnsafeConsole, {
+      log: (...args: Array<unknown>) => c.unsafe.log(...args.map(stripAnsi)),
+      error: (...args: Array<unknown>) => c.unsafe.error(...args.map(stripAnsi))
+    })
+  }))
+
+const USAGE = "usage: tabmux [options] (the MCP server) | tabmux <status|doctor|demo|browser|install|uninstall|pair|extension-path> [options]; see tabmux --help"
+
+/** Options the server itself takes (before any command), as typed on the command line. */
+const rootFlags = new Set(["--help", "-h", "--version", ...Object.keys(rootOptions).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)])
+
+/** An unknown option of the server is named on one line, with the usage, exit code 2 (not taken for a command). */
+const unknownRootFlag = (argv: ReadonlyArray<string>): string | undefined => {
+  for (const arg of argv.slice(2)) {
+    if (!arg.startsWith("-")) return undefined
+    const name = arg.split("=")[0]!
+    if (!rootFlags.has(name)) return name
+  }
+  return undefined
+}
+
+const unknown = unknownRootFlag(process.argv)
+const main = unknown !== undefined
+  ? Effect.sync(() => {
+    process.stderr.write(`tabmux: unknown option ${unknown}\n${USAGE}\n`)
+    process.exitCode = 2
+  })
+  : cli(process.argv).pipe(
+    // @effect/cli has said what was wrong (one line); the usage follows, and exit code 2.
+    Effect.catchIf(ValidationError.isValidationError, () =>
+      Effect.sync(() => {
+        process.stderr.write(`${USAGE}\n`)
+        process.exitCode = 2
+      }))
+  )
+
+main.pipe(
+  (effect) => (plain ? Effect.flatMap(plainConsole, (c) => Effect.withConsole(effect, c)) : effect),
+  Effect.provide(CliConfig.layer({ showBuiltIns: false, showTypes: false })),
   Effect.provide(NodeContext.layer),
   Effect.provide(Logging.stderrOnly),
   NodeRuntime.runMain({ disablePrettyLogger: true })

@@ -7,22 +7,22 @@ import * as Logging from "../server/Logging.js"
 const fromEnv = <A>(options: Options.Options<A>, config: Config.Config<A>) => Options.withFallbackConfig(options, config)
 
 export const ports = fromEnv(
-  Options.text("ports").pipe(Options.withDescription("Port range to claim a port from, like 8765-8796 (the extension scans the same range).")),
+  Options.text("ports").pipe(Options.withDescription(`Port range to claim a port from (the extension scans the same range). Env TABMUX_PORTS; default ${ServerConfig.formatRange(ServerConfig.DEFAULT_PORTS)}.`)),
   Config.string("TABMUX_PORTS")
 ).pipe(Options.withDefault(ServerConfig.formatRange(ServerConfig.DEFAULT_PORTS)))
 
 export const dir = fromEnv(
-  Options.directory("dir", { exists: "either" }).pipe(Options.withDescription("Per-user runtime directory for port records and locks (0700).")),
+  Options.directory("dir", { exists: "either" }).pipe(Options.withDescription(`Per-user runtime directory for port records and locks (0700). Env TABMUX_DIR; default ${ServerConfig.defaultDir()}.`)),
   Config.string("TABMUX_DIR")
 ).pipe(Options.optional)
 
 export const logLevel = fromEnv(
-  Options.choice("log-level", Logging.levels).pipe(Options.withDescription("Log level (logs go to stderr).")),
+  Options.choice("log-level", Logging.levels).pipe(Options.withDescription("Log level (logs go to stderr). Env TABMUX_LOG_LEVEL; default info.")),
   Config.literal(...Logging.levels)("TABMUX_LOG_LEVEL")
 ).pipe(Options.withDefault("info" as Logging.LevelName))
 
 export const logFile = fromEnv(
-  Options.file("log-file").pipe(Options.withDescription("Also append logs to this file.")),
+  Options.file("log-file").pipe(Options.withDescription("Also append logs to this file. Env TABMUX_LOG_FILE.")),
   Config.string("TABMUX_LOG_FILE")
 ).pipe(Options.optional)
 

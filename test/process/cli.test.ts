@@ -16,8 +16,28 @@ describe("tabmux CLI", () => {
     for (const flag of ["--ports", "--dir", "--allow-origin", "--connect-wait", "--exclusive", "--log-level", "--log-file"]) {
       expect(help.stdout).toContain(flag)
     }
+    // Piped, help is plain text: no escape codes, no built-ins (wizard, completions, a second --log-level); every variable named.
+    expect(help.stdout).not.toContain("\u001b[")
+    expect(help.stdout).not.toMatch(/wizard|completions/)
+    expect(help.stdout.match(/^--log-level/gm)).toHaveLength(1)
+    for (const variable of ["TABMUX_PORTS", "TABMUX_DIR", "TABMUX_CONNECT_WAIT", "TABMUX_LOG_LEVEL", "TABMUX_ON_DISCONNECT", "TABMUX_OUTPUT_DIR"]) {
+      expect(help.stdout).toContain(variable)
+    }
     const version = run(["--version"])
     expect(version.stdout.trim()).toBe(JSON.parse(Fs.readFileSync("package.json", "utf8")).version)
+  })
+
+  it("an unknown option or command is named on one line, with the usage, and exits 2 (no dump)", () => {
+    const flag = run(["--bogus"])
+    expect(flag.status).toBe(2)
+    expect(flag.stderr.split("\n")[0]).toBe("tabmux: unknown option --bogus")
+    expect(flag.stderr).toContain("usage: tabmux")
+    for (const args of [["bogus"], ["status", "--bogus"]]) {
+      const r = run(args)
+      expect(r.status, args.join(" ")).toBe(2)
+      expect(r.stderr + r.stdout).toContain("usage: tabmux")
+      expect(r.stderr + r.stdout).not.toMatch(/_tag|CommandMismatch|timestamp=/)
+    }
   })
 
   it("extension-path prints the built extension's folder, with its manifest in it", () => {
