@@ -7,7 +7,7 @@
  * scan, and its open port keeps the service worker alive.
  */
 import { Clock, Context, Duration, Effect, Layer, Option, Schema, Stream, SubscriptionRef } from "effect"
-import { HostMessage, type HmacKey, importSecret, isHex32, NATIVE_HOST_NAME } from "../../src/protocol/index.js"
+import { HostMessage, type HmacKey, importSecret, isHex32, NATIVE_HOST_NAME, type PortRange } from "../../src/protocol/index.js"
 
 export interface CredentialsState {
   readonly key: Option.Option<HmacKey>
@@ -16,6 +16,8 @@ export interface CredentialsState {
   readonly hostProblem: string | undefined
   /** Ports of the user's servers, from the host (empty without it). */
   readonly ports: ReadonlyArray<number>
+  /** The range to scan that this browser was started with (`tabmux browser --ports`), from the host. */
+  readonly range: Option.Option<PortRange>
 }
 
 export class Credentials extends Context.Tag("tabmux/Credentials")<Credentials, {
@@ -29,6 +31,7 @@ interface Sources {
   readonly host: Option.Option<HmacKey>
   readonly hostProblem: string | undefined
   readonly ports: ReadonlyArray<number>
+  readonly range: Option.Option<PortRange>
   readonly pairing: Option.Option<HmacKey>
 }
 
@@ -36,7 +39,8 @@ const derive = (s: Sources): CredentialsState => ({
   key: Option.orElse(s.host, () => s.pairing),
   source: Option.isSome(s.host) ? "native host" : Option.isSome(s.pairing) ? "pairing" : "none",
   hostProblem: s.hostProblem,
-  ports: Option.isSome(s.host) ? s.ports : []
+  ports: Option.isSome(s.host) ? s.ports : [],
+  range: s.range
 })
 
 const keyOf = (token: unknown) =>
@@ -45,7 +49,7 @@ const keyOf = (token: unknown) =>
 export const chromeLayer = Layer.scoped(
   Credentials,
   Effect.gen(function*() {
-    const sources = yield* SubscriptionRef.make<Sources>({ host: Option.none(), hostProblem: "not tried yet", ports: [], pairing: Option.none() })
+    const sources = yield* SubscriptionRef.make<Sources>({ host: Option.none(), hostProblem: "not tried yet", ports: [], range: Option.none(), pairing: Option.none() })
     const update = (f: (s: Sources) => Effect.Effect<Sources>) => SubscriptionRef.updateEffect(sources, f)
 
     // Pairing: listen first, then read (a change made meanwhile is not lost).
@@ -79,6 +83,8 @@ export const chromeLayer = Layer.scoped(
               return Effect.map(importSecret(m.secret), (key) => ({ ...s, host: Option.some(key), hostProblem: undefined }))
             case "servers":
               return Effect.succeed({ ...s, ports: m.ports })
+            case "range":
+              return Effect.succeed({ ...s, range: m.first <= m.last ? Option.some({ first: m.first, last: m.last }) : Option.none() })
             case "error":
               return Effect.succeed({ ...s, host: Option.none(), hostProblem: m.message })
           }

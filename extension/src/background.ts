@@ -44,8 +44,8 @@ const program = Effect.gen(function*() {
     Layer.provideMerge(ChromeBrowser.layer),
     Layer.provideMerge(Pages.layer),
     Layer.provideMerge(Driver.chromeLayer),
-    Layer.provideMerge(Credentials.chromeLayer),
-    Layer.provide(Settings.chromeLayer)
+    Layer.provideMerge(Settings.chromeLayer),
+    Layer.provideMerge(Credentials.chromeLayer)
   )
   return yield* Layer.launch(App)
 })

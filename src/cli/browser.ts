@@ -2,8 +2,11 @@
  * `tabmux browser`: Chromium or Chrome with the tabmux extension in a profile of its own,
  * for people who would rather not load the extension into their everyday profile. One
  * browser per profile, guarded by the InstanceLock (Chrome would otherwise hand the
- * second start to the first window without a word). Runs until the browser exits; an
- * interrupt (Ctrl-C) closes the browser.
+ * second start to the first window without a word). The extension is loaded through CDP's
+ * `Extensions.loadUnpacked` over `--remote-debugging-pipe`, which Google Chrome 137 and
+ * later still allow (they ignore `--load-extension`); the pipe also ties the browser to
+ * this process: when tabmux ends, killed or not, the pipe closes and the browser exits.
+ * Runs until the browser exits; an interrupt (Ctrl-C) closes the browser.
  */
 import { Console, Data, Duration, Effect, Option } from "effect"
 import * as ChildProcess from "node:child_process"
@@ -30,7 +33,7 @@ export const defaultProfile = (env: NodeJS.ProcessEnv = process.env) =>
 /** The lock that keeps one browser per profile: named after the profile's full path. */
 export const profileLock = (profile: string) => `browser-${Crypto.createHash("sha256").update(Path.resolve(profile)).digest("hex").slice(0, 16)}`
 
-export const browser = (options: { readonly profile: string; readonly headless: boolean; readonly dir: string }) =>
+export const browser = (options: { readonly profile: string; readonly headless: boolean; readonly dir: string; readonly ports: string }) =>
   Effect.scoped(Effect.gen(function*() {
     const binary = Chromium.find()
     if (binary === undefined) return yield* new BrowserFailed({ message: new NoBrowser().message })
@@ -49,25 +52,77 @@ export const browser = (options: { readonly profile: string; readonly headless: 
       })
     )
     Fs.mkdirSync(profile, { recursive: true, mode: 0o700 })
-    // Paired with the servers of this runtime directory, with no clicks.
-    yield* NativeHost.installIntoProfile(profile, options.dir).pipe(
+    // Paired with the servers of this runtime directory, with no clicks, and scanning their range.
+    yield* NativeHost.installIntoProfile(profile, options.dir, options.ports).pipe(
       Effect.mapError((e) => new BrowserFailed({ message: `cannot install the native-messaging host into ${profile}: ${e.message}` }))
     )
+    if (!options.headless && process.platform === "linux" && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+      return yield* new BrowserFailed({ message: "no display here (DISPLAY and WAYLAND_DISPLAY are unset): run `tabmux browser --headless`, or set DISPLAY" })
+    }
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
-        ChildProcess.spawn(binary, [...Chromium.flags({ profile, extension: extensionDir, headless: options.headless }), "about:blank"], {
-          stdio: "ignore"
+        ChildProcess.spawn(binary, [...Chromium.flags({ profile, extension: { by: "pipe" }, headless: options.headless }), "about:blank"], {
+          stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"]
         })
       ),
       (c) => Effect.sync(() => c.exitCode === null && c.signalCode === null && c.kill("SIGTERM"))
     )
-    yield* Console.log(`started ${binary} (pid ${child.pid}) with the tabmux extension; profile ${profile}${options.headless ? "; headless" : ""}`)
-    const code = yield* Effect.async<number | null>((resume) => {
-      child.once("exit", (c) => resume(Effect.succeed(c)))
+    let stderr = ""
+    child.stderr?.on("data", (d: Buffer) => void (stderr = (stderr + d.toString("utf8")).slice(-4000)))
+    const exited = Effect.async<number | null>((resume) => {
+      if (child.exitCode !== null || child.signalCode !== null) resume(Effect.succeed(child.exitCode))
+      else child.once("exit", (c) => resume(Effect.succeed(c)))
     })
+    const loaded = yield* Effect.raceFirst(
+      loadUnpacked(child, extensionDir),
+      Effect.map(exited, (code) => ({ error: `the browser exited (code ${code}) before loading the extension` }))
+    ).pipe(Effect.timeoutTo({ duration: Duration.seconds(30), onSuccess: (r) => r, onTimeout: () => ({ error: "the browser did not answer within 30 s" }) }))
+    if ("error" in loaded) {
+      const said = stderr.trim().split("\n").slice(-3).join(" / ")
+      return yield* new BrowserFailed({ message: `${binary}: ${loaded.error}${said ? ` (it said: ${said})` : ""}` })
+    }
+    yield* Console.log(`started ${binary} (pid ${child.pid}) with the tabmux extension (${loaded.id}); profile ${profile}${options.headless ? "; headless" : ""}`)
+    const code = yield* exited
     yield* Console.log(`the browser exited${code === null ? "" : ` (code ${code})`}`)
     if (code !== 0 && code !== null) process.exitCode = code
   }))
+
+/**
+ * Loads the unpacked extension through the browser's CDP pipe (fd 3 to the browser, fd 4
+ * from it; messages end with a NUL byte). The pipe stays open (closing it ends the browser)
+ * and is read to its end, so the browser never blocks on it.
+ */
+const loadUnpacked = (child: ChildProcess.ChildProcess, path: string) =>
+  Effect.async<{ readonly id: string } | { readonly error: string }>((resume) => {
+    const toBrowser = child.stdio[3] as NodeJS.WritableStream
+    const fromBrowser = child.stdio[4] as NodeJS.ReadableStream
+    let buffer = ""
+    let answered = false
+    const onData = (d: Buffer) => {
+      if (answered) return
+      buffer += d.toString("utf8")
+      for (let end = buffer.indexOf("\0"); end >= 0; end = buffer.indexOf("\0")) {
+        const message = buffer.slice(0, end)
+        buffer = buffer.slice(end + 1)
+        let parsed: { id?: number; result?: { id?: unknown }; error?: { message?: unknown } }
+        try {
+          parsed = JSON.parse(message)
+        } catch {
+          continue
+        }
+        if (parsed.id !== 1) continue
+        answered = true
+        buffer = ""
+        resume(Effect.succeed(
+          typeof parsed.result?.id === "string"
+            ? { id: parsed.result.id }
+            : { error: `it refused the extension: ${String(parsed.error?.message ?? "no answer")} (Chromium-based browsers from version 126 load it this way)` }
+        ))
+      }
+    }
+    fromBrowser.on("data", onData)
+    toBrowser.write(`${JSON.stringify({ id: 1, method: "Extensions.loadUnpacked", params: { path } })}\0`)
+  })
 
 export const lockLayer = (dir: string) =>
   InstanceLock.layer({ dir, strategy: "auto", heartbeatInterval: Duration.seconds(5), staleAfter: Duration.seconds(15) })

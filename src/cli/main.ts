@@ -189,17 +189,24 @@ const browserCommand = Command.make(
       Options.optional
     ),
     headless: Options.boolean("headless").pipe(Options.withDescription("Run without a window.")),
-    dir: Flags.dir
+    dir: Flags.dir,
+    ports: Flags.ports
   },
   (flags) =>
-    browser({
-      profile: Option.getOrElse(flags.profile, () => defaultProfile()),
-      headless: flags.headless,
-      dir: Flags.resolveDir(flags.dir)
-    }).pipe(Effect.provide(lockLayer(Flags.resolveDir(flags.dir))), reportFailure)
+    Effect.flatMap(parsePorts(flags.ports), (ports) =>
+      browser({
+        profile: Option.getOrElse(flags.profile, () => defaultProfile()),
+        headless: flags.headless,
+        dir: Flags.resolveDir(flags.dir),
+        ports: ServerConfig.formatRange(ports)
+      })).pipe(Effect.provide(lockLayer(Flags.resolveDir(flags.dir))), reportFailure)
 ).pipe(Command.withDescription("Start Chromium/Chrome with the tabmux extension in a dedicated profile (not your everyday one)."))
 
-const nativeHostCommand = Command.make("native-host", { dir: Flags.dir }, (flags) => nativeHost(Flags.resolveDir(flags.dir))).pipe(
+const nativeHostCommand = Command.make("native-host", { dir: Flags.dir, ports: Options.text("ports").pipe(Options.optional) }, (flags) =>
+  Effect.gen(function*() {
+    const range = Option.isSome(flags.ports) ? yield* parsePorts(flags.ports.value) : undefined
+    yield* nativeHost(Flags.resolveDir(flags.dir), range)
+  }).pipe(reportFailure)).pipe(
   Command.withDescription("The native-messaging host the browser starts for the tabmux extension (not for people to run).")
 )
 

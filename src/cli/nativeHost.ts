@@ -10,7 +10,7 @@
 import { Effect, Either, Queue, Ref, Schedule } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
-import { type HostMessage } from "../protocol/index.js"
+import { type HostMessage, type PortRange } from "../protocol/index.js"
 import { ensurePrivateDir, portsDir } from "../server/RuntimeDir.js"
 import * as UserSecret from "../server/UserSecret.js"
 
@@ -47,7 +47,7 @@ const channelClosed = Effect.async<void>((resume) => {
   process.stdout.once("error", done)
 })
 
-export const nativeHost = (dir: string) =>
+export const nativeHost = (dir: string, range?: PortRange) =>
   Effect.scoped(Effect.gen(function*() {
     const last = yield* Ref.make({ secret: "", ports: undefined as string | undefined })
 
@@ -74,6 +74,7 @@ export const nativeHost = (dir: string) =>
       ).pipe(Effect.ignore)
     }
     yield* Effect.forkScoped(Effect.repeat(Queue.offer(wake, undefined), Schedule.spaced(RESCAN)))
+    if (range !== undefined) yield* send({ type: "range", first: range.first, last: range.last })
     yield* tell
     const changes = Effect.forever(Effect.zipRight(Queue.take(wake), tell))
     yield* Effect.raceFirst(changes, channelClosed)

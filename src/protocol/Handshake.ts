@@ -63,6 +63,8 @@ export const NATIVE_HOST_NAME = "io.tabmux.host"
 export const HostMessage = Schema.Union(
   Schema.Struct({ type: Schema.Literal("secret"), secret: Hex32 }),
   Schema.Struct({ type: Schema.Literal("servers"), ports: Schema.Array(Schema.Int.pipe(Schema.between(1, 65535))) }),
+  /** The port range this browser's extension scans, when `tabmux browser --ports` chose one (a range saved in the options page wins). */
+  Schema.Struct({ type: Schema.Literal("range"), first: Schema.Int.pipe(Schema.between(1, 65535)), last: Schema.Int.pipe(Schema.between(1, 65535)) }),
   Schema.Struct({ type: Schema.Literal("error"), message: Schema.String })
 )
 export type HostMessage = typeof HostMessage.Type

@@ -1,18 +1,42 @@
-/** Where a Chromium or Chrome binary is: `CHROME_PATH` first, then the usual install paths. */
+/**
+ * Where a Chromium-based browser is: `CHROME_PATH` first, then the usual install paths of
+ * Chromium, Google Chrome, Microsoft Edge and Brave on Linux (packages and snap), macOS and
+ * Windows (machine-wide and per-user installs). Kept as plain data here: chrome-launcher's
+ * finder knows only Google Chrome and Chromium, and @puppeteer/browsers finds only the
+ * builds it downloads.
+ */
 import * as Fs from "node:fs"
+import * as Path from "node:path"
 
-export const candidates = (env: NodeJS.ProcessEnv = process.env): ReadonlyArray<string> => [
-  ...(env.CHROME_PATH ? [env.CHROME_PATH] : []),
-  // Debian's real binary: the /usr/bin/chromium wrapper adds flags and prints shell errors.
-  "/usr/lib/chromium/chromium",
-  "/usr/bin/chromium",
-  "/usr/bin/chromium-browser",
-  "/usr/bin/google-chrome",
-  "/usr/bin/google-chrome-stable",
-  "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
-  "/Applications/Chromium.app/Contents/MacOS/Chromium",
-  "C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe"
-]
+export const candidates = (env: NodeJS.ProcessEnv = process.env): ReadonlyArray<string> => {
+  const windows = [env.PROGRAMFILES ?? "C:\\Program Files", env["PROGRAMFILES(X86)"] ?? "C:\\Program Files (x86)", env.LOCALAPPDATA]
+    .filter((d): d is string => d !== undefined)
+    .flatMap((root) => [
+      Path.win32.join(root, "Google", "Chrome", "Application", "chrome.exe"),
+      Path.win32.join(root, "Chromium", "Application", "chrome.exe"),
+      Path.win32.join(root, "Microsoft", "Edge", "Application", "msedge.exe"),
+      Path.win32.join(root, "BraveSoftware", "Brave-Browser", "Application", "brave.exe")
+    ])
+  return [
+    ...(env.CHROME_PATH ? [env.CHROME_PATH] : []),
+    // Debian's real binary: the /usr/bin/chromium wrapper adds flags and prints shell errors.
+    "/usr/lib/chromium/chromium",
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/snap/bin/chromium",
+    "/usr/bin/google-chrome",
+    "/usr/bin/google-chrome-stable",
+    "/usr/bin/microsoft-edge",
+    "/usr/bin/microsoft-edge-stable",
+    "/usr/bin/brave-browser",
+    "/snap/bin/brave",
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+    "/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
+    "/Applications/Brave Browser.app/Contents/MacOS/Brave Browser",
+    ...windows
+  ]
+}
 
 export const find = (env: NodeJS.ProcessEnv = process.env): string | undefined =>
   candidates(env).find((path) => {
@@ -29,10 +53,21 @@ export const find = (env: NodeJS.ProcessEnv = process.env): string | undefined =
  * (`--headless=new`) runs extensions, their service workers and chrome.debugger. The
  * sandbox is off only where Chromium refuses it (running as root).
  */
-export const flags = (o: { readonly profile: string; readonly extension: string; readonly headless: boolean }): Array<string> => [
+export const flags = (o: { readonly profile: string; readonly headless: boolean; readonly extension: ExtensionRoute }): Array<string> => [
   ...(o.headless ? ["--headless=new", "--disable-gpu"] : []),
   ...(process.getuid?.() === 0 ? ["--no-sandbox"] : []),
   "--disable-quic", "--no-first-run", "--no-default-browser-check",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  `--user-data-dir=${o.profile}`, `--load-extension=${o.extension}`, `--disable-extensions-except=${o.extension}`
+  `--user-data-dir=${o.profile}`,
+  ...(o.extension.by === "flag"
+    ? [`--load-extension=${o.extension.path}`, `--disable-extensions-except=${o.extension.path}`]
+    : ["--remote-debugging-pipe", "--enable-unsafe-extension-debugging"])
 ]
+
+/**
+ * How the extension gets into the browser: the `--load-extension` flag (Chromium; Google
+ * Chrome 137 and later ignore it), or CDP's `Extensions.loadUnpacked` over
+ * `--remote-debugging-pipe` (every Chromium-based browser since 126, branded Chrome
+ * included; the browser also exits when the pipe's other end does).
+ */
+export type ExtensionRoute = { readonly by: "flag"; readonly path: string } | { readonly by: "pipe" }

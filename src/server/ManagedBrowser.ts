@@ -83,7 +83,7 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
   const spawn = async () => {
     Fs.rmSync(activePort, { force: true })
     const child = ChildProcess.spawn(binary, [
-      ...Chromium.flags({ profile, extension: extensionDir, headless: options.headless ?? true }),
+      ...Chromium.flags({ profile, extension: { by: "flag", path: extensionDir }, headless: options.headless ?? true }),
       "--remote-debugging-port=0", "about:blank"
     ], { detached: true, stdio: "ignore" })
     const port = await waitFor(() => Fs.existsSync(activePort) && Number(Fs.readFileSync(activePort, "utf8").split("\n")[0]), 20_000)

@@ -62,8 +62,8 @@ const launcherName = process.platform === "win32" ? "native-host.bat" : "native-
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
 /** The launcher's text: node, the CLI, `native-host`, and the runtime directory when one is fixed. */
-const launcher = (runtimeDir: string) => {
-  const args = ["native-host", "--dir", runtimeDir]
+const launcher = (runtimeDir: string, ports?: string) => {
+  const args = ["native-host", "--dir", runtimeDir, ...(ports === undefined ? [] : ["--ports", ports])]
   return process.platform === "win32"
     ? `@echo off\r\n${[process.execPath, cliPath(), ...args].map((a) => `"${a}"`).join(" ")}\r\n`
     : `#!/bin/sh\n# tabmux native-messaging host: started by the browser for the tabmux extension.\nexec ${
@@ -90,11 +90,11 @@ const manifestFile = (dir: string) => Path.join(dir, `${NATIVE_HOST_NAME}.json`)
 
 const mkdirPrivate = (dir: string) => fileOp("create", dir, () => Fs.mkdir(dir, { recursive: true, mode: 0o700 }))
 
-const writeLauncher = (dir: string, runtimeDir: string) =>
+const writeLauncher = (dir: string, runtimeDir: string, ports?: string) =>
   Effect.gen(function*() {
     yield* mkdirPrivate(dir)
     const path = Path.join(dir, launcherName)
-    yield* writeFileAtomic(path, launcher(runtimeDir))
+    yield* writeFileAtomic(path, launcher(runtimeDir, ports))
     yield* fileOp("chmod", path, () => Fs.chmod(path, 0o700))
     return path
   })
@@ -126,10 +126,11 @@ export const install = (options: { readonly runtimeDir: string }) =>
   })
 
 /** Installs the host into one browser profile (`--user-data-dir`): the demo's, the tests', `tabmux browser`'s. */
-export const installIntoProfile = (profile: string, runtimeDir: string) =>
+/** Installs the host into one browser profile only (`tabmux browser`, tests); with `ports`, it also tells that browser's extension the range to scan. */
+export const installIntoProfile = (profile: string, runtimeDir: string, ports?: string) =>
   Effect.gen(function*() {
     const dir = Path.join(profile, "NativeMessagingHosts")
-    const launcherPath = yield* writeLauncher(dir, runtimeDir)
+    const launcherPath = yield* writeLauncher(dir, runtimeDir, ports)
     yield* writeFileAtomic(manifestFile(dir), manifest(launcherPath))
     return manifestFile(dir)
   })

@@ -57,6 +57,16 @@ describe("native-messaging host", () => {
     expect(await exited).toBe(0)
   })
 
+  it("with --ports, first tells the range that browser's extension scans", async () => {
+    const dir = tempRuntimeDir()
+    const host = ChildProcess.spawn(process.execPath, [BIN, "native-host", "--dir", dir, "--ports", "18930-18931"], { stdio: ["pipe", "pipe", "pipe"] })
+    const got = frames(host.stdout!)
+    await waitFor(() => got.length >= 3, 10_000)
+    expect(got[0]).toEqual({ type: "range", first: 18930, last: 18931 })
+    expect(got.map((m) => m.type)).toEqual(["range", "secret", "servers"])
+    host.stdin!.end()
+  })
+
   it("a secret another user could read is refused, with the remedy, and never sent", async () => {
     const dir = tempRuntimeDir()
     Fs.writeFileSync(Path.join(dir, "secret"), `${"ab".repeat(32)}\n`, { mode: 0o644 })
