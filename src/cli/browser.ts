@@ -74,7 +74,7 @@ export const browser = (options: { readonly profile: string; readonly headless: 
       else child.once("exit", (c) => resume(Effect.succeed(c)))
     })
     const loaded = yield* Effect.raceFirst(
-      loadUnpacked(child, extensionDir),
+      Chromium.loadUnpacked(child, extensionDir),
       Effect.map(exited, (code) => ({ error: `the browser exited (code ${code}) before loading the extension` }))
     ).pipe(Effect.timeoutTo({ duration: Duration.seconds(30), onSuccess: (r) => r, onTimeout: () => ({ error: "the browser did not answer within 30 s" }) }))
     if ("error" in loaded) {
@@ -86,43 +86,6 @@ export const browser = (options: { readonly profile: string; readonly headless: 
     yield* Console.log(`the browser exited${code === null ? "" : ` (code ${code})`}`)
     if (code !== 0 && code !== null) process.exitCode = code
   }))
-
-/**
- * Loads the unpacked extension through the browser's CDP pipe (fd 3 to the browser, fd 4
- * from it; messages end with a NUL byte). The pipe stays open (closing it ends the browser)
- * and is read to its end, so the browser never blocks on it.
- */
-const loadUnpacked = (child: ChildProcess.ChildProcess, path: string) =>
-  Effect.async<{ readonly id: string } | { readonly error: string }>((resume) => {
-    const toBrowser = child.stdio[3] as NodeJS.WritableStream
-    const fromBrowser = child.stdio[4] as NodeJS.ReadableStream
-    let buffer = ""
-    let answered = false
-    const onData = (d: Buffer) => {
-      if (answered) return
-      buffer += d.toString("utf8")
-      for (let end = buffer.indexOf("\0"); end >= 0; end = buffer.indexOf("\0")) {
-        const message = buffer.slice(0, end)
-        buffer = buffer.slice(end + 1)
-        let parsed: { id?: number; result?: { id?: unknown }; error?: { message?: unknown } }
-        try {
-          parsed = JSON.parse(message)
-        } catch {
-          continue
-        }
-        if (parsed.id !== 1) continue
-        answered = true
-        buffer = ""
-        resume(Effect.succeed(
-          typeof parsed.result?.id === "string"
-            ? { id: parsed.result.id }
-            : { error: `it refused the extension: ${String(parsed.error?.message ?? "no answer")} (Chromium-based browsers from version 126 load it this way)` }
-        ))
-      }
-    }
-    fromBrowser.on("data", onData)
-    toBrowser.write(`${JSON.stringify({ id: 1, method: "Extensions.loadUnpacked", params: { path } })}\0`)
-  })
 
 export const lockLayer = (dir: string) =>
   InstanceLock.layer({ dir, strategy: "auto", heartbeatInterval: Duration.seconds(5), staleAfter: Duration.seconds(15) })

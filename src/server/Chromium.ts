@@ -5,6 +5,8 @@
  * finder knows only Google Chrome and Chromium, and @puppeteer/browsers finds only the
  * builds it downloads.
  */
+import { Effect } from "effect"
+import type * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 
@@ -71,3 +73,40 @@ export const flags = (o: { readonly profile: string; readonly headless: boolean;
  * included; the browser also exits when the pipe's other end does).
  */
 export type ExtensionRoute = { readonly by: "flag"; readonly path: string } | { readonly by: "pipe" }
+
+/**
+ * Loads the unpacked extension through the browser's CDP pipe (fd 3 to the browser, fd 4
+ * from it; messages end with a NUL byte). The pipe stays open (closing it ends the browser)
+ * and is read to its end, so the browser never blocks on it.
+ */
+export const loadUnpacked = (child: ChildProcess.ChildProcess, path: string) =>
+  Effect.async<{ readonly id: string } | { readonly error: string }>((resume) => {
+    const toBrowser = child.stdio[3] as NodeJS.WritableStream
+    const fromBrowser = child.stdio[4] as NodeJS.ReadableStream
+    let buffer = ""
+    let answered = false
+    const onData = (d: Buffer) => {
+      if (answered) return
+      buffer += d.toString("utf8")
+      for (let end = buffer.indexOf("\0"); end >= 0; end = buffer.indexOf("\0")) {
+        const message = buffer.slice(0, end)
+        buffer = buffer.slice(end + 1)
+        let parsed: { id?: number; result?: { id?: unknown }; error?: { message?: unknown } }
+        try {
+          parsed = JSON.parse(message)
+        } catch {
+          continue
+        }
+        if (parsed.id !== 1) continue
+        answered = true
+        buffer = ""
+        resume(Effect.succeed(
+          typeof parsed.result?.id === "string"
+            ? { id: parsed.result.id }
+            : { error: `it refused the extension: ${String(parsed.error?.message ?? "no answer")} (Chromium-based browsers from version 126 load it this way)` }
+        ))
+      }
+    }
+    fromBrowser.on("data", onData)
+    toBrowser.write(`${JSON.stringify({ id: 1, method: "Extensions.loadUnpacked", params: { path } })}\0`)
+  })

@@ -82,10 +82,18 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
   const activePort = Path.join(profile, "DevToolsActivePort")
   const spawn = async () => {
     Fs.rmSync(activePort, { force: true })
+    // The extension goes in through the CDP pipe (as `tabmux browser` does: Google Chrome 137+
+    // ignores --load-extension); the port is for the tests' own CDP helpers.
     const child = ChildProcess.spawn(binary, [
-      ...Chromium.flags({ profile, extension: { by: "flag", path: extensionDir }, headless: options.headless ?? true }),
+      ...Chromium.flags({ profile, extension: { by: "pipe" }, headless: options.headless ?? true }),
       "--remote-debugging-port=0", "about:blank"
-    ], { detached: true, stdio: "ignore" })
+    ], { detached: true, stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"] })
+    const loaded = await Effect.runPromise(Chromium.loadUnpacked(child, extensionDir).pipe(Effect.timeout("30 seconds"), Effect.option))
+    const refused = loaded._tag === "None" ? "no answer within 30 s" : "error" in loaded.value ? loaded.value.error : undefined
+    if (refused !== undefined) {
+      child.kill("SIGKILL")
+      throw new Error(`${binary} did not load the extension: ${refused}`)
+    }
     const port = await waitFor(() => Fs.existsSync(activePort) && Number(Fs.readFileSync(activePort, "utf8").split("\n")[0]), 20_000)
     return { child, port }
   }
