@@ -1,13 +1,18 @@
 // Builds what runs outside tsc's output:
 // - dist/tabmux.mjs: the CLI in one file. An AI client starts `tabmux` for every session;
-//   loading Effect's modules one by one costs ~2 s there, the bundle ~0.5 s.
+//   loading Effect's modules one by one costs ~2 s there, the bundle ~0.5 s. What only some
+//   runs need (the Redis client of --lock-backend) is split into dist/chunks/, loaded when used.
 // - dist/extension/: the unpacked Chrome extension (manifest + bundled service worker).
 import { build } from "esbuild"
 import * as Fs from "node:fs"
 
+Fs.rmSync("dist/chunks", { recursive: true, force: true })
 await build({
-  entryPoints: ["src/cli/main.ts"],
-  outfile: "dist/tabmux.mjs",
+  entryPoints: { tabmux: "src/cli/main.ts" },
+  outdir: "dist",
+  outExtension: { ".js": ".mjs" },
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   bundle: true,
   platform: "node",
   format: "esm",

@@ -37,6 +37,11 @@ const lockStrategy = Options.choice("lock-strategy", ["auto", "kernel", "directo
   Options.withFallbackConfig(Config.literal("auto", "kernel", "directory")("TABMUX_LOCK_STRATEGY")),
   Options.withDefault("auto" as const)
 )
+const lockBackend = Options.text("lock-backend").pipe(
+  Options.withDescription("Hold the --exclusive lock in Redis, shared by several machines: redis://[user:password@]host:port[/db]. Env TABMUX_LOCK_BACKEND; default: the local lock."),
+  Options.withFallbackConfig(Config.string("TABMUX_LOCK_BACKEND")),
+  Options.optional
+)
 const onDisconnect = Options.choice("on-disconnect", ["close", "release", "keep"]).pipe(
   Options.withDescription("What happens to this agent's tabs when it goes: close them, release them to you (ungrouped), or keep them for --keep-grace seconds so a reconnect or `--resume` gets them back. Env TABMUX_ON_DISCONNECT; default close."),
   Options.withFallbackConfig(Config.literal("close", "release", "keep")("TABMUX_ON_DISCONNECT")),
@@ -102,6 +107,7 @@ const rootOptions = {
   connectWait,
   exclusive,
   lockStrategy,
+  lockBackend,
   staleAfter,
   onDisconnect,
   keepGrace,
@@ -129,6 +135,7 @@ const root = Command.make(
         staleAfter: Duration.seconds(flags.staleAfter),
         exclusive: Flags.flagOrEnv(flags.exclusive, "TABMUX_EXCLUSIVE"),
         lockStrategy: flags.lockStrategy,
+        lockBackend: Option.getOrUndefined(flags.lockBackend),
         serverVersion: packageVersion(),
         onDisconnect: flags.onDisconnect,
         keepGrace: Duration.seconds(flags.keepGrace),

@@ -31,6 +31,8 @@ export interface ServerConfig {
   /** Hold the `server` InstanceLock: at most one such server per user and runtime dir. */
   readonly exclusive: boolean
   readonly lockStrategy: LockStrategy
+  /** A shared lock backend (`redis://host:port[/db]`) for `--exclusive`, instead of the local one. */
+  readonly lockBackend?: string | undefined
   readonly serverVersion: string
   /** What the extension does with this instance's tabs when the server goes. */
   readonly onDisconnect: DisconnectPolicy

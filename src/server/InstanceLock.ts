@@ -11,10 +11,11 @@ import type { LockBackend, LockHandle, LockState } from "./lock/Backend.js"
 import { makeDirectoryBackend } from "./lock/DirectoryLock.js"
 import * as UserSecret from "./UserSecret.js"
 import { kernelLockSupported, makeKernelBackend } from "./lock/KernelLock.js"
-import { LockError, LockHeld } from "./lock/Owner.js"
+import { LockError, LockHeld, LockLost } from "./lock/Owner.js"
+import { makeRedisBackend } from "./lock/RedisLock.js"
 import { ensurePrivateDir, locksDir } from "./RuntimeDir.js"
 
-export { LockError, LockHeld }
+export { LockError, LockHeld, LockLost }
 export type { LockHandle, LockState }
 
 export interface AcquireOptions {
@@ -23,7 +24,7 @@ export interface AcquireOptions {
 }
 
 export class InstanceLock extends Context.Tag("tabmux/InstanceLock")<InstanceLock, {
-  readonly strategy: "kernel" | "directory"
+  readonly strategy: "kernel" | "directory" | "redis"
   readonly acquire: (name: string, options?: AcquireOptions) => Effect.Effect<LockHandle, LockHeld | LockError, Scope.Scope>
   /** Who holds `name` now, without taking it: for status and doctor. */
   readonly inspect: (name: string) => Effect.Effect<LockState, LockError>
@@ -33,6 +34,8 @@ export interface InstanceLockOptions {
   /** The runtime directory (locks live in its `locks/` folder). */
   readonly dir: string
   readonly strategy: "auto" | "kernel" | "directory"
+  /** A shared backend instead of the local one: `redis://host:port[/db]` (locks then hold across machines; `staleAfter` is their TTL). */
+  readonly backend?: string | undefined
   readonly heartbeatInterval: Duration.Duration
   readonly staleAfter: Duration.Duration
   readonly probeTimeout?: Duration.Duration
@@ -74,9 +77,10 @@ export const chooseStrategy = (strategy: InstanceLockOptions["strategy"]): "kern
   strategy === "auto" ? (kernelLockSupported ? "kernel" : "directory") : strategy
 
 export const layer = (options: InstanceLockOptions): Layer.Layer<InstanceLock, LockError> =>
-  Layer.effect(
+  Layer.scoped(
     InstanceLock,
     Effect.gen(function*() {
+      if (options.backend !== undefined) return make(yield* makeRedisBackend({ url: options.backend, ttl: options.staleAfter }), options)
       const dir = locksDir(options.dir)
       yield* ensurePrivateDir(options.dir).pipe(
         Effect.zipRight(ensurePrivateDir(dir)),

@@ -27,11 +27,22 @@ export const layer = (config: ServerConfig) => {
   const lockLayer = InstanceLock.layer({
     dir: config.dir,
     strategy: config.lockStrategy,
+    backend: config.lockBackend,
     heartbeatInterval: config.heartbeatInterval,
     staleAfter: config.staleAfter
   })
+  // A lock that is lost while held (a shared backend that could not be renewed in time) ends
+  // this server: it says why and stops (SIGTERM, so its tabs and port are released as usual).
   const exclusive = config.exclusive
-    ? Layer.scopedDiscard(Effect.flatMap(InstanceLock.InstanceLock, (lock) => lock.acquire(EXCLUSIVE_LOCK)))
+    ? Layer.scopedDiscard(Effect.gen(function*() {
+      const lock = yield* InstanceLock.InstanceLock
+      const handle = yield* lock.acquire(EXCLUSIVE_LOCK)
+      yield* Effect.forkScoped(Effect.flatMap(handle.lost, (lost) =>
+        Effect.logError(lost.message).pipe(Effect.zipRight(Effect.sync(() => {
+          process.exitCode = 3
+          process.kill(process.pid, "SIGTERM")
+        })))))
+    }))
     : Layer.empty
   const listener = PortClaims.listenerLayer.pipe(Layer.provide(exclusive), Layer.provideMerge(PortClaims.layer))
   return Layer.mergeAll(WebSocketServer.layer, Heartbeat.layer, Mcp.layer).pipe(

@@ -9,7 +9,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Readline from "node:readline"
 
-export type Strategy = "kernel" | "directory" | "naive"
+export type Strategy = "kernel" | "directory" | "naive" | "redis"
 export type Scenario = "fresh" | "killed-holder" | "pid-reused" | "empty-file"
 
 export interface Worker {

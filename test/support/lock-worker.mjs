@@ -1,7 +1,7 @@
 // A lock racer: one long-lived process that takes commands as JSON lines on stdin and
 // answers on stdout. `acquire` waits until the given instant (so all racers start
 // together), tries once, and holds on success until `release`.
-import { Duration, Effect, Exit, LogLevel, Scope } from "effect"
+import { Context, Duration, Effect, Exit, Layer, LogLevel, Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Readline from "node:readline"
@@ -10,10 +10,19 @@ import * as Logging from "../../dist/server/Logging.js"
 
 const dir = process.argv[2]
 const layers = {}
+/** The lock service of a strategy, built once for the process's life ("redis": the backend in TABMUX_LOCK_BACKEND). */
 const lockFor = (strategy) => {
-  layers[strategy] ??= Effect.runSync(Effect.cached(Effect.provide(InstanceLock.InstanceLock, InstanceLock.layer({
-    dir, strategy, heartbeatInterval: Duration.seconds(60), staleAfter: Duration.seconds(120)
-  }))))
+  const redis = strategy === "redis"
+  layers[strategy] ??= Effect.runSync(Effect.cached(Layer.buildWithScope(
+    InstanceLock.layer({
+      dir,
+      strategy: redis ? "auto" : strategy,
+      backend: redis ? process.env.TABMUX_LOCK_BACKEND : undefined,
+      heartbeatInterval: Duration.millis(Number(process.env.TABMUX_RACE_HEARTBEAT_MS ?? 60_000)),
+      staleAfter: Duration.millis(Number(process.env.TABMUX_RACE_TTL_MS ?? 120_000))
+    }),
+    Effect.runSync(Scope.make())
+  ).pipe(Effect.map((context) => Context.get(context, InstanceLock.InstanceLock)))))
   return layers[strategy]
 }
 

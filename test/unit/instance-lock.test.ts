@@ -33,6 +33,7 @@ const memoryBackend = Effect.gen(function*() {
           name,
           path: `/mem/${name}`,
           owner: owner(token),
+          lost: Effect.never,
           heartbeat: (at) => Ref.update(log, (l) => [...l, `heartbeat@${at}`])
         }
       })

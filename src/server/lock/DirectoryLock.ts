@@ -133,6 +133,7 @@ export const makeDirectoryBackend = (options: {
         path: ownerPath,
         owner,
         // Atomic replace of our own uniquely named file: observers always see exactly one owner file.
+        lost: Effect.never,
         heartbeat: (at: number) =>
           Effect.suspend(() => {
             owner = { ...owner, heartbeatAt: at }

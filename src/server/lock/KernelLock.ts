@@ -154,6 +154,7 @@ export const makeKernelBackend = (options: {
         name,
         path: pathOf(name),
         owner,
+        lost: Effect.never,
         heartbeat: (at: number) => Effect.suspend(() => {
           owner = { ...owner, heartbeatAt: at }
           return write

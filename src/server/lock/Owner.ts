@@ -13,9 +13,11 @@ export const LockOwner = Schema.Struct({
   processStartTime: Schema.optional(Schema.String),
   hostname: Schema.String,
   token: Schema.String,
-  strategy: Schema.Literal("kernel", "directory"),
+  strategy: Schema.Literal("kernel", "directory", "redis"),
   acquiredAt: Schema.Number,
-  heartbeatAt: Schema.Number
+  heartbeatAt: Schema.Number,
+  /** Redis: the fencing token of this grant (larger for every later grant). */
+  fence: Schema.optional(Schema.Int)
 })
 export type LockOwner = typeof LockOwner.Type
 
@@ -40,6 +42,18 @@ export const newOwner = (name: string, strategy: LockOwner["strategy"], token: s
 /** Hung: the process lives but its heartbeat is `staleAfter` old or older. Reported, never taken over. */
 export const isHeartbeatStale = (heartbeatAt: number, now: number, staleAfter: Duration.Duration) =>
   now - heartbeatAt >= Duration.toMillis(staleAfter)
+
+/** A held lock was lost (Redis: not renewed in time, or taken over): its holder must stop. */
+export class LockLost extends Data.TaggedError("LockLost")<{
+  readonly name: string
+  readonly path: string
+  readonly fence: number
+  readonly why: string
+}> {
+  override get message() {
+    return `tabmux lock "${this.name}" at ${this.path} was lost (${this.why}; fencing token ${this.fence}): its holder stops, as another may hold it now.`
+  }
+}
 
 /** Another process holds the lock. Names who, where, and what to do. */
 export class LockHeld extends Data.TaggedError("LockHeld")<{
