@@ -457,6 +457,11 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
   return { text: lines.join("\n"), next, frames, refs: shown }
 }
 
+/** Where this frame's document is from. */
+export function pageUrl(): string {
+  return location.href
+}
+
 /** The element with ref number `n` in this frame, while it is in the document; else null. */
 export function pageElement(n: number): Element | null {
   const store = (globalThis as unknown as { __tabmuxRefs?: { refs: Map<number, WeakRef<Element>> } }).__tabmuxRefs

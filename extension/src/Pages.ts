@@ -7,7 +7,7 @@
  * step (an event, or a `modify`), so no two fibers ever interleave on one.
  */
 import { Context, Effect, Layer, Stream } from "effect"
-import { type CallFailure, PageError } from "../../src/protocol/index.js"
+import { type CallFailure, NotWebContent, PageError } from "../../src/protocol/index.js"
 import { DETACHED, Driver, type DriverError } from "./Driver.js"
 
 export type ConsoleLevel = "error" | "warning" | "info" | "debug"
@@ -110,7 +110,17 @@ export class Pages extends Context.Tag("tabmux/Pages")<Pages, {
 }>() {}
 
 /** A CDP command that failed or answered what we cannot read, named by its method. */
-export const pageError = (method: string, message: string): CallFailure => (new PageError({ message: `${method}: ${message}` }))
+/**
+ * A CDP command that failed, named by its method. Chrome refuses every command on a page
+ * that embeds another extension's page: that is said plainly, with what to do instead.
+ */
+export const pageError = (method: string, message: string): CallFailure =>
+  /chrome-extension:\/\/ URL of different extension/.test(message)
+    ? new NotWebContent({
+      message: "this page embeds another extension's page, and Chrome lets no other extension drive such a page: " +
+        "use another tab for other pages (browser_tabs new), and close this one (browser_tabs close)"
+    })
+    : new PageError({ message: `${method}: ${message}` })
 
 export const driverError = (e: DriverError): CallFailure => pageError(e.method, e.message)
 

@@ -10,9 +10,9 @@
  * has loaded a new document, is refused ("stale ref") and never lands on another element.
  */
 import { Effect, Option, Schema } from "effect"
-import { BadParams, type CallFailure, PageError, StaleRef } from "../../src/protocol/index.js"
+import { BadParams, type CallFailure, notWebContent, PageError, StaleRef } from "../../src/protocol/index.js"
 import { Driver } from "./Driver.js"
-import { pageElement, pageSelect, pageSnapshot, type SelectAnswer, type SnapshotAnswer, type SnapshotArgs } from "./PageScript.js"
+import { pageElement, pageSelect, pageSnapshot, pageUrl, type SelectAnswer, type SnapshotAnswer, type SnapshotArgs } from "./PageScript.js"
 import { contextKey, type FrameRef, type PageRecord, Pages, type World, WORLD_NAME } from "./Pages.js"
 
 /**
@@ -34,6 +34,7 @@ const Described = Schema.Struct({ node: Schema.Struct({ backendNodeId: Schema.Nu
 const SNAPSHOT_SOURCE = pageSnapshot.toString()
 const ELEMENT_SOURCE = pageElement.toString()
 const SELECT_SOURCE = pageSelect.toString()
+const URL_SOURCE = pageUrl.toString()
 
 /**
  * The execution context of `world` in a frame. The page's own is known from Runtime's
@@ -129,6 +130,13 @@ const tooLarge = (count: number) =>
 /** One frame's lines, with its iframes' frames spliced in; `None` when the frame is gone. */
 const frameLines = (page: PageRecord, frame: FrameRef, args: Omit<SnapshotArgs, "next">, nesting: number): Effect.Effect<Option.Option<{ text: string; refs: number }>, CallFailure, Driver> =>
   Effect.gen(function*() {
+    // An iframe that shows no web content (another extension's page, say) is not read, so no
+    // ref can reach into it (invariant 10: agents only ever drive web content).
+    if (nesting > 0) {
+      const url = Option.flatMap(yield* callInFrame(page, frame, URL_SOURCE, null, true), (r) => Option.fromNullable(r.value as string | undefined))
+      const refused = Option.isNone(url) ? "its frame is gone" : notWebContent(url.value, { allowFile: false })
+      if (refused !== undefined) return Option.some({ text: `- text: (not shown: ${refused})`, refs: 0 })
+    }
     // Frames are read one after another: each hands out numbers from where the last stopped.
     const first = page.refs.next
     const result = yield* callInFrame(page, frame, SNAPSHOT_SOURCE, { ...args, next: first }, true)

@@ -15,8 +15,8 @@ const WEB = new Set(["http:", "https:", "data:"])
 
 /** Why `text` is not web content an agent may load or drive, or `undefined` when it is. */
 export const notWebContent = (text: string, options: WebContentOptions): string | undefined => {
-  // A tab that has not committed its first navigation reports "".
-  if (text === "" || text === "about:blank") return undefined
+  // A tab that has not committed its first navigation reports ""; a srcdoc frame is its parent's content.
+  if (text === "" || text === "about:blank" || text === "about:srcdoc") return undefined
   let url: URL
   try {
     url = new URL(text)

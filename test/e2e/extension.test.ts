@@ -481,6 +481,16 @@ describe.sequential("browser tools on fixture pages", () => {
     const clicked: any = await call(agent, "browser_click", { ref: crossButton })
     expect(clicked.structuredContent.snapshot).toContain(`button "Inner clicked"`)
 
+    // A srcdoc frame is its parent's content, and is read.
+    expect(await open("srcdoc-frame")).toMatch(/- iframe "inline" \[ref=[^\]]+\]\n\s+- button "Srcdoc button" \[ref=/)
+    // A page that embeds an extension's page cannot be driven (Chrome's rule): said plainly, in its own tab.
+    await tabs(agent, { action: "new", url: `${base}/extension-frame` })
+    const hostage = (await tabs(agent, { action: "list" })).find((t) => t.url.endsWith("/extension-frame"))!.tab
+    expect(await failure("browser_snapshot", { tab: hostage })).toContain("embeds another extension's page")
+    await tabs(agent, { action: "close", tab: hostage })
+    const current = (await tabs(agent, { action: "list" }))[0]!.tab
+    await tabs(agent, { action: "select", tab: current })
+
     const shadow = await open("shadow")
     expect(shadow).toContain("Inside the shadow")
     await call(agent, "browser_click", { ref: refIn(shadow, /button "Shadow button"/) })

@@ -83,6 +83,11 @@ document.getElementById("bait").addEventListener("pointermove", () => { document
     page("Frames", `<h1>Frames</h1>
 <iframe title="same origin" src="/inner" width="400" height="150"></iframe>
 <iframe title="cross origin" src="${cross}/inner" width="400" height="150"></iframe>`),
+  // A page that embeds an extension's page: Chrome then lets no other extension's debugger drive it.
+  "extension-frame": () =>
+    page("Extension frame", `<iframe title="extension page" src="chrome-extension://jejkldfklbhljdabcdbhnbmgjpdmpfji/status.html"></iframe>`),
+  // A srcdoc iframe: its parent's content.
+  "srcdoc-frame": () => page("Srcdoc frame", `<iframe title="inline" srcdoc="<button>Srcdoc button</button>"></iframe>`),
   shadow: () =>
     page("Shadow", `<h1>Shadow</h1><x-panel></x-panel>${show}
 <script>customElements.define("x-panel", class extends HTMLElement {
