@@ -8,7 +8,7 @@
  */
 import { Clock, Duration, Effect, Option, Queue, Schema } from "effect"
 import type * as Protocol from "../../src/protocol/index.js"
-import { BadParams, type CallFailure, ModalOpen, NotActionable, PageError, StaleRef } from "../../src/protocol/index.js"
+import { BadParams, type CallFailure, ModalOpen, NotActionable, NotWebContent, PageError, StaleRef } from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
 import { type CdpEvent, Driver } from "./Driver.js"
 import { driverError, type Modal, type PageRecord, Pages } from "./Pages.js"
@@ -25,6 +25,12 @@ const PREPARE = `function (action) {
   if (rect.width === 0 || rect.height === 0 || style.visibility === "hidden") return { error: "hidden" }
   if (action !== "hover" && (el.disabled === true || el.closest("[aria-disabled=true]"))) return { error: "disabled" }
   if (action === "type" && (el.readOnly === true || el.getAttribute("aria-readonly") === "true")) return { error: "readonly" }
+  // A link to another application (mailto:, ftp:, an app's own scheme) makes Chrome ask the
+  // user in a prompt over the page, which blocks all input to it until answered.
+  const link = action === "click" ? el.closest("a[href], area[href]") : null
+  if (link && !/^(https?|data|blob|javascript|about):$/.test(new URL(link.href, el.baseURI).protocol)) {
+    return { error: "external", scheme: new URL(link.href, el.baseURI).protocol }
+  }
   const view = el.ownerDocument.defaultView
   const x = Math.min(Math.max(rect.left + rect.width / 2, 0), view.innerWidth - 1)
   const y = Math.min(Math.max(rect.top + rect.height / 2, 0), view.innerHeight - 1)
@@ -187,6 +193,9 @@ const target = (page: PageRecord, ref: string, element: string | undefined, acti
     if (ready?.error === "hidden") return yield* Effect.fail(new NotActionable({ message: `${what} is not visible (zero size, hidden, or outside the page)` }))
     if (ready?.error === "disabled") return yield* Effect.fail(new NotActionable({ message: `${what} is disabled` }))
     if (ready?.error === "readonly") return yield* Effect.fail(new NotActionable({ message: `${what} is read-only: nothing was typed` }))
+    if (ready?.error === "external") {
+      return yield* Effect.fail(new NotWebContent({ message: `${what} links to a ${ready.scheme} URL, which would open another application (Chrome asks the user first, and that prompt blocks the page): agents only drive web content; read the link's address with browser_evaluate instead` }))
+    }
     if (ready?.error === "covered") {
       return yield* Effect.fail(new NotActionable({ message: `${what} is covered by another element, ${ready.by}, which would get the click: close or scroll away what covers it first` }))
     }
@@ -468,7 +477,7 @@ const guarded = <E, R>(page: PageRecord, at: Target, press: Effect.Effect<void, 
     const seen = yield* callOn(page.tab, at, HIT_REPORT).pipe(Effect.orElseSucceed(() => "ok"))
     if (seen === "ok") return
     return yield* Effect.fail(new NotActionable({ message: seen === null
-        ? `the press aimed at ${at.what} did not reach it: something over it (perhaps another frame) took it. Take a new snapshot and look at what covers it`
+        ? `the press aimed at ${at.what} did not reach it: something over it (another frame, or a browser prompt over the page) took it. Take a new snapshot and look at what covers it`
         : `the press aimed at ${at.what} landed on ${seen} instead (the page moved it there): it was stopped before the page saw it. Take a new snapshot and try again` }))
   })
 

@@ -569,6 +569,11 @@ describe.sequential("browser tools on fixture pages", () => {
     const got: any = await call(agent, "browser_click", { ref: refIn(download, /link "Get the report"/) })
     expect(got.structuredContent.downloads).toEqual([{ filename: "report.csv", url: `${base}/report.csv` }])
     expect(text(got)).toContain("Downloads started")
+    // A link to another application is refused (its prompt would block the page); the page stays usable.
+    const apps = await open("app-links")
+    expect(await failure("browser_click", { ref: refIn(apps, /link "Write to us"/) })).toContain("links to a mailto: URL")
+    expect(await failure("browser_click", { ref: refIn(apps, /link "Files"/) })).toContain("links to a ftp: URL")
+    expect((await call(agent, "browser_click", { ref: refIn(apps, /link "The form"/) })).structuredContent.url).toBe(`${base}/form`)
     const late = await open("late-navigation")
     const later: any = await call(agent, "browser_click", { ref: refIn(late, /button "Go later"/) })
     expect(later.structuredContent).toMatchObject({ url: `${base}/form`, title: "Form", settled: true })

@@ -111,6 +111,8 @@ document.getElementById("bait").addEventListener("pointermove", () => { document
   </main>
 </div>${show}`),
   download: () => page("Download", `<a href="/report.csv">Get the report</a>`),
+  // Links to other applications (Chrome asks the user, in a prompt that blocks the page).
+  "app-links": () => page("App links", `<a href="mailto:someone@example.com">Write to us</a> <a href="ftp://example.com/">Files</a> <a href="/form">The form</a>`),
   // A click whose navigation starts a moment later (as an app's router does).
   "late-navigation": () => page("Late navigation", `<button onclick="setTimeout(() => { location.href = '/form' }, 100)">Go later</button>`),
   "drop-zone": () =>
