@@ -50,7 +50,8 @@ const DIFFERENCES = [
   "requests it started; Playwright MCP waits 500 ms.",
   "- **Downloads** are reported by name and URL and saved where the browser saves downloads, not in the output directory.",
   "- **Files** (screenshots, PDFs, snapshots, bodies, uploads, drops) stay inside the client's roots or the output directory.",
-  "- **`data:` URLs** are refused: Chrome does not let an extension open them in a tab.",
+  "- **`data:` URLs** are refused: Chrome does not let an extension open them in a tab. **Links to other applications** " +
+  "(`mailto:`, `ftp:`, an app's own scheme) are not clicked: Chrome's prompt for them would block the page.",
   "- **`browser_drop`** takes files or data, not both at once (Chrome's drag carries one or the other).",
   "- **Tabs** are named by handles (`t1`) that are never reused, not by index, and every agent sees only its own tabs. " +
   "Agents' tabs stay in the background: screenshots of them are slower (the browser draws a hidden tab only when asked).",
