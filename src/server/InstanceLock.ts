@@ -80,7 +80,11 @@ export const layer = (options: InstanceLockOptions): Layer.Layer<InstanceLock, L
   Layer.scoped(
     InstanceLock,
     Effect.gen(function*() {
-      if (options.backend !== undefined) return make(yield* makeRedisBackend({ url: options.backend, ttl: options.staleAfter }), options)
+      if (options.backend !== undefined) {
+        // Renewed at least three times per TTL, so a healthy holder never counts its lock lost.
+        const heartbeatInterval = Duration.min(options.heartbeatInterval, Duration.unsafeDivide(options.staleAfter, 3))
+        return make(yield* makeRedisBackend({ url: options.backend, ttl: options.staleAfter }), { heartbeatInterval })
+      }
       const dir = locksDir(options.dir)
       yield* ensurePrivateDir(options.dir).pipe(
         Effect.zipRight(ensurePrivateDir(dir)),

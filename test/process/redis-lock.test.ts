@@ -204,6 +204,9 @@ describe.skipIf(REDIS === undefined)("InstanceLock on Redis", () => {
     expect(refused.code).not.toBe(0)
     expect(second.stderr()).toContain(`pid ${first.child.pid}`)
     expect(second.stderr()).toContain("tabmux:lock:server")
+    // Renewed in time, the holder keeps the lock past several TTLs.
+    await new Promise((r) => setTimeout(r, 5_000))
+    expect(first.child.exitCode).toBe(null)
     redis.child.kill("SIGSTOP")
     try {
       const ended = await Promise.race([first.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))])
