@@ -129,3 +129,25 @@ describe("MCP over stdio", () => {
     expect((await first.exited).code).toBe(0)
   })
 })
+
+describe("tool schemas, as a strict JSON Schema validator reads them", () => {
+  it("every input and output schema compiles in strict mode; example arguments validate or are refused as the server would", async () => {
+    const { default: Ajv } = await import("ajv")
+    const ajv = new Ajv({ strict: true, allErrors: true })
+    const { client } = await connect("18310-18311", tempRuntimeDir())
+    try {
+      const { tools } = await client.listTools()
+      expect(tools.length).toBeGreaterThan(20)
+      for (const tool of tools) {
+        expect(() => ajv.compile(tool.inputSchema), `${tool.name} input`).not.toThrow()
+        if (tool.outputSchema) expect(() => ajv.compile(tool.outputSchema!), `${tool.name} output`).not.toThrow()
+      }
+      const resize = ajv.compile(tools.find((t) => t.name === "browser_resize")!.inputSchema)
+      expect(resize({ width: 800, height: 600 })).toBe(true)
+      expect(resize({ width: 50, height: 600 })).toBe(false)
+      expect(resize({ width: "800", height: 600 })).toBe(false)
+    } finally {
+      await client.close()
+    }
+  })
+})
