@@ -1,6 +1,7 @@
 /** The stdio server as an MCP client sees it, and invariant 8: stdout carries only MCP messages. */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import { Ajv } from "ajv"
 import { describe, expect, it } from "vitest"
 import { BIN, portIsFree, readRegistry, spawnTabmux, tempRuntimeDir, waitFor } from "../support/server.js"
 
@@ -132,7 +133,6 @@ describe("MCP over stdio", () => {
 
 describe("tool schemas, as a strict JSON Schema validator reads them", () => {
   it("every input and output schema compiles in strict mode; example arguments validate or are refused as the server would", async () => {
-    const { default: Ajv } = await import("ajv")
     const ajv = new Ajv({ strict: true, allErrors: true })
     const { client } = await connect("18310-18311", tempRuntimeDir())
     try {
