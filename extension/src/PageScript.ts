@@ -99,7 +99,7 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
   const TAG_ROLES: Record<string, string> = {
     article: "article", aside: "complementary", blockquote: "blockquote", button: "button", caption: "caption",
     dd: "definition", details: "group", dialog: "dialog", dt: "term", fieldset: "group", figcaption: "caption",
-    figure: "figure", hr: "separator", html: "document", iframe: "iframe", legend: "legend", li: "listitem",
+    figure: "figure", frame: "iframe", hr: "separator", html: "document", iframe: "iframe", legend: "legend", li: "listitem",
     main: "main", math: "math", menu: "list", meter: "meter", nav: "navigation", ol: "list", optgroup: "group",
     option: "option", output: "status", p: "paragraph", progress: "progressbar", search: "search",
     summary: "button", table: "table", textarea: "textbox", tr: "row", ul: "list"
@@ -393,7 +393,7 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
     }
     const name = clip(nameOf(node, role))
     const kids = () =>
-      LEAVES.has(role) || node.localName === "iframe" || (role === "combobox" && node.localName === "select")
+      LEAVES.has(role) || node.localName === "iframe" || node.localName === "frame" || (role === "combobox" && node.localName === "select")
         ? []
         : walkChildren(node, name || parentName, false)
     return [{ kind: "node", el: node, role, name, kids }]

@@ -481,6 +481,10 @@ describe.sequential("browser tools on fixture pages", () => {
     const clicked: any = await call(agent, "browser_click", { ref: crossButton })
     expect(clicked.structuredContent.snapshot).toContain(`button "Inner clicked"`)
 
+    // A frameset's frames are read as iframes are.
+    const frameset = await open("frameset")
+    expect(frameset).toMatch(/- iframe "left" \[ref=[^\]]+\]\n\s+- textbox "Inner field"/)
+    expect(frameset).toMatch(/- iframe "right" \[ref=[^\]]+\]\n\s+- heading "Sign up"/)
     // A srcdoc frame is its parent's content, and is read.
     expect(await open("srcdoc-frame")).toMatch(/- iframe "inline" \[ref=[^\]]+\]\n\s+- button "Srcdoc button" \[ref=/)
     // A page that embeds an extension's page cannot be driven (Chrome's rule): said plainly, in its own tab.

@@ -86,6 +86,9 @@ document.getElementById("bait").addEventListener("pointermove", () => { document
   // A page that embeds an extension's page: Chrome then lets no other extension's debugger drive it.
   "extension-frame": () =>
     page("Extension frame", `<iframe title="extension page" src="chrome-extension://jejkldfklbhljdabcdbhnbmgjpdmpfji/status.html"></iframe>`),
+  // An old-style frameset page (no body): its frames are read as iframes are.
+  frameset: () =>
+    `<!doctype html><html lang="en"><head><title>Frameset</title></head><frameset cols="50%,50%"><frame src="/inner" title="left"><frame src="/form" title="right"></frameset></html>`,
   // A srcdoc iframe: its parent's content.
   "srcdoc-frame": () => page("Srcdoc frame", `<iframe title="inline" srcdoc="<button>Srcdoc button</button>"></iframe>`),
   shadow: () =>
