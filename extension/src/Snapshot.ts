@@ -243,21 +243,20 @@ export const resolve = (page: PageRecord, ref: string, world: World = "isolated"
     const found = yield* callInFrame(page, frame, ELEMENT_SOURCE, from, false)
     const objectId = Option.flatMap(found, (r) => Option.fromNullable(r.objectId))
     if (Option.isNone(objectId)) return yield* Effect.fail(gone)
+    if (world === "isolated") return { ...frame, objectId: objectId.value }
+    // The page's own world: the same node, as the page's script sees it.
     const driver = yield* Driver
     const described = yield* driver.send(page.tab, "DOM.describeNode", { objectId: objectId.value }, frame.session).pipe(
       Effect.flatMap(Schema.decodeUnknown(Described)),
       Effect.mapError(() => gone)
     )
-    const node = { ...frame, backendNodeId: described.node.backendNodeId }
-    if (world === "isolated") return { ...node, objectId: objectId.value }
-    // The page's own world: the same node, as the page's script sees it.
     const main = yield* context(page, frame, "main")
     const resolved = yield* driver.send(page.tab, "DOM.resolveNode", {
-      backendNodeId: node.backendNodeId,
+      backendNodeId: described.node.backendNodeId,
       ...Option.match(main, { onNone: () => ({}), onSome: (executionContextId) => ({ executionContextId }) })
     }, frame.session).pipe(
       Effect.flatMap(Schema.decodeUnknown(Schema.Struct({ object: Schema.Struct({ objectId: Schema.String }) }))),
       Effect.mapError(() => gone)
     )
-    return { ...node, objectId: resolved.object.objectId }
+    return { ...frame, objectId: resolved.object.objectId }
   })
