@@ -1,29 +1,41 @@
 // Builds what runs outside tsc's output:
-// - dist/tabmux.mjs: the CLI in one file. An AI client starts `tabmux` for every session;
-//   loading Effect's modules one by one costs ~2 s there, the bundle ~0.5 s. What only some
-//   runs need (the Redis client of --lock-backend) is split into dist/chunks/, loaded when used.
+// - dist/tabmux.cjs: the CLI in one file. An AI client starts `tabmux` for every session;
+//   loading Effect's modules one by one costs ~2 s there, the bundle ~0.5 s. Commands other
+//   than the server, and the Redis client of --lock-backend, are evaluated only when used.
+// - dist/tabmux.mjs: the executable, which runs that bundle with V8's code cache (src/cli/bin.ts).
 // - dist/extension/: the unpacked Chrome extension (manifest + bundled service worker).
 import { build } from "esbuild"
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 
 Fs.rmSync("dist/chunks", { recursive: true, force: true })
 await build({
-  entryPoints: { tabmux: "src/cli/main.ts" },
-  outdir: "dist",
-  outExtension: { ".js": ".mjs" },
-  splitting: true,
-  chunkNames: "chunks/[name]-[hash]",
+  entryPoints: ["src/cli/main.ts"],
+  outfile: "dist/tabmux.cjs",
+  bundle: true,
+  platform: "node",
+  // CommonJS: Node 20 caches compiled code only for scripts (see src/cli/bin.ts).
+  format: "cjs",
+  target: "node20",
+  // Minified: less to read and parse at every start.
+  minify: true,
+  sourcemap: "linked",
+  logLevel: "warning",
+  define: { "import.meta.url": "__tabmuxModuleUrl" },
+  banner: { js: "const __tabmuxModuleUrl = require('node:url').pathToFileURL(__filename).href;" }
+})
+await build({
+  entryPoints: ["src/cli/bin.ts"],
+  outfile: "dist/tabmux.mjs",
   bundle: true,
   platform: "node",
   format: "esm",
   target: "node20",
-  // Minified: less to read and parse at every start (an AI client starts one per session).
-  minify: true,
-  sourcemap: "linked",
   logLevel: "warning",
-  // Some dependencies are CommonJS and call require(): give the ESM bundle one.
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __tabmuxRequire } from 'node:module'; const require = __tabmuxRequire(import.meta.url);" }
+  define: { BUNDLE_SHA256: JSON.stringify(Crypto.createHash("sha256").update(Fs.readFileSync("dist/tabmux.cjs")).digest("hex")) },
+  banner: { js: "#!/usr/bin/env node" }
 })
+Fs.chmodSync("dist/tabmux.mjs", 0o755)
 
 Fs.rmSync("dist/extension", { recursive: true, force: true })
 await build({

@@ -1,86 +1,117 @@
 /**
- * The `tabmux` command. With no subcommand it is the MCP server over stdio (what an
- * AI client starts); `status` and `doctor` are for people.
+ * The `tabmux` command. With no command it is the MCP server over stdio (what an AI
+ * client starts, once per session: only the server is loaded then); the commands are
+ * for people, each loaded when asked for.
  */
-import { CliConfig, Command, Options, ValidationError } from "@effect/cli"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Config, Console, Duration, Effect, Option } from "effect"
+import { Console, Duration, Effect, Either } from "effect"
 import * as Path from "node:path"
 import * as ServerConfig from "../server/Config.js"
 import { defaultOrigin, extensionDir, packageVersion } from "../server/Extension.js"
 import * as Logging from "../server/Logging.js"
-import { browser, defaultProfile, lockLayer } from "./browser.js"
-import { demo } from "./demo.js"
-import { doctor } from "./doctor.js"
-import { nativeHost } from "./nativeHost.js"
-import * as NativeHost from "../server/NativeHost.js"
-import * as UserSecret from "../server/UserSecret.js"
-import * as Flags from "./options.js"
+import * as Flags from "./Flags.js"
 import { serve } from "./serve.js"
-import { status } from "./status.js"
 
-const allowOrigin = Options.text("allow-origin").pipe(
-  Options.withDescription("Also accept WebSocket connections from this exact Origin (repeatable). Env TABMUX_ALLOW_ORIGIN, comma-separated."),
-  Options.repeated
-)
-const connectWait = Options.float("connect-wait").pipe(
-  Options.withDescription("Seconds a tool call waits for the extension to connect before failing with advice. Env TABMUX_CONNECT_WAIT; default 5."),
-  Options.withFallbackConfig(Config.number("TABMUX_CONNECT_WAIT")),
-  Options.withDefault(5)
-)
-const exclusive = Options.boolean("exclusive").pipe(
-  Options.withDescription("Refuse to start while another exclusive tabmux server runs for this user. Env TABMUX_EXCLUSIVE=1.")
-)
-const lockStrategy = Options.choice("lock-strategy", ["auto", "kernel", "directory"]).pipe(
-  Options.withDescription("How single-instance locks are held: kernel (Linux abstract socket / Windows pipe), directory, or auto. Env TABMUX_LOCK_STRATEGY; default auto."),
-  Options.withFallbackConfig(Config.literal("auto", "kernel", "directory")("TABMUX_LOCK_STRATEGY")),
-  Options.withDefault("auto" as const)
-)
-const lockBackend = Options.text("lock-backend").pipe(
-  Options.withDescription("Hold the --exclusive lock in Redis, shared by several machines: redis://[user:password@]host:port[/db]. Env TABMUX_LOCK_BACKEND; default: the local lock."),
-  Options.withFallbackConfig(Config.string("TABMUX_LOCK_BACKEND")),
-  Options.optional
-)
-const onDisconnect = Options.choice("on-disconnect", ["close", "release", "keep"]).pipe(
-  Options.withDescription("What happens to this agent's tabs when it goes: close them, release them to you (ungrouped), or keep them for --keep-grace seconds so a reconnect or `--resume` gets them back. Env TABMUX_ON_DISCONNECT; default close."),
-  Options.withFallbackConfig(Config.literal("close", "release", "keep")("TABMUX_ON_DISCONNECT")),
-  Options.withDefault("close" as const)
-)
-const keepGrace = Options.float("keep-grace").pipe(
-  Options.withDescription("With --on-disconnect keep: seconds the tabs wait for their server to come back. Env TABMUX_KEEP_GRACE; default 60."),
-  Options.withFallbackConfig(Config.number("TABMUX_KEEP_GRACE")),
-  Options.withDefault(60)
-)
-const resume = Options.text("resume").pipe(
-  Options.withDescription("Take over the kept tabs of an earlier server: its token, as `tabmux status` showed it. Env TABMUX_RESUME."),
-  Options.withFallbackConfig(Config.string("TABMUX_RESUME")),
-  Options.optional
-)
-const snapshotAfterAction = Options.choice("snapshot-after-action", ["full", "none"]).pipe(
-  Options.withDescription("Whether each page action (click, type, ...) answers with a fresh snapshot of the page (full), or only a short report (none). Env TABMUX_SNAPSHOT_AFTER_ACTION; default full."),
-  Options.withFallbackConfig(Config.literal("full", "none")("TABMUX_SNAPSHOT_AFTER_ACTION")),
-  Options.withDefault("full" as const)
-)
-const outputDir = Options.directory("output-dir", { exists: "either" }).pipe(
-  Options.withDescription("Where screenshots and PDFs go by default, and where relative paths lead. Env TABMUX_OUTPUT_DIR; default output/ in the runtime directory (private)."),
-  Options.withFallbackConfig(Config.string("TABMUX_OUTPUT_DIR")),
-  Options.optional
-)
-const allowPath = Options.directory("allow-path", { exists: "yes" }).pipe(
-  Options.withDescription(
-    "Also let agents save to and upload from this directory, besides the MCP client's roots and the output directory (repeatable). Env TABMUX_ALLOW_PATH, separated like PATH."
-  ),
-  Options.repeated
-)
-const allowFileUrls = Options.boolean("allow-file-urls").pipe(
-  Options.withDescription("Let agents open and drive file: URLs (off by default: agents only drive web content). Env TABMUX_ALLOW_FILE_URLS=1.")
-)
-const staleAfter = Options.float("stale-after").pipe(
-  Options.withDescription("Seconds without heartbeat after which a live process's record or lock is reported as hung. Env TABMUX_STALE_AFTER; default 15."),
-  Options.withFallbackConfig(Config.number("TABMUX_STALE_AFTER")),
-  Options.withDefault(15)
-)
+const ports = Flags.text({
+  placeholder: "first-last",
+  env: "TABMUX_PORTS",
+  default: ServerConfig.formatRange(ServerConfig.DEFAULT_PORTS),
+  description: `Port range to claim a port from (the extension scans the same range). Env TABMUX_PORTS; default ${ServerConfig.formatRange(ServerConfig.DEFAULT_PORTS)}.`
+})
+const dir = Flags.text({
+  placeholder: "directory",
+  env: "TABMUX_DIR",
+  default: ServerConfig.defaultDir(),
+  description: `Per-user runtime directory for port records and locks (0700). Env TABMUX_DIR; default ${ServerConfig.defaultDir()}.`
+})
+const staleAfter = Flags.number({
+  placeholder: "seconds",
+  env: "TABMUX_STALE_AFTER",
+  default: 15,
+  description: "Seconds without heartbeat after which a live process's record or lock is reported as hung. Env TABMUX_STALE_AFTER; default 15."
+})
+const lockStrategy = Flags.choice({
+  choices: ["auto", "kernel", "directory"],
+  env: "TABMUX_LOCK_STRATEGY",
+  default: "auto",
+  description: "How single-instance locks are held: kernel (Linux abstract socket / Windows pipe), directory, or auto. Env TABMUX_LOCK_STRATEGY; default auto."
+})
+
+const serverFlags = {
+  ports,
+  dir,
+  allowOrigin: Flags.list({
+    placeholder: "origin",
+    env: "TABMUX_ALLOW_ORIGIN",
+    separator: ",",
+    description: "Also accept WebSocket connections from this exact Origin. Env TABMUX_ALLOW_ORIGIN, comma-separated."
+  }),
+  connectWait: Flags.number({
+    placeholder: "seconds",
+    env: "TABMUX_CONNECT_WAIT",
+    default: 5,
+    description: "Seconds a tool call waits for the extension to connect before failing with advice. Env TABMUX_CONNECT_WAIT; default 5."
+  }),
+  exclusive: Flags.boolean({
+    env: "TABMUX_EXCLUSIVE",
+    description: "Refuse to start while another exclusive tabmux server runs for this user. Env TABMUX_EXCLUSIVE=1."
+  }),
+  lockStrategy,
+  lockBackend: Flags.text({
+    placeholder: "url",
+    env: "TABMUX_LOCK_BACKEND",
+    description: "Hold the --exclusive lock in Redis, shared by several machines: redis://[user:password@]host:port[/db]. Env TABMUX_LOCK_BACKEND; default: the local lock."
+  }),
+  staleAfter,
+  onDisconnect: Flags.choice({
+    choices: ["close", "release", "keep"],
+    env: "TABMUX_ON_DISCONNECT",
+    default: "close",
+    description:
+      "What happens to this agent's tabs when it goes: close them, release them to you (ungrouped), or keep them for --keep-grace seconds so a reconnect or `--resume` gets them back. Env TABMUX_ON_DISCONNECT; default close."
+  }),
+  keepGrace: Flags.number({
+    placeholder: "seconds",
+    env: "TABMUX_KEEP_GRACE",
+    default: 60,
+    description: "With --on-disconnect keep: seconds the tabs wait for their server to come back. Env TABMUX_KEEP_GRACE; default 60."
+  }),
+  resume: Flags.text({
+    placeholder: "token",
+    env: "TABMUX_RESUME",
+    description: "Take over the kept tabs of an earlier server: its token, as `tabmux status` showed it. Env TABMUX_RESUME."
+  }),
+  snapshotAfterAction: Flags.choice({
+    choices: ["full", "none"],
+    env: "TABMUX_SNAPSHOT_AFTER_ACTION",
+    default: "full",
+    description:
+      "Whether each page action (click, type, ...) answers with a fresh snapshot of the page (full), or only a short report (none). Env TABMUX_SNAPSHOT_AFTER_ACTION; default full."
+  }),
+  outputDir: Flags.text({
+    placeholder: "directory",
+    env: "TABMUX_OUTPUT_DIR",
+    description: "Where screenshots and PDFs go by default, and where relative paths lead. Env TABMUX_OUTPUT_DIR; default output/ in the runtime directory (private)."
+  }),
+  allowPath: Flags.list({
+    placeholder: "directory",
+    env: "TABMUX_ALLOW_PATH",
+    separator: Path.delimiter,
+    existing: "directory",
+    description: "Also let agents save to and upload from this directory, besides the MCP client's roots and the output directory. Env TABMUX_ALLOW_PATH, separated like PATH."
+  }),
+  allowFileUrls: Flags.boolean({
+    env: "TABMUX_ALLOW_FILE_URLS",
+    description: "Let agents open and drive file: URLs (off by default: agents only drive web content). Env TABMUX_ALLOW_FILE_URLS=1."
+  }),
+  logLevel: Flags.choice({
+    choices: Logging.levels,
+    env: "TABMUX_LOG_LEVEL",
+    default: "info",
+    description: "Log level (logs go to stderr). Env TABMUX_LOG_LEVEL; default info."
+  }),
+  logFile: Flags.text({ placeholder: "file", env: "TABMUX_LOG_FILE", description: "Also append logs to this file. Env TABMUX_LOG_FILE." })
+}
 
 /** Prints a failure as one clear message on stderr and exits non-zero; never a stack trace for expected errors. */
 const reportFailure = <A, E extends { readonly message: string }, R>(effect: Effect.Effect<A, E, R>) =>
@@ -97,221 +128,181 @@ const parsePorts = (text: string) => {
   return range instanceof ServerConfig.BadConfig ? Effect.fail(range) : Effect.succeed(range)
 }
 
-const withLogging = (level: Logging.LevelName, file: Option.Option<string>) =>
-  Effect.provide(Logging.layer({ level: Logging.levelOf(level), file: Option.getOrUndefined(file) }))
-
-const rootOptions = {
-  ports: Flags.ports,
-  dir: Flags.dir,
-  allowOrigin,
-  connectWait,
-  exclusive,
-  lockStrategy,
-  lockBackend,
-  staleAfter,
-  onDisconnect,
-  keepGrace,
-  resume,
-  snapshotAfterAction,
-  outputDir,
-  allowPath,
-  allowFileUrls,
-  logLevel: Flags.logLevel,
-  logFile: Flags.logFile
-}
-
-const root = Command.make(
-  "tabmux",
-  rootOptions,
-  (flags) =>
-    Effect.gen(function*() {
-      const ports = yield* parsePorts(flags.ports)
-      const extra = (process.env.TABMUX_ALLOW_ORIGIN ?? "").split(",").map((s) => s.trim()).filter(Boolean)
-      const config = ServerConfig.make({
-        ports,
-        dir: Flags.resolveDir(flags.dir),
-        allowOrigins: [defaultOrigin(), ...flags.allowOrigin, ...extra],
-        connectWait: Duration.seconds(flags.connectWait),
-        staleAfter: Duration.seconds(flags.staleAfter),
-        exclusive: Flags.flagOrEnv(flags.exclusive, "TABMUX_EXCLUSIVE"),
-        lockStrategy: flags.lockStrategy,
-        lockBackend: Option.getOrUndefined(flags.lockBackend),
-        serverVersion: packageVersion(),
-        onDisconnect: flags.onDisconnect,
-        keepGrace: Duration.seconds(flags.keepGrace),
-        resume: Option.getOrUndefined(flags.resume),
-        snapshotAfterAction: flags.snapshotAfterAction,
-        outputDir: Option.getOrUndefined(flags.outputDir),
-        allowPaths: [...flags.allowPath, ...(process.env.TABMUX_ALLOW_PATH ?? "").split(Path.delimiter).filter(Boolean)],
-        allowFileUrls: Flags.flagOrEnv(flags.allowFileUrls, "TABMUX_ALLOW_FILE_URLS")
-      })
-      // Zero clicks: the extension learns the user's secret from the native host. A server on
-      // the default directory installs it when missing (one with --dir leaves the user's setup alone).
-      if (Option.isNone(flags.dir)) {
-        yield* NativeHost.ensureInstalled(config.dir).pipe(
-          Effect.flatMap((installed) =>
-            installed.length === 0 ? Effect.void : Effect.logInfo(
-              `installed the tabmux native-messaging host for ${installed.join("; ")} (reload the tabmux extension once if it says "not paired"; \`tabmux uninstall\` removes it)`
-            )
-          ),
-          Effect.catchAll((e) => Effect.logWarning(`could not install the native-messaging host: ${e.message}; run \`tabmux install\`, or pair with \`tabmux pair\``))
-        )
-      }
-      yield* serve(config)
-    }).pipe(reportFailure, withLogging(flags.logLevel, flags.logFile))
-).pipe(Command.withDescription("MCP server over stdio that lets several AI agents share one real Chrome, each in its own tabs."))
-
-const statusCommand = Command.make(
-  "status",
-  { dir: Flags.dir, staleAfter, json: Flags.json },
-  (flags) => status({ dir: Flags.resolveDir(flags.dir), staleAfter: Duration.seconds(flags.staleAfter), json: flags.json })
-).pipe(Command.withDescription("List running tabmux servers (port, pid, client, uptime, extension) and sweep stale records."))
-
-const doctorCommand = Command.make(
-  "doctor",
-  { dir: Flags.dir, ports: Flags.ports, staleAfter, lockStrategy },
-  (flags) =>
-    Effect.gen(function*() {
-      const healthy = yield* doctor({
-        dir: Flags.resolveDir(flags.dir),
-        ports: yield* parsePorts(flags.ports),
-        staleAfter: Duration.seconds(flags.staleAfter),
-        lockStrategy: flags.lockStrategy
-      })
-      if (!healthy) process.exitCode = 1
-    }).pipe(reportFailure, withLogging("warning", Option.none()))
-).pipe(Command.withDescription("Check the runtime directory, port registry, port range, locks, browser and extension."))
-
-const demoCommand = Command.make(
-  "demo",
-  { headed: Options.boolean("headed").pipe(Options.withDescription("Show the browser window (where a display exists).")) },
-  (flags) => demo({ headed: flags.headed }).pipe(reportFailure)
-).pipe(Command.withDescription("Two scripted agents sharing one Chromium (started for the demo, headless by default), narrated; screenshots saved."))
-
-const browserCommand = Command.make(
-  "browser",
-  {
-    profile: Options.directory("profile", { exists: "either" }).pipe(
-      Options.withDescription(`The browser profile to use (default ${defaultProfile()}); one tabmux browser per profile.`),
-      Options.optional
-    ),
-    headless: Options.boolean("headless").pipe(Options.withDescription("Run without a window.")),
-    dir: Flags.dir,
-    ports: Flags.ports
-  },
-  (flags) =>
-    Effect.flatMap(parsePorts(flags.ports), (ports) =>
-      browser({
-        profile: Option.getOrElse(flags.profile, () => defaultProfile()),
-        headless: flags.headless,
-        dir: Flags.resolveDir(flags.dir),
-        ports: ServerConfig.formatRange(ports)
-      })).pipe(Effect.provide(lockLayer(Flags.resolveDir(flags.dir))), reportFailure)
-).pipe(Command.withDescription("Start Chromium/Chrome with the tabmux extension in a dedicated profile (not your everyday one)."))
-
-const nativeHostCommand = Command.make("native-host", { dir: Flags.dir, ports: Options.text("ports").pipe(Options.optional) }, (flags) =>
+const serveServer = (flags: Flags.Values<typeof serverFlags>, defaultDir: boolean) =>
   Effect.gen(function*() {
-    const range = Option.isSome(flags.ports) ? yield* parsePorts(flags.ports.value) : undefined
-    yield* nativeHost(Flags.resolveDir(flags.dir), range)
-  }).pipe(reportFailure)).pipe(
-  Command.withDescription("The native-messaging host the browser starts for the tabmux extension (not for people to run).")
-)
-
-const installCommand = Command.make("install", { dir: Flags.dir }, (flags) =>
-  Effect.gen(function*() {
-    const dir = Flags.resolveDir(flags.dir)
-    yield* UserSecret.readOrCreate(dir)
-    const result = yield* NativeHost.install({ runtimeDir: dir })
-    yield* Console.log(`installed the tabmux native-messaging host (launcher ${result.launcher}, runtime directory ${dir}) for:`)
-    for (const line of result.installed) yield* Console.log(`  ${line}`)
-    yield* Console.log("Reload the tabmux extension (chrome://extensions) if it was already running.")
-  }).pipe(reportFailure)).pipe(
-    Command.withDescription("Install the native-messaging host for Chrome, Chromium, Edge and Brave, so the extension pairs with your servers with no clicks.")
-  )
-
-const uninstallCommand = Command.make("uninstall", {}, () =>
-  Effect.gen(function*() {
-    const removed = yield* NativeHost.uninstall
-    yield* Console.log(removed.length === 0 ? "no native-messaging host was installed" : `removed:\n${removed.map((r) => `  ${r}`).join("\n")}`)
-  }).pipe(reportFailure)).pipe(Command.withDescription("Remove the native-messaging host that `tabmux install` (or a server) installed."))
-
-const pairCommand = Command.make("pair", { dir: Flags.dir }, (flags) =>
-  Effect.gen(function*() {
-    const dir = Flags.resolveDir(flags.dir)
-    const secret = yield* UserSecret.readOrCreate(dir)
-    yield* Console.log(
-      `Pairing token for the tabmux extension (only where the native host cannot run; keep it private, it is your secret):\n\n  ${secret}\n\n` +
-        "Paste it in the extension's options page (chrome://extensions → tabmux → Extension options → Pairing). " +
-        `It stays valid until ${UserSecret.secretPath(dir)} is removed.`
-    )
-  }).pipe(reportFailure)).pipe(Command.withDescription("Print the one-time pairing token for a browser where the native-messaging host cannot run."))
-
-const extensionPathCommand = Command.make("extension-path", {}, () => Console.log(extensionDir)).pipe(
-  Command.withDescription("Print the folder to load as an unpacked extension (chrome://extensions, Developer mode, Load unpacked).")
-)
-
-const cli = Command.run(Command.withSubcommands(root, [
-  statusCommand,
-  doctorCommand,
-  demoCommand,
-  browserCommand,
-  extensionPathCommand,
-  installCommand,
-  uninstallCommand,
-  pairCommand,
-  nativeHostCommand
-]), {
-  name: "tabmux",
-  version: packageVersion()
-})
-
-/** Colour only for a terminal that wants it: piped, or under NO_COLOR, help and tables are plain text. */
-const plain = !process.stdout.isTTY || (process.env.NO_COLOR ?? "") !== ""
-const stripAnsi = (a: unknown) => (typeof a === "string" ? a.replace(/\u001b\[[0-9;]*m/g, "") : a)
-const plainConsole = Effect.map(Effect.console, (c): Console.Console =>
-  Object.assign(Object.create(c) as Console.Console, {
-    log: (...args: Array<unknown>) => c.log(...args.map(stripAnsi)),
-    error: (...args: Array<unknown>) => c.error(...args.map(stripAnsi)),
-    unsafe: Object.assign(Object.create(c.unsafe) as Console.UnsafeConsole, {
-      log: (...args: Array<unknown>) => c.unsafe.log(...args.map(stripAnsi)),
-      error: (...args: Array<unknown>) => c.unsafe.error(...args.map(stripAnsi))
+    const config = ServerConfig.make({
+      ports: yield* parsePorts(flags.ports),
+      dir: flags.dir,
+      allowOrigins: [defaultOrigin(), ...flags.allowOrigin],
+      connectWait: Duration.seconds(flags.connectWait),
+      staleAfter: Duration.seconds(flags.staleAfter),
+      exclusive: flags.exclusive,
+      lockStrategy: flags.lockStrategy,
+      lockBackend: flags.lockBackend,
+      serverVersion: packageVersion(),
+      onDisconnect: flags.onDisconnect,
+      keepGrace: Duration.seconds(flags.keepGrace),
+      resume: flags.resume,
+      snapshotAfterAction: flags.snapshotAfterAction,
+      outputDir: flags.outputDir,
+      allowPaths: flags.allowPath,
+      allowFileUrls: flags.allowFileUrls
     })
-  }))
+    yield* serve(config, { installHost: defaultDir })
+  }).pipe(reportFailure, Effect.provide(Logging.layer({ level: Logging.levelOf(flags.logLevel), file: flags.logFile })))
 
-const USAGE = "usage: tabmux [options] (the MCP server) | tabmux <status|doctor|demo|browser|install|uninstall|pair|extension-path> [options]; see tabmux --help"
+interface Command<F extends Flags.Flags> {
+  readonly description: string
+  readonly flags: F
+  readonly run: (flags: Flags.Values<F>) => Effect.Effect<void>
+}
+const command = <F extends Flags.Flags>(c: Command<F>) => c
 
-/** Options the server itself takes (before any command), as typed on the command line. */
-const rootFlags = new Set(["--help", "-h", "--version", ...Object.keys(rootOptions).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)])
-
-/** An unknown option of the server is named on one line, with the usage, exit code 2 (not taken for a command). */
-const unknownRootFlag = (argv: ReadonlyArray<string>): string | undefined => {
-  for (const arg of argv.slice(2)) {
-    if (!arg.startsWith("-")) return undefined
-    const name = arg.split("=")[0]!
-    if (!rootFlags.has(name)) return name
-  }
-  return undefined
+const commands = {
+  status: command({
+    description: "List running tabmux servers (port, pid, client, uptime, extension) and sweep stale records.",
+    flags: { dir, staleAfter, json: Flags.boolean({ description: "Print JSON instead of a table." }) },
+    run: (flags) =>
+      Effect.promise(() => import("./status.js")).pipe(
+        Effect.flatMap(({ status }) => status({ dir: flags.dir, staleAfter: Duration.seconds(flags.staleAfter), json: flags.json }))
+      )
+  }),
+  doctor: command({
+    description: "Check the runtime directory, port registry, port range, locks, browser and extension.",
+    flags: { dir, ports, staleAfter, lockStrategy },
+    run: (flags) =>
+      Effect.gen(function*() {
+        const { doctor } = yield* Effect.promise(() => import("./doctor.js"))
+        const healthy = yield* doctor({ dir: flags.dir, ports: yield* parsePorts(flags.ports), staleAfter: Duration.seconds(flags.staleAfter), lockStrategy: flags.lockStrategy })
+        if (!healthy) process.exitCode = 1
+      }).pipe(reportFailure, Effect.provide(Logging.layer({ level: Logging.levelOf("warning") })))
+  }),
+  demo: command({
+    description: "Two scripted agents sharing one Chromium (started for the demo, headless by default), narrated; screenshots saved.",
+    flags: { headed: Flags.boolean({ description: "Show the browser window (where a display exists)." }) },
+    run: (flags) => Effect.promise(() => import("./demo.js")).pipe(Effect.flatMap(({ demo }) => demo({ headed: flags.headed })), reportFailure)
+  }),
+  browser: command({
+    description: "Start Chromium/Chrome with the tabmux extension in a dedicated profile (not your everyday one).",
+    flags: {
+      profile: Flags.text({ placeholder: "directory", description: "The browser profile to use (default: tabmux's own, in your data folder; printed at start); one tabmux browser per profile." }),
+      headless: Flags.boolean({ description: "Run without a window." }),
+      dir,
+      ports
+    },
+    run: (flags) =>
+      Effect.gen(function*() {
+        const { browser, defaultProfile, lockLayer } = yield* Effect.promise(() => import("./browser.js"))
+        const range = yield* parsePorts(flags.ports)
+        yield* browser({ profile: flags.profile ?? defaultProfile(), headless: flags.headless, dir: flags.dir, ports: ServerConfig.formatRange(range) }).pipe(
+          Effect.provide(lockLayer(flags.dir))
+        )
+      }).pipe(reportFailure)
+  }),
+  "extension-path": command({
+    description: "Print the folder to load as an unpacked extension (chrome://extensions, Developer mode, Load unpacked).",
+    flags: {},
+    run: () => Console.log(extensionDir)
+  }),
+  install: command({
+    description: "Install the native-messaging host for Chrome, Chromium, Edge and Brave, so the extension pairs with your servers with no clicks.",
+    flags: { dir },
+    run: (flags) =>
+      Effect.gen(function*() {
+        const [UserSecret, NativeHost] = yield* Effect.promise(() => Promise.all([import("../server/UserSecret.js"), import("../server/NativeHost.js")]))
+        yield* UserSecret.readOrCreate(flags.dir)
+        const result = yield* NativeHost.install({ runtimeDir: flags.dir })
+        yield* Console.log(`installed the tabmux native-messaging host (launcher ${result.launcher}, runtime directory ${flags.dir}) for:`)
+        for (const line of result.installed) yield* Console.log(`  ${line}`)
+        yield* Console.log("Reload the tabmux extension (chrome://extensions) if it was already running.")
+      }).pipe(reportFailure)
+  }),
+  uninstall: command({
+    description: "Remove the native-messaging host that `tabmux install` (or a server) installed.",
+    flags: {},
+    run: () =>
+      Effect.gen(function*() {
+        const NativeHost = yield* Effect.promise(() => import("../server/NativeHost.js"))
+        const removed = yield* NativeHost.uninstall
+        yield* Console.log(removed.length === 0 ? "no native-messaging host was installed" : `removed:\n${removed.map((r) => `  ${r}`).join("\n")}`)
+      }).pipe(reportFailure)
+  }),
+  pair: command({
+    description: "Print the one-time pairing token for a browser where the native-messaging host cannot run.",
+    flags: { dir },
+    run: (flags) =>
+      Effect.gen(function*() {
+        const UserSecret = yield* Effect.promise(() => import("../server/UserSecret.js"))
+        const secret = yield* UserSecret.readOrCreate(flags.dir)
+        yield* Console.log(
+          `Pairing token for the tabmux extension (only where the native host cannot run; keep it private, it is your secret):\n\n  ${secret}\n\n` +
+            "Paste it in the extension's options page (chrome://extensions → tabmux → Extension options → Pairing). " +
+            `It stays valid until ${UserSecret.secretPath(flags.dir)} is removed.`
+        )
+      }).pipe(reportFailure)
+  }),
+  "native-host": command({
+    description: "The native-messaging host the browser starts for the tabmux extension (not for people to run).",
+    flags: { dir, ports: Flags.text({ placeholder: "first-last", description: "The port range the extension should scan." }) },
+    run: (flags) =>
+      Effect.gen(function*() {
+        const { nativeHost } = yield* Effect.promise(() => import("./nativeHost.js"))
+        yield* nativeHost(flags.dir, flags.ports === undefined ? undefined : yield* parsePorts(flags.ports))
+      }).pipe(reportFailure)
+  })
 }
 
-const unknown = unknownRootFlag(process.argv)
-const main = unknown !== undefined
-  ? Effect.sync(() => {
-    process.stderr.write(`tabmux: unknown option ${unknown}\n${USAGE}\n`)
+type Name = keyof typeof commands
+const names = Object.keys(commands) as Array<Name>
+
+const USAGE = `usage: tabmux [options] (the MCP server) | tabmux <${names.join("|")}> [options]; see tabmux --help`
+
+const rootHelp = () =>
+  [
+    `tabmux ${packageVersion()}: an MCP server over stdio that lets several AI agents share one real Chrome, each in its own tabs.`,
+    "",
+    "USAGE",
+    "  tabmux [options]              the MCP server (what an AI client starts)",
+    "  tabmux <command> [options]    tabmux <command> --help for its options",
+    "",
+    "COMMANDS",
+    ...names.map((name) => `  ${name.padEnd(16)}${commands[name].description}`),
+    "",
+    "OPTIONS",
+    "",
+    Flags.help(serverFlags),
+    ""
+  ].join("\n")
+
+const commandHelp = (name: Name) => {
+  const flags: Flags.Flags = commands[name].flags
+  return [`tabmux ${name}: ${commands[name].description}`, "", `USAGE\n  tabmux ${name}${Object.keys(flags).length > 0 ? " [options]" : ""}`, "", ...(Object.keys(flags).length > 0 ? ["OPTIONS", "", Flags.help(flags), ""] : [])].join("\n")
+}
+
+const usageError = (e: Flags.UsageError) =>
+  Effect.sync(() => {
+    process.stderr.write(`tabmux: ${e.message}\n${USAGE}\n`)
     process.exitCode = 2
   })
-  : cli(process.argv).pipe(
-    // @effect/cli has said what was wrong (one line); the usage follows, and exit code 2.
-    Effect.catchIf(ValidationError.isValidationError, () =>
-      Effect.sync(() => {
-        process.stderr.write(`${USAGE}\n`)
-        process.exitCode = 2
-      }))
-  )
 
-main.pipe(
-  (effect) => (plain ? Effect.flatMap(plainConsole, (c) => Effect.withConsole(effect, c)) : effect),
-  Effect.provide(CliConfig.layer({ showBuiltIns: false, showTypes: false })),
-  Effect.provide(NodeContext.layer),
-  Effect.provide(Logging.stderrOnly),
-  NodeRuntime.runMain({ disablePrettyLogger: true })
-)
+const print = (text: string) => Effect.sync(() => void process.stdout.write(text.endsWith("\n") ? text : `${text}\n`))
+
+const main = (argv: ReadonlyArray<string>): Effect.Effect<void> => {
+  const [first, ...rest] = argv
+  if (first === "--version" || first === "-v") return print(packageVersion())
+  if (first === undefined || first.startsWith("-")) {
+    const parsed = Flags.parse(serverFlags, argv)
+    if (Either.isLeft(parsed)) return usageError(parsed.left)
+    if (parsed.right === "help") return print(rootHelp())
+    // Neither --dir nor TABMUX_DIR: the user's own directory, whose native host the server may install.
+    return serveServer(parsed.right, parsed.right.dir === ServerConfig.defaultDir({ ...process.env, TABMUX_DIR: undefined }))
+  }
+  if (!(names as Array<string>).includes(first)) return usageError(new Flags.UsageError({ message: `unknown command "${first}"` }))
+  const name = first as Name
+  const c = commands[name] as Command<Flags.Flags>
+  const parsed = Flags.parse(c.flags, rest)
+  if (Either.isLeft(parsed)) return usageError(parsed.left)
+  return parsed.right === "help" ? print(commandHelp(name)) : c.run(parsed.right)
+}
+
+main(process.argv.slice(2)).pipe(Effect.provide(Logging.stderrOnly), NodeRuntime.runMain({ disablePrettyLogger: true }))

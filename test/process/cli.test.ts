@@ -154,3 +154,50 @@ describe("tabmux CLI", () => {
     expect(bad.stdout).toContain("chmod 700")
   })
 })
+
+describe("tabmux executable: V8's code cache", () => {
+  const cacheRun = (cacheHome: string) => run(["--version"], { XDG_CACHE_HOME: cacheHome, TABMUX_CODE_CACHE: "" })
+  const cacheFiles = (cacheHome: string) => {
+    const folder = Path.join(cacheHome, "tabmux", "code-cache")
+    return Fs.existsSync(folder) ? Fs.readdirSync(folder).map((name) => Path.join(folder, name)) : []
+  }
+
+  it("is written privately on the first run, used as it is by the next, and replaced when it is damaged", () => {
+    const home = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-cache-"))
+    expect(cacheRun(home).status).toBe(0)
+    const [file] = cacheFiles(home)
+    expect(file).toMatch(/\.v8$/)
+    expect(Fs.statSync(file!).mode & 0o777).toBe(0o600)
+    expect(Fs.statSync(Path.dirname(file!)).mode & 0o777).toBe(0o700)
+    const written = Fs.statSync(file!)
+    expect(cacheRun(home).stdout.trim()).toBe(JSON.parse(Fs.readFileSync("package.json", "utf8")).version)
+    const used = Fs.statSync(file!)
+    expect([used.ino, used.mtimeMs]).toEqual([written.ino, written.mtimeMs])
+    // V8 refuses a damaged cache: the command still runs, and a good cache replaces it.
+    const damaged = Buffer.alloc(written.size, 7)
+    Fs.writeFileSync(file!, damaged)
+    expect(cacheRun(home).status).toBe(0)
+    expect(Fs.readFileSync(file!).equals(damaged)).toBe(false)
+    Fs.rmSync(home, { recursive: true, force: true })
+  })
+
+  it("is neither read nor written where another user could have written it", () => {
+    const home = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-cache-"))
+    expect(cacheRun(home).status).toBe(0)
+    const [file] = cacheFiles(home)
+    // A cache file others may write is not trusted, even a valid one: it is replaced, not used.
+    Fs.chmodSync(file!, 0o666)
+    const planted = Fs.statSync(file!)
+    expect(cacheRun(home).status).toBe(0)
+    const after = Fs.statSync(file!)
+    expect(after.mode & 0o777).toBe(0o600)
+    expect(after.ino).not.toBe(planted.ino)
+    // A folder others may write is not used at all.
+    Fs.rmSync(file!)
+    Fs.chmodSync(Path.dirname(file!), 0o777)
+    expect(cacheRun(home).status).toBe(0)
+    expect(cacheFiles(home)).toEqual([])
+    expect(run(["--version"], { XDG_CACHE_HOME: home, TABMUX_CODE_CACHE: "0" }).status).toBe(0)
+    Fs.rmSync(home, { recursive: true, force: true })
+  })
+})

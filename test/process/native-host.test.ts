@@ -120,4 +120,16 @@ describe("native-messaging host", () => {
     server.child.stdin!.end()
     expect((await server.exited).code).toBe(0)
   })
+
+  it("a server on a directory of its own (TABMUX_DIR or --dir) leaves the user's native host alone", async () => {
+    const home = fakeHome()
+    for (const [args, env] of [[[], { TABMUX_DIR: tempRuntimeDir() }], [["--dir", tempRuntimeDir()], {}]] as const) {
+      const server = spawnTabmux(["--ports", "18980-18981", ...args], { ...home, ...env })
+      await server.listening
+      expect(server.stderr()).not.toContain("installed the tabmux native-messaging host")
+      server.child.stdin!.end()
+      await server.exited
+    }
+    expect(Fs.existsSync(Path.join(home.XDG_CONFIG_HOME, "chromium", "NativeMessagingHosts", "io.tabmux.host.json"))).toBe(false)
+  })
 })
