@@ -7,6 +7,7 @@
 import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
 import * as ChildProcess from "node:child_process"
 import * as Net from "node:net"
+import * as Path from "node:path"
 import * as InstanceLock from "../src/server/InstanceLock.js"
 import * as PortClaims from "../src/server/PortClaims.js"
 import * as ServerConfig from "../src/server/Config.js"
@@ -19,33 +20,77 @@ const starts = Number(process.argv[2] ?? 10)
 const rows: Array<Record<string, unknown>> = []
 const figures: Record<string, unknown> = {}
 
-// Start-up and idle memory: spawned as an MCP client spawns it; "ready" = listening for the extension.
+// Start-up and idle memory, tabmux beside its peers, each spawned as an MCP client spawns
+// it: "answered" = its answer to `initialize` (sent at spawn) arrived; tabmux's "listening" =
+// ready for the extension. Idle RSS 1 s after start, and once V8's memory reducer has run
+// (30 s idle; one server each).
 {
   const dir = tempDir("tabmux-bench-")
-  const ready: Array<number> = []
-  const idle: Array<number> = []
-  for (let i = 0; i < starts; i++) {
+  const cwd = tempDir("tabmux-bench-peers-")
+  const servers: ReadonlyArray<{ readonly name: string; readonly args: ReadonlyArray<string> }> = [
+    { name: "tabmux", args: [BIN, "--ports", "18750-18760"] },
+    { name: "playwright-mcp", args: [Path.resolve("node_modules/@playwright/mcp/cli.js"), "--headless", "--isolated"] },
+    { name: "chrome-devtools-mcp", args: [Path.resolve("node_modules/chrome-devtools-mcp/build/src/bin/chrome-devtools-mcp.js"), "--headless", "--isolated"] }
+  ]
+  const initialize = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } } })
+  const spawn = (args: ReadonlyArray<string>) => {
     const t0 = performance.now()
-    const child = ChildProcess.spawn(process.execPath, [BIN, "--ports", "18750-18760"], { env: { ...process.env, TABMUX_DIR: dir }, stdio: ["pipe", "ignore", "pipe"] })
-    let err = ""
-    await new Promise<void>((resolve, reject) => {
+    const child = ChildProcess.spawn(process.execPath, args, { cwd, env: { ...process.env, TABMUX_DIR: dir }, stdio: ["pipe", "pipe", "pipe"] })
+    child.stdin.write(`${initialize}\n`)
+    let out = "", err = ""
+    const answered = new Promise<number>((resolve, reject) => {
+      child.stdout.on("data", (d) => {
+        out += d
+        if (out.includes(`"id":1`)) resolve(performance.now() - t0)
+      })
+      child.once("exit", () => reject(new Error(`exited before answering: ${err.slice(-500)}`)))
+    })
+    const listening = new Promise<number>((resolve) => {
       child.stderr.on("data", (d) => {
         err += d
-        if (err.includes("listening on")) resolve()
+        if (err.includes("listening on")) resolve(performance.now() - t0)
       })
-      child.once("exit", () => reject(new Error(err)))
     })
-    ready.push(performance.now() - t0)
-    await new Promise((r) => setTimeout(r, 1000))
-    idle.push(rssMb(child.pid!))
-    child.stdin.end()
-    await new Promise((r) => child.once("exit", r))
+    const stop = async () => {
+      child.stdin.end()
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000)
+      if (child.exitCode === null) await new Promise((r) => child.once("exit", r))
+      clearTimeout(timer)
+    }
+    return { child, answered, listening, stop }
   }
-  const r = stats(ready), m = stats(idle)
-  rows.push({ figure: `spawn → listening (${starts} starts)`, p50: `${round(r.p50, 0)} ms`, max: `${round(Math.max(...ready), 0)} ms` })
-  rows.push({ figure: "idle server RSS, 1 s after start", p50: `${round(m.p50)} MB`, max: `${round(Math.max(...idle))} MB` })
-  figures.readyMs = r
-  figures.idleRssMb = m
+  for (const server of servers) {
+    try {
+      const answered: Array<number> = [], listening: Array<number> = [], idle: Array<number> = []
+      for (let i = 0; i < starts; i++) {
+        const s = spawn(server.args)
+        answered.push(await s.answered)
+        if (server.name === "tabmux") listening.push(await s.listening)
+        await new Promise((r) => setTimeout(r, 1000))
+        idle.push(rssMb(s.child.pid!))
+        await s.stop()
+      }
+      const settled = spawn(server.args)
+      await settled.answered
+      await new Promise((r) => setTimeout(r, 30_000))
+      const settledMb = rssMb(settled.child.pid!)
+      await settled.stop()
+      const a = stats(answered), m = stats(idle)
+      rows.push({ figure: `${server.name}: spawn → initialize answered (${starts} starts)`, p50: `${round(a.p50, 0)} ms`, max: `${round(Math.max(...answered), 0)} ms` })
+      if (listening.length > 0) {
+        const l = stats(listening)
+        rows.push({ figure: `${server.name}: spawn → listening for the extension`, p50: `${round(l.p50, 0)} ms`, max: `${round(Math.max(...listening), 0)} ms` })
+        figures[`${server.name}_listeningMs`] = l
+      }
+      rows.push({ figure: `${server.name}: idle RSS, 1 s after start`, p50: `${round(m.p50)} MB`, max: `${round(Math.max(...idle))} MB` })
+      rows.push({ figure: `${server.name}: idle RSS, 30 s after start`, p50: `${round(settledMb)} MB`, max: "(one server)" })
+      figures[`${server.name}_answeredMs`] = a
+      figures[`${server.name}_idleRssMb`] = m
+      figures[`${server.name}_settledRssMb`] = settledMb
+    } catch (e) {
+      rows.push({ figure: `${server.name}: start-up`, p50: "unavailable", max: String((e as Error).message).slice(0, 120) })
+    }
+  }
 }
 
 // Busy memory: a server driving a real page through the extension, sampled while it works.

@@ -5,8 +5,11 @@
 import { Cause, Context, Effect, HashMap, Layer, Logger, LogLevel } from "effect"
 import * as Fs from "node:fs"
 
+/** Strings as they are, other values as JSON: `Effect.logDebug("tool x", args)` formats `args` only if the line is written. */
+const show = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value) ?? String(value))
+
 const line = (options: Logger.Logger.Options<unknown>) => {
-  const message = Array.isArray(options.message) ? options.message.map(String).join(" ") : String(options.message)
+  const message = (Array.isArray(options.message) ? options.message : [options.message]).map(show).join(" ")
   const annotations = HashMap.reduce(options.annotations, "", (acc, v, k) => `${acc} ${k}=${JSON.stringify(v)}`)
   const cause = Cause.isEmpty(options.cause) ? "" : `\n${Cause.pretty(options.cause)}`
   return `${options.date.toISOString()} ${options.logLevel.label.padEnd(5)} ${message}${annotations}${cause}\n`

@@ -7,6 +7,7 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import type { Transport as SdkTransport } from "@modelcontextprotocol/sdk/shared/transport.js"
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import {
   CallToolRequestSchema,
   ErrorCode,
@@ -93,6 +94,7 @@ export const layer = Layer.scopedDiscard(
 
     const levels = yield* Effect.serviceOption(Logging.LevelControl)
 
+    let validator: AjvJsonSchemaValidator | undefined
     const server = new Server(
       { name: "tabmux", title: "tabmux: one real Chrome, many agents", version: identity.serverVersion },
       {
@@ -103,7 +105,9 @@ export const layer = Layer.scopedDiscard(
           prompts: { listChanged: false },
           logging: {}
         },
-        instructions: INSTRUCTIONS
+        instructions: INSTRUCTIONS,
+        // The SDK validates elicitation answers with it; tabmux never elicits, so it is made only if ever needed.
+        jsonSchemaValidator: { getValidator: (schema) => (validator ??= new AjvJsonSchemaValidator()).getValidator(schema) }
       }
     )
 

@@ -133,14 +133,21 @@ export const make = <I, IE, O, OE, E extends { readonly message: string }, R>(sp
 }): Tool<R> => {
   const decode = Schema.decodeUnknown(spec.input, { errors: "all", onExcessProperty: "error" })
   const encodeOutput = Schema.encode(spec.output)
+  // JSON Schemas are made when first listed, not at every server start.
+  let schemas: { readonly input: Record<string, unknown>; readonly output: Record<string, unknown> } | undefined
+  const jsonSchemas = () => (schemas ??= { input: objectJsonSchema(spec.name, spec.input), output: objectJsonSchema(spec.name, spec.output) })
   return {
     name: spec.name,
     description: spec.description,
     annotations: spec.annotations,
-    inputSchema: objectJsonSchema(spec.name, spec.input),
-    outputSchema: objectJsonSchema(spec.name, spec.output),
+    get inputSchema() {
+      return jsonSchemas().input
+    },
+    get outputSchema() {
+      return jsonSchemas().output
+    },
     run: (args) =>
-      Effect.logDebug(`tool ${spec.name} ${JSON.stringify(args ?? {})}`).pipe(
+      Effect.logDebug(`tool ${spec.name}`, args ?? {}).pipe(
         Effect.zipRight(decode(unalias(args ?? {}))),
         Effect.mapError((e) => new BadArguments({ tool: spec.name, issue: describeIssues(e) })),
         Effect.flatMap(spec.handler),
