@@ -15,6 +15,7 @@ import {
   randomHex32,
   verify
 } from "../../src/protocol/index.js"
+import * as CallSpans from "./CallSpans.js"
 import { Credentials } from "./Credentials.js"
 import { handle, type Needs } from "./Handlers.js"
 import { Instances, tabsOf } from "./Instances.js"
@@ -146,18 +147,21 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
         decodeFrame(data).pipe(
           Effect.flatMap((frame): Effect.Effect<void, never, Needs | Scope.Scope> => {
             switch (frame.type) {
-              case "call":
+              case "call": {
+                const spans = CallSpans.recorder(frame.trace)
                 return handle({
                   instance,
                   progress: (message) => socket.send({ type: "event", name: "call.progress", data: { call: frame.id, message } })
                 }, frame.method, frame.params).pipe(
+                  (running) => spans.run(`extension ${frame.method}`, running),
                   Effect.matchEffect({
-                    onFailure: (error) => socket.send({ type: "result", id: frame.id, ok: false, error }),
-                    onSuccess: (value) => socket.send({ type: "result", id: frame.id, ok: true, value })
+                    onFailure: (error) => socket.send({ type: "result", id: frame.id, ok: false, error, ...spans.spans() }),
+                    onSuccess: (value) => socket.send({ type: "result", id: frame.id, ok: true, value, ...spans.spans() })
                   }),
                   (running) => FiberMap.run(calls, frame.id, running),
                   Effect.asVoid
                 )
+              }
               case "interrupt":
                 return FiberMap.remove(calls, frame.id)
               case "ping":

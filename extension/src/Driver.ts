@@ -85,7 +85,8 @@ export const chromeLayer = Layer.scoped(
         Effect.zipRight(Effect.tryPromise({
           try: () => chrome.debugger.sendCommand(session === undefined ? { tabId: tab } : { tabId: tab, sessionId: session }, method, params),
           catch: (e) => new DriverError({ method, message: message(e) })
-        }))
+        })),
+        Effect.withSpan(`cdp ${method}`)
       )
 
     const release = (tab: number) =>

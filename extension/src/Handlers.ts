@@ -221,6 +221,11 @@ const run = {
       const { handle, tab } = yield* resolve(call.instance, params.tab)
       return { tab: handle, released: yield* locks.unlock(tab, yield* Ref.get(call.instance.who)) }
     }),
+  "locks.figures": (call: Call) =>
+    Effect.gen(function*() {
+      const figures = yield* (yield* TabLocks).figures(call.instance.id)
+      return { ...figures, instances: (yield* (yield* Instances).list).length }
+    }),
   "instances.list": (call: Call) =>
     Effect.gen(function*() {
       const instances = yield* Instances

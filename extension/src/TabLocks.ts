@@ -7,6 +7,7 @@
  * renews it. All per-tab state lives in one Ref changed by atomic `modify` steps; a
  * waiter is a `Deferred` completed by whichever step grants it.
  */
+import type { LockFigures } from "../../src/protocol/index.js"
 import { Clock, Context, Data, Deferred, Duration, Effect, FiberMap, Layer, PubSub, Ref, type Scope, Stream } from "effect"
 
 /** Who holds or waits: an instance, with the name other agents see in errors. */
@@ -15,11 +16,12 @@ export interface Who {
   readonly name: string
 }
 
-/** A lease in force: its holder, its TTL and when it ends unless renewed. */
+/** A lease in force: its holder, its TTL, since when it is held (renewals keep it) and when it ends unless renewed. */
 export interface Lease {
   readonly _tag: "Held"
   readonly who: Who
   readonly ttl: Duration.Duration
+  readonly since: number
   readonly expiresAt: number
 }
 
@@ -84,6 +86,18 @@ export interface LockOptions {
 
 const PROGRESS_EVERY = Duration.seconds(5)
 
+/** How many of the latest samples of each kind an instance's figures keep. */
+const SAMPLES = 1000
+
+type Samples = LockFigures["waits"]
+
+const noSamples: Samples = { count: 0, recent: [] }
+const noFigures: LockFigures = { acquisitions: 0, handoffs: 0, recoveries: 0, waits: noSamples, leases: noSamples }
+const sample = (s: Samples, ms: number): Samples => ({
+  count: s.count + 1,
+  recent: s.recent.length < SAMPLES ? [...s.recent, ms] : [...s.recent.slice(1), ms]
+})
+
 export class TabLocks extends Context.Tag("tabmux/TabLocks")<TabLocks, {
   /** Runs `effect` holding `tab`'s lock. The lease holder's calls go first and renew its lease. */
   readonly withTab: <A, E, R>(
@@ -101,6 +115,8 @@ export class TabLocks extends Context.Tag("tabmux/TabLocks")<TabLocks, {
   /** Forgets a closed tab: its waiters fail with `TabGone`. */
   readonly forgetTab: (tab: number) => Effect.Effect<void>
   readonly view: Effect.Effect<ReadonlyArray<TabLockView>>
+  /** An instance's lock figures since it connected (kept until `releaseInstance`). */
+  readonly figures: (instanceId: string) => Effect.Effect<LockFigures>
   readonly events: Stream.Stream<LockEvent>
 }>() {}
 
@@ -137,7 +153,18 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
   const tabs = yield* Ref.make(new Map<number, TabState>())
   const timers = yield* FiberMap.make<number>()
   const events = yield* PubSub.unbounded<LockEvent>()
+  const figures = yield* Ref.make(new Map<string, LockFigures>())
   let nextId = 1
+
+  const count = (instanceId: string, f: (figures: LockFigures) => LockFigures) =>
+    Ref.update(figures, (map) => new Map(map).set(instanceId, f(map.get(instanceId) ?? noFigures)))
+  const acquired = (who: Who, waitedMs: number, handoff: boolean) =>
+    count(who.instanceId, (f) => ({ ...f, acquisitions: f.acquisitions + 1, handoffs: f.handoffs + (handoff ? 1 : 0), waits: sample(f.waits, waitedMs) }))
+  /** A lease ended (released, expired or dropped): its duration, and a recovery when it expired. */
+  const leaseEnded = (lease: Lease | Granted | undefined, now: number, expired: boolean) =>
+    lease?._tag === "Held"
+      ? count(lease.who.instanceId, (f) => ({ ...f, recoveries: f.recoveries + (expired ? 1 : 0), leases: sample(f.leases, now - lease.since) }))
+      : Effect.void
 
   /** Applies `f` to one tab's state atomically, grants what it can, and wakes the granted. */
   const update = <B>(tab: number, f: (s: TabState, now: number) => readonly [TabState, B]) =>
@@ -162,10 +189,15 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
       Effect.sleep(lease.ttl).pipe(
         Effect.zipRight(update(tab, (s) =>
           s.lease !== undefined && s.lease.who.instanceId === lease.who.instanceId
-            ? [{ ...s, lease: undefined }, true] as const
-            : [s, false] as const
+            ? [{ ...s, lease: undefined }, s.lease] as const
+            : [s, undefined] as const
         )),
-        Effect.flatMap((expired) => (expired ? PubSub.publish(events, { _tag: "LeaseExpired" as const, tab, who: lease.who }) : Effect.void))
+        Effect.flatMap((expired) =>
+          expired === undefined ? Effect.void : Effect.zipRight(
+            Effect.flatMap(Clock.currentTimeMillis, (now) => leaseEnded(expired, now, true)),
+            PubSub.publish(events, { _tag: "LeaseExpired" as const, tab, who: lease.who })
+          )
+        )
       )
     )
 
@@ -180,7 +212,7 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
         const since = yield* Clock.currentTimeMillis
         yield* update(tab, (s) => [{ ...s, waiters: [...s.waiters, { id, who, kind, since, deferred }] }, undefined] as const)
         // Granted at once: no wait at all (so even a zero `wait` succeeds).
-        if (yield* Deferred.isDone(deferred)) return id
+        if (yield* Deferred.isDone(deferred)) return yield* Effect.as(acquired(who, 0, false), id)
         const tell = options.onWait
         const report = tell === undefined ? Effect.void : Effect.gen(function*() {
           const started = yield* Clock.currentTimeMillis
@@ -197,9 +229,10 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
           Effect.timeoutFail({
             duration: options.wait,
             onTimeout: () => new LockTimeout({ tab: options.label, holder: undefined, waited: options.wait })
-          })
+          }),
+          Effect.withSpan("TabLocks.wait", { attributes: { tab: options.label, kind } })
         )).pipe(Effect.exit)
-        if (waited._tag === "Success") return id
+        if (waited._tag === "Success") return yield* Effect.as(acquired(who, (yield* Clock.currentTimeMillis) - since, true), id)
         // Not granted in time (or interrupted, or the tab/instance went): leave the queue; if we were
         // granted at the last moment, hand the grant on.
         const holder = holderName((yield* Ref.get(tabs)).get(tab))
@@ -232,10 +265,12 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
     })
 
   const setLease = (tab: number, who: Who, ttl: Duration.Duration) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const lease: Lease = { _tag: "Held", who, ttl, expiresAt: now + Duration.toMillis(ttl) }
-      return update(tab, (s) => [{ ...s, lease }, lease] as const).pipe(Effect.tap(() => arm(tab, lease)))
-    })
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      update(tab, (s) => {
+        const since = s.lease?._tag === "Held" && s.lease.who.instanceId === who.instanceId ? s.lease.since : now
+        const lease: Lease = { _tag: "Held", who, ttl, since, expiresAt: now + Duration.toMillis(ttl) }
+        return [{ ...s, lease }, lease] as const
+      }).pipe(Effect.tap((lease) => arm(tab, lease))))
 
   const withTab = <A, E, R>(tab: number, who: Who, options: LockOptions, effect: Effect.Effect<A, E, R>) =>
     Effect.uninterruptibleMask((restore) =>
@@ -257,18 +292,27 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
     )
 
   const unlock = (tab: number, who: Who) =>
-    update(tab, (s) =>
-      s.lease?.who.instanceId === who.instanceId ? [{ ...s, lease: undefined }, true] as const : [s, false] as const
-    ).pipe(Effect.tap((released) => (released ? FiberMap.remove(timers, tab) : Effect.void)))
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      update(tab, (s) =>
+        s.lease?.who.instanceId === who.instanceId ? [{ ...s, lease: undefined }, s.lease] as const : [s, undefined] as const
+      ).pipe(
+        Effect.tap((released) => (released === undefined ? Effect.void : Effect.zipRight(FiberMap.remove(timers, tab), leaseEnded(released, now, false)))),
+        Effect.map((released) => released !== undefined)
+      ))
 
   const failWaiters = (tab: number, which: (w: Waiter) => boolean, error: TabGone | InstanceGone, clearLease: (l: Lease | Granted) => boolean) =>
-    update(tab, (s) => [{
-      ...s,
-      lease: s.lease !== undefined && clearLease(s.lease) ? undefined : s.lease,
-      waiters: s.waiters.filter((w) => !which(w))
-    }, s.waiters.filter(which)] as const).pipe(
-      Effect.flatMap((dropped) => Effect.forEach(dropped, (w) => Deferred.fail(w.deferred, error), { discard: true }))
-    )
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      update(tab, (s) => {
+        const cleared = s.lease !== undefined && clearLease(s.lease) ? s.lease : undefined
+        return [{
+          ...s,
+          lease: cleared === undefined ? s.lease : undefined,
+          waiters: s.waiters.filter((w) => !which(w))
+        }, { dropped: s.waiters.filter(which), cleared }] as const
+      }).pipe(
+        Effect.tap(({ cleared }) => leaseEnded(cleared, now, false)),
+        Effect.flatMap(({ dropped }) => Effect.forEach(dropped, (w) => Deferred.fail(w.deferred, error), { discard: true }))
+      ))
 
   const releaseInstance = (instanceId: string) =>
     Effect.gen(function*() {
@@ -277,6 +321,11 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
         if (s.lease?.who.instanceId === instanceId) yield* FiberMap.remove(timers, tab)
         yield* failWaiters(tab, (w) => w.who.instanceId === instanceId, new InstanceGone({ instanceId }), (l) => l.who.instanceId === instanceId)
       }
+      yield* Ref.update(figures, (map) => {
+        const copy = new Map(map)
+        copy.delete(instanceId)
+        return copy
+      })
     })
 
   const forgetTab = (tab: number) =>
@@ -299,6 +348,7 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
     releaseInstance,
     forgetTab,
     view,
+    figures: (instanceId) => Effect.map(Ref.get(figures), (map) => map.get(instanceId) ?? noFigures),
     events: Stream.fromPubSub(events)
   }
 })

@@ -3,7 +3,7 @@
  * away), SIGINT or SIGTERM; then everything is released in order: MCP closed, the
  * extension told, the registry record removed, the port freed, the lock released.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Either, Layer } from "effect"
 import type { ServerConfig } from "../server/Config.js"
 import * as Mcp from "../server/Mcp.js"
 import * as NativeHost from "../server/NativeHost.js"
@@ -34,11 +34,38 @@ const ensureHost = (config: ServerConfig) =>
     Effect.catchAll((e) => Effect.logWarning(`could not install the native-messaging host: ${e.message}; run \`tabmux install\`, or pair with \`tabmux pair\``))
   )
 
+/**
+ * OpenTelemetry export when the standard variables ask for it (its module is loaded only
+ * then); settings that cannot work are said once, and the server runs without export.
+ */
+const telemetry = (config: ServerConfig, env: NodeJS.ProcessEnv = process.env) => {
+  const wanted = !/^true$/i.test(env.OTEL_SDK_DISABLED ?? "") &&
+    [env.OTEL_EXPORTER_OTLP_ENDPOINT, env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT].some((v) => (v ?? "") !== "")
+  if (!wanted) return Effect.succeed(Layer.empty)
+  return Effect.promise(() => import("../server/Telemetry.js")).pipe(
+    Effect.flatMap((Telemetry) =>
+      Either.match(Telemetry.settings(env), {
+        onLeft: (problem) => Effect.as(Effect.logWarning(`OpenTelemetry export is off: ${problem}`), Layer.empty),
+        onRight: (settings) =>
+          Effect.as(
+            Effect.logInfo(`exporting traces to ${settings.tracesUrl} and metrics to ${settings.metricsUrl} (${settings.protocol})`),
+            Telemetry.layer(settings, config.serverVersion)
+          )
+      })
+    )
+  )
+}
+
 export const serve = (config: ServerConfig, options: { readonly installHost: boolean }) =>
   Effect.when(ensureHost(config), () => options.installHost).pipe(
-    Effect.zipRight(Layer.build(TabmuxServer.layer(config).pipe(Layer.provide(Mcp.stdioTransport)))),
-    Effect.zipRight(stdinEnded),
-    Effect.zipRight(Effect.logInfo("stdin closed: shutting down")),
-    Effect.scoped,
+    Effect.zipRight(telemetry(config)),
+    Effect.flatMap((exported) =>
+      Layer.build(TabmuxServer.layer(config).pipe(Layer.provide(Mcp.stdioTransport))).pipe(
+        Effect.zipRight(stdinEnded),
+        Effect.zipRight(Effect.logInfo("stdin closed: shutting down")),
+        Effect.scoped,
+        Effect.provide(exported)
+      )
+    ),
     Effect.asVoid
   )

@@ -1,4 +1,4 @@
-/** `tabmux status`: the servers in the registry (port, pid, client, uptime, extension), with stale records swept. */
+/** `tabmux status`: the servers in the registry (port, pid, client, uptime, extension, lock figures), with stale records swept. */
 import { Clock, Console, Duration, Effect, Option } from "effect"
 import * as PortRegistry from "../server/PortRegistry.js"
 
@@ -6,6 +6,13 @@ export const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")
 }
+
+const ms = (n: number) => (n >= 10_000 ? `${Math.round(n / 1000)} s` : `${Math.round(n)} ms`)
+
+/** An agent's lock figures in one cell: acquisitions, hand-offs, waits (p50/p95/max), expired leases. */
+const locks = (l: NonNullable<PortRegistry.PortRecord["locks"]>) =>
+  `${l.acquisitions} acq, ${l.handoffs} waited, wait p50 ${ms(l.waitMs.p50)} p95 ${ms(l.waitMs.p95)} max ${ms(l.waitMs.max)}, ` +
+  `${l.leases} leases (p50 ${ms(l.leaseMs.p50)}), ${l.recoveries} expired`
 
 export const status = (options: { readonly dir: string; readonly staleAfter: Duration.Duration; readonly json: boolean }) =>
   Effect.gen(function*() {
@@ -26,7 +33,7 @@ export const status = (options: { readonly dir: string; readonly staleAfter: Dur
     } else {
       const rows = kept.map((e) =>
         Option.match(e.record, {
-          onNone: () => [String(e.port), "?", "?", "?", "?", "?", `unreadable record: ${e.path}`],
+          onNone: () => [String(e.port), "?", "?", "?", "?", "?", `unreadable record: ${e.path}`, ""],
           onSome: (r) => [
             String(r.port),
             String(r.pid),
@@ -36,10 +43,11 @@ export const status = (options: { readonly dir: string; readonly staleAfter: Dur
             r.token,
             Option.getOrElse(e.verdict, () => "?") === "hung"
               ? `hung (no heartbeat for ${PortRegistry.formatAge(now - r.heartbeatAt)})`
-              : "live"
+              : "live",
+            r.locks === undefined ? "" : locks(r.locks)
           ]
         }))
-      yield* Console.log(table([["PORT", "PID", "CLIENT", "UPTIME", "EXTENSION", "TOKEN", "STATE"], ...rows]))
+      yield* Console.log(table([["PORT", "PID", "CLIENT", "UPTIME", "EXTENSION", "TOKEN", "STATE", "LOCKS (since the agent connected)"], ...rows]))
     }
     for (const e of swept) {
       const r = Option.getOrThrow(e.record)

@@ -65,11 +65,29 @@ export const Reject = frame("reject", {
   message: Schema.String
 })
 
+/** The server's span of a call, sent only while the server exports traces: the extension hangs its own spans under it. */
+export const TraceContext = Schema.Struct({ traceId: Schema.String, spanId: Schema.String })
+
+/**
+ * A span the extension measured while it handled a traced call: start and end in ms since
+ * the epoch; `parent` is the index of its parent in the list, or -1 for the call's span.
+ */
+export const SpanRecord = Schema.Struct({
+  name: Schema.String,
+  parent: Schema.Int,
+  start: Schema.Number,
+  end: Schema.Number,
+  failed: Schema.Boolean,
+  attributes: Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.Number, Schema.Boolean) })
+})
+export type SpanRecord = typeof SpanRecord.Type
+
 /** server → extension. */
 export const Call = frame("call", {
   id: CallId,
   method: Schema.String,
-  params: Schema.Unknown
+  params: Schema.Unknown,
+  trace: Schema.optional(TraceContext)
 })
 
 /**
@@ -80,9 +98,9 @@ export const Interrupt = frame("interrupt", { id: CallId })
 
 /** extension → server, exactly one per call (none after an `interrupt`). */
 export const Result = Schema.Union(
-  frame("result", { id: CallId, ok: Schema.Literal(true), value: Schema.Unknown }),
+  frame("result", { id: CallId, ok: Schema.Literal(true), value: Schema.Unknown, spans: Schema.optional(Schema.Array(SpanRecord)) }),
   // Both sides share one catalogue of failures per protocol version (checked at the handshake).
-  frame("result", { id: CallId, ok: Schema.Literal(false), error: CallFailure })
+  frame("result", { id: CallId, ok: Schema.Literal(false), error: CallFailure, spans: Schema.optional(Schema.Array(SpanRecord)) })
 )
 
 /**

@@ -58,6 +58,19 @@ export type TabInfo = typeof TabInfo.Type
 
 const TabList = Schema.Struct({ tabs: Schema.Array(TabInfo) })
 
+/** Durations in ms: how many were recorded in all, and the latest of them (a bounded window), oldest first. */
+const Samples = Schema.Struct({ count: Schema.Int, recent: Schema.Array(Schema.Number) })
+
+/** An instance's lock figures since it connected: acquisitions, hand-offs (waited for another holder), expired leases, wait and lease durations. */
+export const LockFigures = Schema.Struct({
+  acquisitions: Schema.Int,
+  handoffs: Schema.Int,
+  recoveries: Schema.Int,
+  waits: Samples,
+  leases: Samples
+})
+export type LockFigures = typeof LockFigures.Type
+
 export const InstanceInfo = Schema.Struct({
   name: Schema.String,
   you: Schema.Boolean,
@@ -197,6 +210,13 @@ export const Methods = {
   "tab.unlock": method({
     params: Schema.Struct({ tab: Schema.optional(TabHandle) }),
     result: Schema.Struct({ tab: TabHandle, released: Schema.Boolean }),
+    timeout: "10 seconds",
+    changesPage: false
+  }),
+  /** The calling instance's lock figures since it connected (see TabLocks), and how many instances are connected. */
+  "locks.figures": method({
+    params: Schema.Struct({}),
+    result: Schema.Struct({ ...LockFigures.fields, instances: Schema.Int }),
     timeout: "10 seconds",
     changesPage: false
   }),

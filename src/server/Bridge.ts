@@ -25,7 +25,8 @@ import {
   Ref,
   Schema,
   Stream,
-  SubscriptionRef
+  SubscriptionRef,
+  type Tracer
 } from "effect"
 import {
   type Call,
@@ -43,6 +44,7 @@ import {
   randomHex32,
   type Result,
   type ResultOf,
+  type SpanRecord,
   verify
 } from "../protocol/index.js"
 import {
@@ -57,6 +59,29 @@ import { ServerConfig } from "./Config.js"
 import { extensionDir } from "./Extension.js"
 import { ServerIdentity } from "./ServerIdentity.js"
 import { UserSecret } from "./UserSecret.js"
+
+/**
+ * Whether calls carry their trace context to the extension, which then sends back the spans
+ * it measured (set by the OpenTelemetry export, Telemetry.ts; off by default).
+ */
+export class ExportSpans extends Context.Reference<ExportSpans>()("tabmux/ExportSpans", { defaultValue: () => false }) {}
+
+const nanos = (ms: number) => BigInt(Math.round(ms * 1_000_000))
+
+/** Re-creates the extension's spans of one call under the call's span, with the extension's own timings. */
+const replaySpans = (parent: Tracer.Span, spans: ReadonlyArray<SpanRecord>) =>
+  Effect.flatMap(Effect.tracer, (tracer) =>
+    Effect.sync(() => {
+      const made: Array<Tracer.Span> = []
+      for (const s of spans) {
+        const up = s.parent >= 0 && s.parent < made.length ? made[s.parent]! : parent
+        const span = tracer.span(s.name, Option.some(up), Context.empty(), [], nanos(s.start), "internal")
+        for (const [key, value] of Object.entries(s.attributes)) span.attribute(key, value)
+        span.attribute("tabmux.side", "extension")
+        span.end(nanos(Math.max(s.start, s.end)), s.failed ? Exit.fail(s.name) : Exit.void)
+        made.push(span)
+      }
+    }))
 
 /** A message channel to one peer, whatever carries it (a WebSocket, or memory in tests). */
 export interface Transport {
@@ -177,7 +202,14 @@ export const make = (options: { readonly port: number }) =>
             ? [false, p] as const
             : [true, Option.some(HashMap.set(p.value, id, { method, deferred, progress }))] as const)
         if (!registered) return yield* new ExtensionDisconnected({ method })
-        const frame: Call = { type: "call", id, method, params: encoded }
+        const parent = (yield* ExportSpans) ? yield* Effect.option(Effect.currentSpan) : Option.none<Tracer.Span>()
+        const frame: Call = {
+          type: "call",
+          id,
+          method,
+          params: encoded,
+          ...Option.match(parent, { onNone: () => ({}), onSome: (span) => ({ trace: { traceId: span.traceId, spanId: span.spanId } }) })
+        }
         yield* Effect.logDebug(`call ${id} ${method}`)
         const timeout = spec.timeout(params)
         const result = yield* link.send(frame).pipe(
@@ -190,6 +222,7 @@ export const make = (options: { readonly port: number }) =>
           }),
           Effect.ensuring(Ref.update(link.pending, Option.map(HashMap.remove(id))))
         )
+        if (Option.isSome(parent) && result.spans !== undefined) yield* replaySpans(parent.value, result.spans)
         if (!result.ok) return yield* new ExtensionCallFailed({ method, error: result.error })
         const value = yield* Schema.decodeUnknown(spec.result)(result.value).pipe(
           Effect.mapError((e) => new ProtocolMismatch({ method, direction: "result", issue: formatIssue(e) }))

@@ -4,7 +4,8 @@
  * can never share a port and a dead server's port is free the moment it dies. The
  * registry record written beside it only says who holds it.
  */
-import { Clock, Context, Data, Effect, Layer, Option, type Scope } from "effect"
+import { Clock, Context, Data, Effect, Layer, Metric, Option, type Scope } from "effect"
+import * as Metrics from "./Metrics.js"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import type { Duplex } from "node:stream"
@@ -153,6 +154,7 @@ export const make = Effect.gen(function*() {
 
   const firstFree = Effect.gen(function*() {
     for (const port of portsOf(config.ports)) {
+      yield* Metric.increment(Metrics.portClaimAttempts)
       const bound = yield* Effect.acquireRelease(bind(port), (b) => (b._tag === "Bound" ? close(b.server) : Effect.void))
       if (bound._tag === "Bound") return Option.some({ port, server: bound.server, serveUpgrades: bound.serveUpgrades })
     }

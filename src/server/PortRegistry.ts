@@ -21,7 +21,16 @@ export const PortRecord = Schema.Struct({
   serverVersion: Schema.String,
   startedAt: Schema.Number,
   heartbeatAt: Schema.Number,
-  extension: Schema.optional(Schema.Struct({ browser: Schema.String, extensionVersion: Schema.String, connectedAt: Schema.Number }))
+  extension: Schema.optional(Schema.Struct({ browser: Schema.String, extensionVersion: Schema.String, connectedAt: Schema.Number })),
+  /** The agent's lock figures since it connected, as the extension counted them at the last heartbeat. */
+  locks: Schema.optional(Schema.Struct({
+    acquisitions: Schema.Int,
+    handoffs: Schema.Int,
+    recoveries: Schema.Int,
+    waitMs: Schema.Struct({ p50: Schema.Number, p95: Schema.Number, max: Schema.Number }),
+    leases: Schema.Int,
+    leaseMs: Schema.Struct({ p50: Schema.Number, p95: Schema.Number })
+  }))
 })
 export type PortRecord = typeof PortRecord.Type
 
@@ -38,7 +47,12 @@ export const recordOf = (
     readonly startedAt: number
   },
   port: number,
-  state: { readonly clientName: string; readonly now: number; readonly extension: Option.Option<NonNullable<PortRecord["extension"]>> }
+  state: {
+    readonly clientName: string
+    readonly now: number
+    readonly extension: Option.Option<NonNullable<PortRecord["extension"]>>
+    readonly locks?: PortRecord["locks"]
+  }
 ): PortRecord => ({
   port,
   pid: identity.pid,
@@ -49,7 +63,8 @@ export const recordOf = (
   serverVersion: identity.serverVersion,
   startedAt: identity.startedAt,
   heartbeatAt: state.now,
-  ...Option.match(state.extension, { onNone: () => ({}), onSome: (extension) => ({ extension }) })
+  ...Option.match(state.extension, { onNone: () => ({}), onSome: (extension) => ({ extension }) }),
+  ...(state.locks === undefined ? {} : { locks: state.locks })
 })
 
 export const recordPath = (dir: string, port: number) => Path.join(portsDir(dir), `${port}.json`)

@@ -19,6 +19,31 @@ const held = (log: Ref.Ref<Array<string>>, name: string, ms = 100) =>
   )
 
 describe("TabLocks", () => {
+  it.effect("counts each instance's acquisitions, hand-offs, waits, lease durations and expired leases", () =>
+    withLocks((locks) =>
+      Effect.gen(function*() {
+        // A leases the tab (free: no wait), renews it at 20 s and lets it run out 60 s later.
+        yield* locks.lease(TAB, A, Duration.seconds(60), opts())
+        yield* TestClock.adjust("20 seconds")
+        yield* locks.lease(TAB, A, Duration.seconds(60), opts())
+        // B waits behind A's lease until it expires (60 s after the renewal), then runs.
+        const b = yield* Effect.fork(locks.withTab(TAB, B, opts(), Effect.void))
+        yield* Effect.yieldNow()
+        yield* TestClock.adjust("60 seconds")
+        yield* Fiber.join(b)
+        // C leases the tab for 5 s and releases it after 2 s.
+        yield* locks.lease(TAB, C, Duration.seconds(5), opts())
+        yield* TestClock.adjust("2 seconds")
+        yield* locks.unlock(TAB, C)
+        const [a, bf, c] = yield* Effect.all([locks.figures("a"), locks.figures("b"), locks.figures("c")])
+        expect(a).toEqual({ acquisitions: 1, handoffs: 0, recoveries: 1, waits: { count: 1, recent: [0] }, leases: { count: 1, recent: [80_000] } })
+        expect(bf).toEqual({ acquisitions: 1, handoffs: 1, recoveries: 0, waits: { count: 1, recent: [60_000] }, leases: { count: 0, recent: [] } })
+        expect(c).toEqual({ acquisitions: 1, handoffs: 0, recoveries: 0, waits: { count: 1, recent: [0] }, leases: { count: 1, recent: [2_000] } })
+        // An instance that goes leaves no figures behind.
+        yield* locks.releaseInstance("a")
+        expect((yield* locks.figures("a")).acquisitions).toBe(0)
+      })))
+
   it.effect("serialises operations on one tab, in arrival order", () =>
     withLocks((locks) =>
       Effect.gen(function*() {

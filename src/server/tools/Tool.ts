@@ -4,7 +4,8 @@
  * every failure becomes an `isError` result whose text says what was wrong and what to do.
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, JSONSchema, ParseResult, Schema, SchemaAST } from "effect"
+import { Duration, Effect, JSONSchema, Metric, ParseResult, Schema, SchemaAST } from "effect"
+import * as Metrics from "../Metrics.js"
 
 export interface ToolAnnotations {
   readonly title: string
@@ -158,6 +159,16 @@ export const make = <I, IE, O, OE, E extends { readonly message: string }, R>(sp
           }))
         ),
         Effect.catchAll((e) => Effect.succeed(errorResult(e.message))),
+        Effect.timed,
+        Effect.flatMap(([took, result]) =>
+          Effect.as(
+            Effect.zipRight(
+              Metric.update(Metrics.toolDuration.pipe(Metric.tagged("tool", spec.name)), Duration.toMillis(took)),
+              Metric.update(Metrics.toolCalls.pipe(Metric.tagged("tool", spec.name), Metric.tagged("outcome", result.isError ? "error" : "ok")), 1)
+            ),
+            result
+          )
+        ),
         Effect.withSpan(`tool ${spec.name}`)
       )
   }
