@@ -75,7 +75,8 @@ export const chromeLayer = Layer.scoped(
                 ? "another debugger (DevTools, or another extension) is attached to this tab: close it and try again"
                 : m
             })
-          )
+          ),
+          Effect.withSpan("cdp attach")
         )
         yield* Ref.update(attached, (s) => new Set(s).add(tab))
       })

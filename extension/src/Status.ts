@@ -1,9 +1,10 @@
 /**
- * What the status page shows: every instance with its tabs, leases and waiters. This is
+ * What the status page shows: every instance with its tabs and lock figures, leases and waiters. This is
  * the user's own view of their browser, so it shows everything; agents never get it.
  * The worker answers `{type: "status"}` runtime messages with it.
  */
 import { Effect, Layer, Option, Ref, Runtime } from "effect"
+import { Locks } from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
 import { Credentials } from "./Credentials.js"
 import { Instances, tabsOf } from "./Instances.js"
@@ -25,6 +26,7 @@ export interface Status {
     readonly color: string
     readonly port: number
     readonly tabs: ReadonlyArray<StatusTab>
+    readonly locks: Locks.LockSummary
   }>
   readonly locks: ReadonlyArray<{
     readonly title: string
@@ -50,7 +52,13 @@ export const status = Effect.gen(function*() {
         const current = yield* Ref.get(i.current)
         const tabs = yield* Effect.forEach(yield* tabsOf(i), ({ handle, shared, tab }) =>
           Effect.map(browser.getTab(tab), Option.map((t): StatusTab => ({ handle, title: t.title, url: t.url, shared, current: Option.contains(current, handle) }))))
-        return { name: (yield* Ref.get(i.who)).name, color: i.color, port: i.port, tabs: tabs.flatMap(Option.toArray) }
+        return {
+          name: (yield* Ref.get(i.who)).name,
+          color: i.color,
+          port: i.port,
+          tabs: tabs.flatMap(Option.toArray),
+          locks: Locks.summarise(yield* locks.figures(i.id))
+        }
       })),
     locks: yield* Effect.forEach(yield* locks.view, (v) =>
       Effect.map(title(v.tab), (t) => ({

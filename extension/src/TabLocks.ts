@@ -7,7 +7,7 @@
  * renews it. All per-tab state lives in one Ref changed by atomic `modify` steps; a
  * waiter is a `Deferred` completed by whichever step grants it.
  */
-import type { LockFigures } from "../../src/protocol/index.js"
+import type { Locks } from "../../src/protocol/index.js"
 import { Clock, Context, Data, Deferred, Duration, Effect, FiberMap, Layer, PubSub, Ref, type Scope, Stream } from "effect"
 
 /** Who holds or waits: an instance, with the name other agents see in errors. */
@@ -89,6 +89,7 @@ const PROGRESS_EVERY = Duration.seconds(5)
 /** How many of the latest samples of each kind an instance's figures keep. */
 const SAMPLES = 1000
 
+type LockFigures = Locks.LockFigures
 type Samples = LockFigures["waits"]
 
 const noSamples: Samples = { count: 0, recent: [] }

@@ -1,5 +1,6 @@
 // The status page (also the toolbar popup): asks the worker for its state every second
 // and renders it. Text only, built with DOM calls: no HTML is pasted from strings.
+import { Locks } from "../../src/protocol/index.js"
 import type { Status } from "./Status.js"
 
 const el = (tag: string, text?: string, className?: string) => {
@@ -37,6 +38,7 @@ const render = (status: Status) => {
     }
     if (instance.tabs.length === 0) list.append(el("li", "no tabs", "muted"))
     section.append(list)
+    section.append(el("p", `Locks since it connected: ${Locks.describe(instance.locks)}`, "muted"))
     root.append(section)
   }
   if (status.locks.length > 0) {

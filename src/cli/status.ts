@@ -1,18 +1,12 @@
 /** `tabmux status`: the servers in the registry (port, pid, client, uptime, extension, lock figures), with stale records swept. */
 import { Clock, Console, Duration, Effect, Option } from "effect"
+import { Locks } from "../protocol/index.js"
 import * as PortRegistry from "../server/PortRegistry.js"
 
 export const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")
 }
-
-const ms = (n: number) => (n >= 10_000 ? `${Math.round(n / 1000)} s` : `${Math.round(n)} ms`)
-
-/** An agent's lock figures in one cell: acquisitions, hand-offs, waits (p50/p95/max), expired leases. */
-const locks = (l: NonNullable<PortRegistry.PortRecord["locks"]>) =>
-  `${l.acquisitions} acq, ${l.handoffs} waited, wait p50 ${ms(l.waitMs.p50)} p95 ${ms(l.waitMs.p95)} max ${ms(l.waitMs.max)}, ` +
-  `${l.leases} leases (p50 ${ms(l.leaseMs.p50)}), ${l.recoveries} expired`
 
 export const status = (options: { readonly dir: string; readonly staleAfter: Duration.Duration; readonly json: boolean }) =>
   Effect.gen(function*() {
@@ -44,7 +38,7 @@ export const status = (options: { readonly dir: string; readonly staleAfter: Dur
             Option.getOrElse(e.verdict, () => "?") === "hung"
               ? `hung (no heartbeat for ${PortRegistry.formatAge(now - r.heartbeatAt)})`
               : "live",
-            r.locks === undefined ? "" : locks(r.locks)
+            r.locks === undefined ? "" : Locks.describe(r.locks)
           ]
         }))
       yield* Console.log(table([["PORT", "PID", "CLIENT", "UPTIME", "EXTENSION", "TOKEN", "STATE", "LOCKS (since the agent connected)"], ...rows]))

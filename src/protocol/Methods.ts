@@ -5,6 +5,7 @@
  * is the whole protocol change.
  */
 import { Duration, Schema } from "effect"
+import { LockFigures } from "./LockFigures.js"
 
 export interface MethodSpec<P = any, R = any> {
   readonly params: Schema.Schema<P, any>
@@ -58,18 +59,6 @@ export type TabInfo = typeof TabInfo.Type
 
 const TabList = Schema.Struct({ tabs: Schema.Array(TabInfo) })
 
-/** Durations in ms: how many were recorded in all, and the latest of them (a bounded window), oldest first. */
-const Samples = Schema.Struct({ count: Schema.Int, recent: Schema.Array(Schema.Number) })
-
-/** An instance's lock figures since it connected: acquisitions, hand-offs (waited for another holder), expired leases, wait and lease durations. */
-export const LockFigures = Schema.Struct({
-  acquisitions: Schema.Int,
-  handoffs: Schema.Int,
-  recoveries: Schema.Int,
-  waits: Samples,
-  leases: Samples
-})
-export type LockFigures = typeof LockFigures.Type
 
 export const InstanceInfo = Schema.Struct({
   name: Schema.String,

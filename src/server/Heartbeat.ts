@@ -5,7 +5,7 @@
  * lock figures: the record carries their summary, the metrics what changed.
  */
 import { Clock, Duration, Effect, Layer, Option, Ref, Schedule, Stream } from "effect"
-import type { LockFigures } from "../protocol/index.js"
+import { Locks } from "../protocol/index.js"
 import { Bridge } from "./Bridge.js"
 import { ServerConfig } from "./Config.js"
 import * as Metrics from "./Metrics.js"
@@ -21,10 +21,10 @@ export const layer = Layer.scopedDiscard(
     const { port } = yield* Listener
 
     /** The extension's lock figures at the last poll: what the metrics have been told. */
-    const figures = yield* Ref.make<LockFigures | undefined>(undefined)
+    const figures = yield* Ref.make<Locks.LockFigures | undefined>(undefined)
     const pollLocks = bridge.call("locks.figures", {}).pipe(
       Effect.tap((next) => Effect.flatMap(Ref.getAndSet(figures, next), (previous) => Metrics.recordLockFigures(previous, next))),
-      Effect.map(Metrics.summarise),
+      Effect.map(Locks.summarise),
       // A stalled extension must not hold the heartbeat back (the record would look hung).
       Effect.timeout(Duration.seconds(2)),
       Effect.withTracerEnabled(false),

@@ -5,7 +5,9 @@
  * heartbeat and feeds what changed since the last poll into these metrics.
  */
 import { Effect, Metric, MetricBoundaries } from "effect"
-import type { LockFigures } from "../protocol/index.js"
+import type { Locks } from "../protocol/index.js"
+
+type LockFigures = Locks.LockFigures
 
 /** 1 ms to ~65 s, doubling. */
 const millis = MetricBoundaries.exponential({ start: 1, factor: 2, count: 17 })
@@ -37,19 +39,3 @@ export const recordLockFigures = (previous: LockFigures | undefined, next: LockF
     Metric.incrementBy(lockRecoveries, delta(previous?.recoveries, next.recoveries)),
     Metric.set(instances, next.instances)
   ], { discard: true })
-
-const quantile = (sorted: ReadonlyArray<number>, q: number) => sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
-
-/** The figures as `tabmux status` shows them (quantiles over the latest samples the extension keeps). */
-export const summarise = (f: LockFigures) => {
-  const waits = [...f.waits.recent].sort((a, b) => a - b)
-  const leases = [...f.leases.recent].sort((a, b) => a - b)
-  return {
-    acquisitions: f.acquisitions,
-    handoffs: f.handoffs,
-    recoveries: f.recoveries,
-    waitMs: { p50: quantile(waits, 0.5), p95: quantile(waits, 0.95), max: waits.length === 0 ? 0 : waits[waits.length - 1]! },
-    leases: f.leases.count,
-    leaseMs: { p50: quantile(leases, 0.5), p95: quantile(leases, 0.95) }
-  }
-}

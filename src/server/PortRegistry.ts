@@ -8,6 +8,7 @@ import { Duration, Effect, Option, Schema } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { fileOp, readFileNoFollow, removeFile, strayTempFiles, writeFileAtomic } from "./Files.js"
+import { Locks } from "../protocol/index.js"
 import * as Process from "./Process.js"
 import { portsDir } from "./RuntimeDir.js"
 
@@ -23,14 +24,7 @@ export const PortRecord = Schema.Struct({
   heartbeatAt: Schema.Number,
   extension: Schema.optional(Schema.Struct({ browser: Schema.String, extensionVersion: Schema.String, connectedAt: Schema.Number })),
   /** The agent's lock figures since it connected, as the extension counted them at the last heartbeat. */
-  locks: Schema.optional(Schema.Struct({
-    acquisitions: Schema.Int,
-    handoffs: Schema.Int,
-    recoveries: Schema.Int,
-    waitMs: Schema.Struct({ p50: Schema.Number, p95: Schema.Number, max: Schema.Number }),
-    leases: Schema.Int,
-    leaseMs: Schema.Struct({ p50: Schema.Number, p95: Schema.Number })
-  }))
+  locks: Schema.optional(Locks.LockSummary)
 })
 export type PortRecord = typeof PortRecord.Type
 

@@ -226,6 +226,8 @@ describe.sequential("extension in headless Chromium", () => {
     for (const a of agents) expect(shown).toContain(a.name)
     expect(shown).toContain("agent-a-1")
     expect(shown).toMatch(/shared-page: leased by agent-a \(\d+ s left\)/)
+    // Each agent's lock figures since it connected: agent-a took the shared tab's lease.
+    expect(shown).toMatch(/Locks since it connected: [1-9]\d* acq, \d+ waited, wait p50 \d+ ms p95 \d+ ms max \d+ m?s/)
   })
 
   it("SIGKILL of a server: its tabs are closed, then its lease released; the others keep working, calls in flight included", { timeout: 60_000 }, async () => {

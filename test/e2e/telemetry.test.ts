@@ -91,7 +91,17 @@ describe.sequential("OpenTelemetry", () => {
     const resource = received.traces[0].resourceSpans[0].resource.attributes
     expect(resource).toContainEqual({ key: "service.name", value: { stringValue: "tabmux-under-test" } })
     expect(received.contentTypes.has("/v1/traces application/json")).toBe(true)
-    console.log(`one trace: ${spans().filter((s) => s.traceId === tool.traceId).map((s) => s.name).join(", ")}`)
+    const trace = spans().filter((s) => s.traceId === tool.traceId) as Array<OtlpSpan & { startTimeUnixNano: string; endTimeUnixNano: string }>
+    const depth = (s: OtlpSpan): number => {
+      const up = trace.find((p) => p.spanId === s.parentSpanId)
+      return up === undefined ? 0 : 1 + depth(up)
+    }
+    const t0 = BigInt(trace.find((s) => s.spanId === tool.spanId)!.startTimeUnixNano)
+    const ms = (ns: bigint) => (Number(ns) / 1e6).toFixed(1)
+    console.log(`one trace (${trace.length} spans), start offset and duration in ms:\n` + [...trace]
+      .sort((a, b) => Number(BigInt(a.startTimeUnixNano) - BigInt(b.startTimeUnixNano)))
+      .map((s) => `${"  ".repeat(depth(s))}${s.name}  +${ms(BigInt(s.startTimeUnixNano) - t0)}  ${ms(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano))}`)
+      .join("\n"))
   })
 
   it("metrics arrive: tool calls and latency, lock waits and acquisitions, instances, port claims", { timeout: 60_000 }, async () => {
