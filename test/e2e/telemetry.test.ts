@@ -121,6 +121,7 @@ describe.sequential("OpenTelemetry", () => {
     }, 15_000)
     expect(record.locks).toMatchObject({ handoffs: 0, recoveries: 0, waitMs: { p50: expect.any(Number), p95: expect.any(Number) } })
     const table = ChildProcess.spawnSync(process.execPath, [BIN, "status"], { env: { ...process.env, TABMUX_DIR: browser.dir }, encoding: "utf8" }).stdout
+    console.log(`tabmux status:\n${table}`)
     expect(table).toMatch(/LOCKS/)
     expect(table).toMatch(new RegExp(`^\\d+\\s+${agents[0]!.transport.pid}\\s.*\\s\\d+ acq`, "m"))
   })
