@@ -9,7 +9,18 @@ const frames: Array<Frame> = [
   { type: "welcome", protocol: 2, instanceId: "i", clientName: "c", pid: 1, serverVersion: "0.1.0", token: "t", onDisconnect: "keep", graceSeconds: 60, resume: "old" },
   { type: "reject", reason: "busy", message: "m" },
   { type: "call", id: 1, method: "tabs.list", params: {} },
+  { type: "call", id: 3, method: "page.snapshot", params: {}, trace: { traceId: "ab".repeat(16), spanId: "cd".repeat(8) } },
   { type: "result", id: 1, ok: true, value: { tabs: [] } },
+  {
+    type: "result",
+    id: 3,
+    ok: true,
+    value: {},
+    spans: [
+      { name: "extension page.snapshot", parent: -1, start: 1.5, end: 9.25, failed: false, attributes: {} },
+      { name: "TabLocks.wait", parent: 0, start: 2, end: 4, failed: false, attributes: { tab: "t1", kind: "op" } }
+    ]
+  },
   { type: "result", id: 2, ok: false, error: new TabNotFound({ message: "m" }) },
   { type: "event", name: "tab.closed", data: { tab: "t1" } },
   { type: "ping", at: 1 },
@@ -28,6 +39,7 @@ describe("protocol frames", () => {
         ["{\"type\":\"teleport\"}", "teleport"],
         ["{\"type\":\"call\",\"id\":1.5,\"method\":\"x\",\"params\":null}", "integer"],
         ["{\"type\":\"result\",\"id\":1,\"ok\":\"yes\"}", "ok"],
+        ["{\"type\":\"result\",\"id\":1,\"ok\":true,\"value\":1,\"spans\":[{\"name\":\"x\"}]}", "parent"],
         ["null", "null"],
         [Buffer.from("{}"), "text frame"],
         ["x".repeat(33 * 1024 * 1024), "larger than"]
