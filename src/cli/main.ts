@@ -289,8 +289,8 @@ const print = (text: string) => Effect.sync(() => void process.stdout.write(text
 
 const main = (argv: ReadonlyArray<string>): Effect.Effect<void> => {
   const [first, ...rest] = argv
-  if (first === "--version" || first === "-v") return print(packageVersion())
   if (first === undefined || first.startsWith("-")) {
+    if (argv.includes("--version")) return print(packageVersion())
     const parsed = Flags.parse(serverFlags, argv)
     if (Either.isLeft(parsed)) return usageError(parsed.left)
     if (parsed.right === "help") return print(rootHelp())

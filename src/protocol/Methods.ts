@@ -162,7 +162,7 @@ export const Methods = {
   "tabs.list": method({
     params: Schema.Struct({}),
     result: TabList,
-    timeout: "10 seconds",
+    timeout: "30 seconds",
     changesPage: false
   }),
   /** Opens a tab in the background, in the instance's group, and makes it current. */
@@ -176,13 +176,13 @@ export const Methods = {
   "tabs.select": method({
     params: Schema.Struct({ tab: TabHandle }),
     result: TabInfo,
-    timeout: "10 seconds",
+    timeout: "30 seconds",
     changesPage: false
   }),
   "tabs.close": method({
     params: Schema.Struct({ tab: Schema.optional(TabHandle) }),
     result: TabList,
-    timeout: "10 seconds",
+    timeout: "30 seconds",
     changesPage: true
   }),
   /** Takes (or renews) a lease on a tab: only this instance's calls run on it until unlock, TTL expiry or disconnect. */
