@@ -8,6 +8,8 @@ export * as BridgeErrors from "./server/BridgeErrors.js"
 export * as Config from "./server/Config.js"
 export * as InstanceLock from "./server/InstanceLock.js"
 export * as Mcp from "./server/Mcp.js"
+/** tabmux's Effect metrics; an embedder's own tracer sees the extension's spans when it provides `Bridge.ExportSpans` true. */
+export * as Metrics from "./server/Metrics.js"
 export * as PortClaims from "./server/PortClaims.js"
 export * as PortRegistry from "./server/PortRegistry.js"
 export * as ServerIdentity from "./server/ServerIdentity.js"
