@@ -5,10 +5,11 @@
  * socket, Windows named pipe), else the race-free directory protocol. A holder keeps
  * a heartbeat in its record so a hung holder is reported as hung, never stolen from.
  */
-import { Clock, Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Metric, Option, Schedule, type Scope } from "effect"
 import { randomId } from "./Files.js"
 import type { LockBackend, LockHandle, LockState } from "./lock/Backend.js"
 import { makeDirectoryBackend } from "./lock/DirectoryLock.js"
+import * as Metrics from "./Metrics.js"
 import * as UserSecret from "./UserSecret.js"
 import { kernelLockSupported, makeKernelBackend } from "./lock/KernelLock.js"
 import { LockError, LockHeld, LockLost } from "./lock/Owner.js"
@@ -56,10 +57,16 @@ export const make = (backend: LockBackend, options: Pick<InstanceLockOptions, "h
     if (!NAME.test(name)) {
       return Effect.fail(new LockError({ name, path: backend.pathOf("<name>"), problem: "invalid lock name", remedy: "Use 1-64 letters, digits, '.', '_' or '-'." }))
     }
-    const once = Effect.suspend(() => backend.tryAcquire(name, randomId(16)))
-    const attempt = acquireOptions?.wait === undefined || Duration.toMillis(acquireOptions.wait) <= 0
+    const once = Effect.zipRight(Metric.increment(Metrics.instanceLockAttempts), Effect.suspend(() => backend.tryAcquire(name, randomId(16))))
+    const retried = acquireOptions?.wait === undefined || Duration.toMillis(acquireOptions.wait) <= 0
       ? once
       : Effect.retry(once, { schedule: retrySchedule(acquireOptions.wait), while: (e) => e._tag === "LockHeld" })
+    const attempt = Effect.flatMap(Clock.currentTimeMillis, (started) =>
+      Effect.onExit(retried, (exit) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const outcome = Exit.isSuccess(exit) ? "acquired" : Option.exists(Cause.failureOption(exit.cause), (e) => e._tag === "LockHeld") ? "held" : "error"
+          return Metric.update(Metrics.instanceLockAcquire.pipe(Metric.tagged("backend", backend.strategy), Metric.tagged("outcome", outcome)), now - started)
+        })))
     return Effect.tap(attempt, (handle) =>
       Clock.currentTimeMillis.pipe(
         Effect.flatMap(handle.heartbeat),

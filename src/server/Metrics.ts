@@ -19,6 +19,12 @@ export const leaseDuration = Metric.histogram("tabmux.lease.duration", millis, "
 export const lockAcquisitions = Metric.counter("tabmux.lock.acquisitions", { description: "Tab locks given to this server's agent", incremental: true })
 export const lockHandoffs = Metric.counter("tabmux.lock.handoffs", { description: "Acquisitions that waited for another agent to let the tab go", incremental: true })
 export const lockRecoveries = Metric.counter("tabmux.lock.recoveries", { description: "Leases that expired (stale) and were recovered", incremental: true })
+export const instanceLockAcquire = Metric.histogram(
+  "tabmux.instance_lock.acquire",
+  millis,
+  "How long acquiring a single-instance lock took in ms, retries included, by backend and outcome (acquired, held, error)"
+)
+export const instanceLockAttempts = Metric.counter("tabmux.instance_lock.attempts", { description: "Single-instance lock attempts, retries included", incremental: true })
 export const portClaimAttempts = Metric.counter("tabmux.port.claim.attempts", { description: "Ports tried while claiming one at start-up", incremental: true })
 export const instances = Metric.gauge("tabmux.instances", { description: "Agents (servers) connected to the extension" })
 

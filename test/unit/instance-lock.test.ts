@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Option, Ref, Scope, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Metric, Option, Ref, Scope, TestClock } from "effect"
 import * as InstanceLock from "../../src/server/InstanceLock.js"
+import * as Metrics from "../../src/server/Metrics.js"
 import type { LockBackend } from "../../src/server/lock/Backend.js"
 import { isHeartbeatStale, LockHeld, type LockOwner } from "../../src/server/lock/Owner.js"
 
@@ -70,6 +71,27 @@ describe("InstanceLock service", () => {
       expect(waiter.unsafePoll()).toBeNull()
       yield* TestClock.adjust("1 millis")
       expect(yield* Fiber.join(waiter)).toBe("won")
+    }))
+
+  it.effect("counts attempts and times each acquisition by outcome, retries included", () =>
+    Effect.gen(function*() {
+      const { backend } = yield* memoryBackend
+      const lock = service(backend)
+      const timed = (outcome: string) => Metrics.instanceLockAcquire.pipe(Metric.tagged("backend", "kernel"), Metric.tagged("outcome", outcome))
+      const before = { attempts: (yield* Metric.value(Metrics.instanceLockAttempts)).count, held: (yield* Metric.value(timed("held"))).count }
+      const first = yield* Scope.make()
+      yield* lock.acquire("x").pipe(Scope.extend(first))
+      const waiter = yield* Effect.fork(Effect.scoped(Effect.as(lock.acquire("x", { wait: "10 seconds" }), "won")))
+      yield* TestClock.adjust("2 seconds")
+      yield* Scope.close(first, Exit.void)
+      yield* TestClock.adjust("550 millis")
+      yield* Fiber.join(waiter)
+      yield* Effect.flip(Effect.scoped(lock.acquire("y").pipe(Effect.zipRight(Effect.scoped(lock.acquire("y"))))))
+      // 1 + 7 (the waiter: at once, then at 50, 150, 350, 750, 1550, 2550 ms) + 2 (y, then y held).
+      expect((yield* Metric.value(Metrics.instanceLockAttempts)).count - before.attempts).toBe(10)
+      expect((yield* Metric.value(timed("held"))).count - before.held).toBe(1)
+      const acquired = yield* Metric.value(timed("acquired"))
+      expect(acquired.max).toBeGreaterThanOrEqual(2550)
     }))
 
   it.effect("gives up with LockHeld when the wait runs out", () =>
