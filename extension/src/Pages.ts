@@ -265,26 +265,19 @@ const apply = (page: PageRecord, session: string | undefined, method: string, pa
   }
 }
 
-/**
- * What every session of a page (the page itself, or a child frame) has enabled. The first
- * command alone (it attaches the debugger to a new tab), then the rest all at once: the
- * browser runs a session's commands in the order they arrive, so none waits for the answer
- * to the one before.
- */
+/** What every session of a page (the page itself, or a child frame) has enabled. */
 const enable = (driver: Context.Tag.Service<Driver>, tab: number, session?: string) =>
-  Effect.zipRight(
-    driver.send(tab, "Page.enable", {}, session),
-    Effect.forEach(
-      [
-        ["Runtime.enable", {}],
-        ["Network.enable", {}],
-        ["Log.enable", {}],
-        ["Page.setInterceptFileChooserDialog", { enabled: true }],
-        ["Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: false, flatten: true }]
-      ] as const,
-      ([method, params]) => driver.send(tab, method, params, session),
-      { discard: true, concurrency: "unbounded" }
-    )
+  Effect.forEach(
+    [
+      ["Page.enable", {}],
+      ["Runtime.enable", {}],
+      ["Network.enable", {}],
+      ["Log.enable", {}],
+      ["Page.setInterceptFileChooserDialog", { enabled: true }],
+      ["Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: false, flatten: true }]
+    ] as const,
+    ([method, params]) => driver.send(tab, method, params, session),
+    { discard: true }
   )
 
 export const layer = Layer.scoped(
@@ -330,9 +323,8 @@ export const layer = Layer.scoped(
         records.set(tab, page)
         // A background tab acts as if focused, so focus, keyboard and :focus styles behave as in front.
         return enable(driver, tab).pipe(
-          Effect.zipRight(
-            Effect.zipRight(driver.send(tab, "Emulation.setFocusEmulationEnabled", { enabled: true }), driver.send(tab, "Page.getFrameTree"), { concurrent: true })
-          ),
+          Effect.zipRight(driver.send(tab, "Emulation.setFocusEmulationEnabled", { enabled: true })),
+          Effect.zipRight(driver.send(tab, "Page.getFrameTree")),
           Effect.map((tree) => {
             page.mainFrame = String((tree as { frameTree?: { frame?: { id?: string } } }).frameTree?.frame?.id ?? "")
             return page
