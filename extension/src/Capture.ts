@@ -6,12 +6,15 @@
  * a background tab needs to take a new viewport size, and to route pointer input into
  * its out-of-process frames where they are now (not where they were last drawn).
  */
-import { Duration, Effect, Schema } from "effect"
+import { Deferred, Duration, Effect, Fiber, Schema } from "effect"
 import type { CallFailure } from "../../src/protocol/index.js"
 import { Driver } from "./Driver.js"
 import { pageError } from "./Pages.js"
 
 const RETRY = Duration.millis(300)
+const TRIES = 6
+/** How long a capture waits, after its answer, for the requests it sent before (see below). */
+const SETTLE = Duration.seconds(2)
 const CAPTURE_CAP = Duration.seconds(15)
 const Captured = Schema.Struct({ data: Schema.String })
 
@@ -25,9 +28,28 @@ export const capture = (tab: number, params: object): Effect.Effect<string, Call
       Effect.flatMap((r) => Schema.decodeUnknown(Captured)(r).pipe(Effect.mapError(() => failed("unexpected answer from the browser")))),
       Effect.map((r) => r.data)
     )
-    return Effect.raceAll(Array.from({ length: 6 }, (_, i) => Effect.delay(once, Duration.times(RETRY, i)))).pipe(
-      Effect.timeoutFail({ duration: CAPTURE_CAP, onTimeout: () => failed("the browser produced no image") })
-    )
+    return Effect.gen(function*() {
+      const first = yield* Deferred.make<string, CallFailure>()
+      let failures = 0
+      // A request once sent runs to its answer: abandoned, it would still run in the browser
+      // later, and a capture restores the page's metrics as they were when it began (undoing
+      // a resize made meanwhile). Requests not yet sent when one answers are not sent.
+      const requests = yield* Effect.forEach(Array.from({ length: TRIES }, (_, i) => i), (i) =>
+        Effect.fork(Effect.delay(
+          Effect.uninterruptible(once.pipe(
+            Effect.matchEffect({
+              onSuccess: (data) => Deferred.succeed(first, data),
+              onFailure: (e) => (++failures === TRIES ? Deferred.fail(first, e) : Effect.void)
+            })
+          )),
+          Duration.times(RETRY, i)
+        )))
+      return yield* Deferred.await(first).pipe(
+        Effect.timeoutFail({ duration: CAPTURE_CAP, onTimeout: () => failed("the browser produced no image") }),
+        // The browser answers every pending capture of a tab when it draws it: waiting for them is short.
+        Effect.ensuring(Effect.ignore(Effect.timeout(Fiber.interruptAll(requests), SETTLE)))
+      )
+    })
   })
 
 /** Makes the tab draw a frame now (a one-pixel capture); never fails. */
