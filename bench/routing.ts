@@ -17,7 +17,7 @@ import * as Http from "node:http"
 import WebSocket, { WebSocketServer } from "ws"
 import { Config, Mcp, PortClaims, TabmuxServer } from "../src/index.js"
 import { launch } from "../test/support/chromium.js"
-import { proveAsExtension, secretOf } from "../test/support/peer.js"
+import { connectAsExtension, secretOf } from "../test/support/peer.js"
 import { json, round, stats, table, tabmux, tempDir } from "./lib.js"
 
 const calls = Number(process.argv[2] ?? 1000)
@@ -55,13 +55,15 @@ const context = await Effect.runPromise(Layer.buildWithScope(TabmuxServer.layer(
 const { port } = await Effect.runPromise(Effect.provide(PortClaims.Listener, context))
 const peer = new WebSocket(`ws://127.0.0.1:${port}`, { headers: { Origin: ORIGIN } })
 await new Promise((r) => peer.once("open", r))
-peer.on("message", (d) => {
-  const f = JSON.parse(String(d))
-  if (f.type === "call") peer.send(JSON.stringify({ type: "result", id: f.id, ok: true, value: { tabs } }))
+await connectAsExtension(peer, {
+  port,
+  secret: await secretOf(dir),
+  browser: "bench",
+  onFrame: (f, self) => {
+    self.frames.length = 0
+    if (f.type === "call") void self.send({ type: "result", id: f.id, ok: true, value: { tabs } })
+  }
 })
-const frames: Array<any> = []
-peer.on("message", (d) => frames.push(JSON.parse(String(d))))
-await proveAsExtension(peer, frames, { port, secret: await secretOf(dir), browser: "bench" })
 const client = new Client({ name: "bench", version: "1" })
 await client.connect(clientSide)
 const inProcess = await time(calls, () => client.callTool({ name: "browser_tabs", arguments: { action: "list" } }))

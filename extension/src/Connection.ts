@@ -5,16 +5,7 @@
  * closes, the instance's scope closes: its tabs are handled, then its locks released.
  */
 import { Clock, Duration, Effect, Exit, FiberMap, Mailbox, Option, Ref, type Scope, Stream } from "effect"
-import {
-  decodeFrame,
-  encodeFrame,
-  type Frame,
-  FrameRefused,
-  PROTOCOL_VERSION,
-  prove,
-  randomHex32,
-  verify
-} from "../../src/protocol/index.js"
+import { FrameRefused, Session } from "../../src/protocol/index.js"
 import * as CallSpans from "./CallSpans.js"
 import { Credentials } from "./Credentials.js"
 import { handle, type Needs } from "./Handlers.js"
@@ -39,7 +30,7 @@ export interface ConnectionOptions {
 
 interface Socket {
   readonly incoming: Mailbox.ReadonlyMailbox<unknown>
-  readonly send: (frame: Frame) => Effect.Effect<void>
+  readonly send: (data: string | Uint8Array) => Effect.Effect<void>
   readonly close: Effect.Effect<void>
 }
 
@@ -58,14 +49,15 @@ const open = (port: number): Effect.Effect<Option.Option<Socket>> =>
   Effect.flatMap(Mailbox.make<unknown>(), (incoming) =>
     Effect.async<Option.Option<Socket>>((resume) => {
       const ws = new WebSocket(`ws://127.0.0.1:${port}`)
+      ws.binaryType = "arraybuffer"
       let opened = false
       ws.onopen = () => {
         opened = true
         resume(Effect.succeed(Option.some({
           incoming,
-          send: (frame) =>
+          send: (data) =>
             Effect.sync(() => {
-              if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(frame))
+              if (ws.readyState === WebSocket.OPEN) ws.send(data as string | Uint8Array<ArrayBuffer>)
             }),
           close: Effect.sync(() => ws.close(1000))
         })))
@@ -91,39 +83,12 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
     )
     if (Option.isNone(opened)) return { _tag: "Rejected", reason: "something listens there, but not a tabmux server that accepts us" } as const
     const socket = opened.value
-    const next = socket.incoming.take.pipe(Effect.flatMap(decodeFrame), Effect.timeout(options.handshakeTimeout), Effect.option)
-    const extensionNonce = randomHex32()
-    yield* socket.send({
-      type: "hello",
-      protocol: PROTOCOL_VERSION,
-      extensionVersion: options.extensionVersion,
-      browser: options.browser,
-      nonce: extensionNonce
-    })
-    const challenge = yield* next
-    if (Option.isSome(challenge) && challenge.value.type === "reject") {
-      return { _tag: "Rejected", reason: `${challenge.value.reason}: ${challenge.value.message}` } as const
-    }
-    if (Option.isNone(challenge) || challenge.value.type !== "challenge") {
-      return { _tag: "Rejected", reason: "no challenge (not a tabmux server?)" } as const
-    }
-    // The server proves itself first; until it has, nothing it says is obeyed, and we prove nothing.
-    const transcript = { protocol: PROTOCOL_VERSION, port, extensionNonce, serverNonce: challenge.value.nonce }
-    if (!(yield* verify(key.value, "server", transcript, challenge.value.proof))) {
-      return {
-        _tag: "Rejected",
-        reason: "it could not prove it is one of this user's tabmux servers (another user's, or a server with another secret): ignored"
-      } as const
-    }
-    yield* socket.send({ type: "auth", proof: yield* prove(key.value, "extension", transcript) })
-    const first = yield* next
-    if (Option.isNone(first) || (first.value.type !== "welcome" && first.value.type !== "reject")) {
-      return { _tag: "Rejected", reason: "no welcome after the proof" } as const
-    }
-    if (first.value.type === "reject") {
-      return { _tag: "Rejected", reason: `${first.value.reason}: ${first.value.message}` } as const
-    }
-    const welcome = first.value
+    const handshake = yield* Session.asExtension({
+      send: socket.send,
+      next: socket.incoming.take.pipe(Effect.timeout(options.handshakeTimeout), Effect.option)
+    }, { secret: key.value, port, extensionVersion: options.extensionVersion, browser: options.browser, cipher: Session.webCipher })
+    if (handshake._tag === "Rejected") return { _tag: "Rejected", reason: handshake.reason } as const
+    const { welcome, session } = handshake
     const instances = yield* Instances
     const instance = yield* instances.register({
       id: welcome.instanceId,
@@ -144,19 +109,19 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
     const dispatch = (data: unknown) =>
       Effect.zipRight(
         Clock.currentTimeMillis.pipe(Effect.flatMap((now) => Ref.set(lastHeard, now))),
-        decodeFrame(data).pipe(
+        session.receive(data).pipe(
           Effect.flatMap((frame): Effect.Effect<void, never, Needs | Scope.Scope> => {
             switch (frame.type) {
               case "call": {
                 const spans = CallSpans.recorder(frame.trace)
                 return handle({
                   instance,
-                  progress: (message) => socket.send({ type: "event", name: "call.progress", data: { call: frame.id, message } })
+                  progress: (message) => session.send({ type: "event", name: "call.progress", data: { call: frame.id, message } })
                 }, frame.method, frame.params).pipe(
                   (running) => spans.run(`extension ${frame.method}`, running),
                   Effect.matchEffect({
-                    onFailure: (error) => socket.send({ type: "result", id: frame.id, ok: false, error, ...spans.spans() }),
-                    onSuccess: (value) => socket.send({ type: "result", id: frame.id, ok: true, value, ...spans.spans() })
+                    onFailure: (error) => session.send({ type: "result", id: frame.id, ok: false, error, ...spans.spans() }),
+                    onSuccess: (value) => session.send({ type: "result", id: frame.id, ok: true, value, ...spans.spans() })
                   }),
                   (running) => FiberMap.run(calls, frame.id, running),
                   Effect.asVoid
@@ -165,22 +130,22 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
               case "interrupt":
                 return FiberMap.remove(calls, frame.id)
               case "ping":
-                return socket.send({ type: "pong", at: frame.at })
+                return session.send({ type: "pong", at: frame.at })
               case "pong":
                 return Effect.void
               case "error":
                 return Effect.logWarning(`server refused a frame: ${frame.error.message}`)
               default:
-                return socket.send({ type: "error", error: new FrameRefused({ message: `unexpected "${frame.type}" frame` }) })
+                return session.send({ type: "error", error: new FrameRefused({ message: `unexpected "${frame.type}" frame` }) })
             }
           }),
-          Effect.catchTag("BadFrame", (e) => socket.send({ type: "error", error: new FrameRefused({ message: e.message }) }))
+          Effect.catchTag("BadFrame", (e) => session.send({ type: "error", error: new FrameRefused({ message: e.message }) }))
         )
       )
 
     const forwardClosedTabs = instances.closedByUser.pipe(
       Stream.filter((e) => e.instanceId === instance.id),
-      Stream.runForEach((e) => socket.send({ type: "event", name: "tab.closed", data: { tab: e.handle, by: "user" } }))
+      Stream.runForEach((e) => session.send({ type: "event", name: "tab.closed", data: { tab: e.handle, by: "user" } }))
     )
     yield* Effect.forkScoped(forwardClosedTabs)
     const locks = yield* TabLocks
@@ -189,7 +154,7 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
       Stream.runForEach((e) =>
         Effect.gen(function*() {
           const handle = (yield* tabsOf(instance)).find((t) => t.tab === e.tab)?.handle
-          if (handle !== undefined) yield* socket.send({ type: "event", name: "lease.expired", data: { tab: handle } })
+          if (handle !== undefined) yield* session.send({ type: "event", name: "lease.expired", data: { tab: handle } })
         })
       )
     )
@@ -205,7 +170,13 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
         yield* Effect.sleep(Duration.millis(limit - quiet))
       }
     })
-    const reading = socket.incoming.take.pipe(Effect.flatMap(dispatch), Effect.forever, Effect.ignore)
+    // A sealed frame that does not open (a relay's, a replay) ends the connection.
+    const reading = socket.incoming.take.pipe(
+      Effect.flatMap(dispatch),
+      Effect.forever,
+      Effect.catchTag("SessionBroken", (e) => Effect.logWarning(`port ${port}: ${e.message}`)),
+      Effect.ignore
+    )
     yield* Effect.raceFirst(reading, silence.pipe(Effect.zipRight(Effect.logWarning(`port ${port}: server silent, closing`))))
     yield* Effect.logInfo(`disconnected from ${welcome.clientName} on port ${port}`)
     return { _tag: "Closed", served: true } as const

@@ -8,7 +8,7 @@ import { CallFailure, FrameRefused } from "./Errors.js"
 import { Hex32 } from "./Handshake.js"
 
 /** Bumped on any change a peer of the previous version could misread. */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 
 const frame = <T extends string, F extends Schema.Struct.Fields>(type: T, fields: F) =>
   Schema.Struct({ type: Schema.Literal(type), ...fields })
@@ -59,7 +59,7 @@ export const Welcome = frame("welcome", {
   nextHandle: Schema.optional(Schema.Int.pipe(Schema.positive()))
 })
 
-/** Either side, before closing: why the peer is refused (version mismatch, server busy with another browser). */
+/** Either side, before closing: why the peer is refused (version mismatch, a failed proof; sealed after the proofs: server busy with another browser). */
 export const Reject = frame("reject", {
   reason: Schema.Literal("protocol", "busy", "handshake", "auth"),
   message: Schema.String

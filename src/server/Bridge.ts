@@ -28,6 +28,8 @@ import {
   SubscriptionRef,
   type Tracer
 } from "effect"
+import { nodeCipher } from "./SessionCipher.js"
+import * as Throttled from "./Throttled.js"
 import {
   type Call,
   decodeFrame,
@@ -43,6 +45,7 @@ import {
   prove,
   randomHex32,
   type Result,
+  Session,
   type ResultOf,
   type SpanRecord,
   verify
@@ -87,8 +90,11 @@ const replaySpans = (parent: Tracer.Span, spans: ReadonlyArray<SpanRecord>) =>
 export interface Transport {
   /** Messages as received (text, or a Buffer for binary frames); ends when the peer goes. */
   readonly incoming: Mailbox.ReadonlyMailbox<unknown>
-  readonly send: (text: string) => Effect.Effect<void>
+  /** A text frame (the handshake) or a binary one (a sealed frame). */
+  readonly send: (data: string | Uint8Array) => Effect.Effect<void>
   readonly close: (code: number, reason: string) => Effect.Effect<void>
+  /** The peer proved itself: the limits that hold strangers before the proof may be lifted. */
+  readonly proven?: Effect.Effect<void>
 }
 
 export type EventFrame = Extract<Frame, { type: "event" }>
@@ -126,6 +132,7 @@ export class CallProgress extends Context.Tag("tabmux/CallProgress")<CallProgres
 
 interface Link extends ExtensionInfo {
   readonly send: (frame: Frame) => Effect.Effect<void>
+  readonly receive: Session.Session["receive"]
   /** `None` once the connection is closed: registering a call then fails at once. */
   readonly pending: Ref.Ref<Option.Option<HashMap.HashMap<number, Pending>>>
   readonly nextId: Ref.Ref<number>
@@ -156,7 +163,7 @@ export const make = (options: { readonly port: number }) =>
     const config = yield* ServerConfig
     const identity = yield* ServerIdentity
     const { key } = yield* UserSecret
-    const refusals = yield* Ref.make({ loggedAt: Number.NEGATIVE_INFINITY, unlogged: 0 })
+    const warnRefused = yield* Throttled.warning
     /** The highest tab handle number any result has named (see the welcome's `nextHandle`). */
     const handlesSeen = yield* Ref.make(0)
     const active = yield* SubscriptionRef.make(Option.none<Link>())
@@ -235,18 +242,15 @@ export const make = (options: { readonly port: number }) =>
      * Refuses a peer. Refusals are logged at most once a minute (with a count of those
      * not logged), so a peer that keeps failing cannot flood the log.
      */
-    const reject = (transport: Transport, reason: "protocol" | "busy" | "handshake" | "auth", message: string) =>
+    const reject = (
+      transport: Transport,
+      reason: "protocol" | "busy" | "handshake" | "auth",
+      message: string,
+      send: (frame: Frame) => Effect.Effect<void> = (frame) => transport.send(encodeFrame(frame))
+    ) =>
       Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const unlogged = yield* Ref.modify(refusals, (r) =>
-          now - r.loggedAt >= 60_000
-            ? [Option.some(r.unlogged), { loggedAt: now, unlogged: 0 }] as const
-            : [Option.none<number>(), { ...r, unlogged: r.unlogged + 1 }] as const)
-        if (Option.isSome(unlogged)) {
-          const more = unlogged.value > 0 ? ` (and ${unlogged.value} refusal(s) not logged in the last minute)` : ""
-          yield* Effect.logWarning(`refused an extension connection (${reason}): ${message}${more}`)
-        }
-        yield* transport.send(encodeFrame({ type: "reject", reason, message }))
+        yield* warnRefused(`refused an extension connection (${reason}): ${message}`)
+        yield* send({ type: "reject", reason, message })
         yield* transport.close(CloseCode.Rejected, reason)
       })
 
@@ -258,26 +262,33 @@ export const make = (options: { readonly port: number }) =>
     /** The peer's next message within the handshake timeout, as it came. */
     const nextMessage = (transport: Transport) => transport.incoming.take.pipe(Effect.timeout(config.handshakeTimeout), Effect.option)
 
-    /** The peer's next frame within the handshake timeout; `None` if none came or it did not decode. */
-    const nextFrame = (transport: Transport) =>
-      Effect.flatMap(nextMessage(transport), Option.match({ onNone: () => Effect.succeedNone, onSome: (data) => Effect.option(decodeFrame(data)) }))
-
     /**
      * The same-user proof, server side: send our nonce and proof, then expect the
-     * extension's proof over the same transcript. True only when it checks out.
+     * extension's proof over the same transcript. When it checks out, the sealed session
+     * keyed by this handshake (protocol/Session.ts); nothing after it crosses in the clear.
      */
-    const authenticate = (transport: Transport, hello: Hello) =>
+    const authenticate = (transport: Transport, hello: Hello, helloText: string) =>
       Effect.gen(function*() {
         const transcript = { protocol: PROTOCOL_VERSION, port: options.port, extensionNonce: hello.nonce, serverNonce: randomHex32() }
-        const proof = yield* prove(key, "server", transcript)
-        yield* transport.send(encodeFrame({ type: "challenge", nonce: transcript.serverNonce, proof }))
-        const answer = yield* nextFrame(transport)
-        if (Option.isNone(answer) || answer.value.type !== "auth") return false
-        return yield* verify(key, "extension", transcript, answer.value.proof)
+        const challenge = encodeFrame({ type: "challenge", nonce: transcript.serverNonce, proof: yield* prove(key, "server", transcript) })
+        yield* transport.send(challenge)
+        const authText = Option.filter(yield* nextMessage(transport), (d): d is string => typeof d === "string")
+        if (Option.isNone(authText)) return Option.none()
+        const auth = yield* Effect.option(decodeFrame(authText.value))
+        if (Option.isNone(auth) || auth.value.type !== "auth") return Option.none()
+        if (!(yield* verify(key, "extension", transcript, auth.value.proof))) return Option.none()
+        return Option.some(
+          yield* Session.openSession("server", key, {
+            port: options.port,
+            extensionNonce: hello.nonce,
+            serverNonce: transcript.serverNonce,
+            frames: [helloText, challenge, authText.value]
+          }, nodeCipher, transport.send)
+        )
       })
 
     const dispatch = (link: Link) => (data: unknown) =>
-      decodeFrame(data).pipe(
+      link.receive(data).pipe(
         Effect.flatMap((frame): Effect.Effect<void> => {
           switch (frame.type) {
             case "result":
@@ -365,11 +376,13 @@ export const make = (options: { readonly port: number }) =>
               `update the ${newer === "extension" ? "server" : "extension"} so both match`
           )
         }
-        const hello = Option.flatMap(first, decodeHello)
-        if (Option.isNone(hello)) {
+        const helloText = Option.filter(first, (d): d is string => typeof d === "string")
+        const hello = Option.flatMap(helloText, decodeHello)
+        if (Option.isNone(helloText) || Option.isNone(hello)) {
           return yield* reject(transport, "handshake", "expected a hello frame first")
         }
-        if (!(yield* authenticate(transport, hello.value))) {
+        const session = yield* authenticate(transport, hello.value, helloText.value)
+        if (Option.isNone(session)) {
           return yield* reject(
             transport,
             "auth",
@@ -377,11 +390,13 @@ export const make = (options: { readonly port: number }) =>
               "If this is your tabmux extension: run `tabmux install` (native-messaging host) or pair it with `tabmux pair`, then reload it"
           )
         }
-        const send = (frame: Frame) => transport.send(encodeFrame(frame))
+        if (transport.proven !== undefined) yield* transport.proven
+        const { send, receive } = session.value
         const link: Link = {
           hello: hello.value,
           connectedAt: yield* Clock.currentTimeMillis,
           send,
+          receive,
           pending: yield* Ref.make(Option.some(HashMap.empty<number, Pending>())),
           nextId: yield* Ref.make(1),
           missedPongs: yield* Ref.make(0)
@@ -389,7 +404,7 @@ export const make = (options: { readonly port: number }) =>
         const taken = yield* SubscriptionRef.modify(active, (cur) =>
           Option.isSome(cur) ? [false, cur] as const : [true, Option.some(link)] as const)
         if (!taken) {
-          return yield* reject(transport, "busy", "this server is already connected to another browser profile")
+          return yield* reject(transport, "busy", "this server is already connected to another browser profile", send)
         }
         yield* Ref.set(waitedInVain, false)
         yield* Effect.addFinalizer(() => closeLink(link))
@@ -413,7 +428,10 @@ export const make = (options: { readonly port: number }) =>
         const reading = transport.incoming.take.pipe(
           Effect.flatMap(dispatch(link)),
           Effect.forever,
-          Effect.catchTag("NoSuchElementException", () => Effect.logInfo("extension disconnected"))
+          Effect.catchTags({
+            NoSuchElementException: () => Effect.logInfo("extension disconnected"),
+            SessionBroken: (e) => Effect.logWarning(e.message)
+          })
         )
         const silent = keepalive(link).pipe(
           Effect.zipRight(Effect.logWarning(`no keepalive answer for ${config.keepaliveMisses} intervals: closing the connection`)),

@@ -4,11 +4,13 @@
  * can never share a port and a dead server's port is free the moment it dies. The
  * registry record written beside it only says who holds it.
  */
-import { Clock, Context, Data, Effect, Layer, Metric, Option, type Scope } from "effect"
+import { Clock, Context, Data, Effect, FiberSet, Layer, Metric, Option, type Scope } from "effect"
 import * as Metrics from "./Metrics.js"
-import * as Fs from "node:fs"
 import * as Http from "node:http"
+import type { Socket } from "node:net"
 import type { Duplex } from "node:stream"
+import { clientUid, listenerUids, userName } from "./LoopbackPeers.js"
+import * as Throttled from "./Throttled.js"
 import { errorCode } from "./Files.js"
 import { formatRange, portsOf, type PortRange, ServerConfig } from "./Config.js"
 import * as PortRegistry from "./PortRegistry.js"
@@ -42,34 +44,6 @@ export interface PortHolder {
   readonly record: Option.Option<PortRegistry.PortRecord>
   /** Who listens there, where the system tells (Linux: /proc/net/tcp): uid and user name. */
   readonly owner: Option.Option<{ readonly uid: number; readonly user: string | undefined }>
-}
-
-/** The uid listening on each loopback TCP port (Linux; empty elsewhere or when unreadable). */
-export const listenerUids = (): ReadonlyMap<number, number> => {
-  const found = new Map<number, number>()
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = ""
-    try {
-      text = Fs.readFileSync(file, "utf8")
-    } catch {
-      continue
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/)
-      // sl local_address rem_address st ... uid: state 0A is LISTEN.
-      if (f.length < 8 || f[3] !== "0A") continue
-      found.set(parseInt(f[1]!.split(":")[1]!, 16), Number(f[7]))
-    }
-  }
-  return found
-}
-
-const userName = (uid: number): string | undefined => {
-  try {
-    return Fs.readFileSync("/etc/passwd", "utf8").split("\n").map((l) => l.split(":")).find((f) => f[2] === String(uid))?.[0]
-  } catch {
-    return undefined
-  }
 }
 
 export class NoFreePort extends Data.TaggedError("NoFreePort")<{
@@ -124,8 +98,12 @@ export const parkUpgrades = (server: Http.Server) => {
   }
 }
 
-/** Binds exactly 127.0.0.1 (never all interfaces, never `localhost`, never reusePort). */
-const bind = (port: number) =>
+/**
+ * Binds exactly 127.0.0.1 (never all interfaces, never `localhost`, never reusePort).
+ * `admit` sees each connection as it is accepted, before anything is read from it or
+ * sent to it.
+ */
+const bind = (port: number, admit: (socket: Socket) => void) =>
   Effect.async<Bind, PortClaimError>((resume) => {
     // Plain HTTP is never served: answer 403 from the first moment, so a probe that
     // arrives before the WebSocket endpoint is attached is answered, not left hanging.
@@ -136,6 +114,7 @@ const bind = (port: number) =>
       const code = errorCode(e)
       resume(code === "EADDRINUSE" || code === "EACCES" ? Effect.succeed({ _tag: "Busy" }) : Effect.fail(new PortClaimError({ port, cause: e })))
     })
+    server.on("connection", admit)
     const serveUpgrades = parkUpgrades(server)
     server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
       resume(Effect.succeed({ _tag: "Bound", server, serveUpgrades }))
@@ -152,10 +131,27 @@ export const make = Effect.gen(function*() {
   const config = yield* ServerConfig
   const identity = yield* ServerIdentity
 
+  const warnForeign = yield* Throttled.warning
+
+  /**
+   * Another user's process on the other end is refused before it is read or answered
+   * (invariant 9: such a process could relay the extension's proof, DESIGN §6); the
+   * same-user proof and the sealed session stand where the system does not say.
+   */
+  const admitOwnUser = (port: number, run: (effect: Effect.Effect<void>) => unknown) => (socket: Socket) => {
+    const mine = process.getuid?.()
+    const uid = mine === undefined || socket.remotePort === undefined ? undefined : clientUid(port, socket.remotePort)
+    if (uid === undefined || uid === mine) return
+    socket.destroy()
+    const user = userName(uid)
+    run(warnForeign(`refused a connection from another user's process (uid ${uid}${user ? `, ${user}` : ""}): only your own browser may connect`))
+  }
+
   const firstFree = Effect.gen(function*() {
+    const run = yield* FiberSet.makeRuntime<never>()
     for (const port of portsOf(config.ports)) {
       yield* Metric.increment(Metrics.portClaimAttempts)
-      const bound = yield* Effect.acquireRelease(bind(port), (b) => (b._tag === "Bound" ? close(b.server) : Effect.void))
+      const bound = yield* Effect.acquireRelease(bind(port, admitOwnUser(port, run)), (b) => (b._tag === "Bound" ? close(b.server) : Effect.void))
       if (bound._tag === "Bound") return Option.some({ port, server: bound.server, serveUpgrades: bound.serveUpgrades })
     }
     return Option.none<PortClaim>()

@@ -13,6 +13,7 @@ import { MAX_FRAME_BYTES } from "../protocol/index.js"
 import { Bridge, CloseCode, type Transport } from "./Bridge.js"
 import { ServerConfig } from "./Config.js"
 import { Listener } from "./PortClaims.js"
+import * as Throttled from "./Throttled.js"
 
 /** Why an upgrade is refused, or `undefined` when it may proceed. */
 export const refusal = (
@@ -31,19 +32,43 @@ export const refusal = (
   return undefined
 }
 
-const forbidden = (socket: Net.Duplex) => {
-  const body = "tabmux: forbidden\n"
+const respond = (socket: Net.Duplex, status: string) => {
+  const body = `tabmux: ${status.slice(4).toLowerCase()}\n`
   socket.end(
-    `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+    `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`
   )
 }
 
-export const fromWebSocket = (ws: WebSocket): Effect.Effect<Transport> =>
+/** What a peer may send before it has proved itself: a hello and an auth are well under 1 KiB each. */
+export const UNPROVEN_BYTES = 16 * 1024
+/** Connections that have not proved themselves yet, at once; more are answered 503 until some finish. */
+export const UNPROVEN_CONNECTIONS = 8
+
+/**
+ * `ws` as a Transport. Until `proven`, every byte the peer sends counts against
+ * `UNPROVEN_BYTES`, counted as it arrives (before `ws` gathers a message), and the
+ * socket is destroyed past it; `settled` runs once, when it is proven or gone.
+ */
+export const fromWebSocket = (ws: WebSocket, raw: Net.Duplex, settled: () => void = () => {}): Effect.Effect<Transport> =>
   Effect.map(Mailbox.make<unknown>(), (incoming) => {
+    let received = 0
+    const count = (chunk: Buffer) => {
+      received += chunk.length
+      if (received > UNPROVEN_BYTES) raw.destroy()
+    }
+    let open = true
+    const settle = () => {
+      if (!open) return
+      open = false
+      raw.off("data", count)
+      settled()
+    }
+    raw.on("data", count)
     ws.on("message", (data, isBinary) => {
       incoming.unsafeOffer(isBinary ? data : data.toString())
     })
     ws.on("close", () => {
+      settle()
       incoming.unsafeDone(Exit.void)
     })
     ws.on("error", () => ws.terminate())
@@ -54,7 +79,8 @@ export const fromWebSocket = (ws: WebSocket): Effect.Effect<Transport> =>
           if (ws.readyState !== ws.OPEN) return resume(Effect.void)
           ws.send(text, () => resume(Effect.void))
         }),
-      close: (code, reason) => Effect.sync(() => ws.close(code, reason))
+      close: (code, reason) => Effect.sync(() => ws.close(code, reason)),
+      proven: Effect.sync(settle)
     }
   })
 
@@ -64,16 +90,20 @@ export const layer = Layer.scopedDiscard(
     const config = yield* ServerConfig
     const bridge = yield* Bridge
     const run = yield* FiberSet.makeRuntime<never>()
+    const warn = yield* Throttled.warning
     const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
+    let unproven = 0
 
     const onUpgrade = (request: Http.IncomingMessage, socket: Net.Duplex, head: Buffer) => {
-      const refused = refusal(request.headers, config.allowOrigins, port)
+      const refused = refusal(request.headers, config.allowOrigins, port) ??
+        (unproven >= UNPROVEN_CONNECTIONS ? `${UNPROVEN_CONNECTIONS} connections are already proving themselves` : undefined)
       if (refused !== undefined) {
-        run(Effect.logWarning(`refused a WebSocket connection: ${refused}`))
-        return forbidden(socket)
+        run(warn(`refused a WebSocket connection: ${refused}`))
+        return respond(socket, refused.startsWith(String(UNPROVEN_CONNECTIONS)) ? "503 Service Unavailable" : "403 Forbidden")
       }
+      unproven++
       wss.handleUpgrade(request, socket, head, (ws) => {
-        run(Effect.flatMap(fromWebSocket(ws), bridge.serve))
+        run(Effect.flatMap(fromWebSocket(ws, socket, () => unproven--), bridge.serve))
       })
     }
     const detach = serveUpgrades(onUpgrade)

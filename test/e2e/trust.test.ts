@@ -16,43 +16,9 @@ import { type Browser, launch } from "../support/chromium.js"
 import { type Fixtures, serveFixtures } from "../support/fixtures.js"
 import { type Agent, call, failure, startAgent } from "../support/agent.js"
 import { BIN, portIsFree, readRegistry, spawnTabmux, waitFor } from "../support/server.js"
+import { asOther, ATTACKER, OTHER, otherDir, otherUser, readLines } from "../support/otherUser.js"
 
 const PORTS = "18840-18847"
-const OTHER = "tabmux-other"
-const ATTACKER = Path.resolve("test/support/attacker.mjs")
-
-/** A second Unix user, created when we are root (CI is); otherwise the cross-user cases are skipped, saying why. */
-const otherUser = ((): string | undefined => {
-  if (process.getuid?.() !== 0) return undefined
-  try {
-    ChildProcess.execFileSync("id", ["-u", OTHER], { stdio: "ignore" })
-  } catch {
-    try {
-      ChildProcess.execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER], { stdio: "ignore" })
-    } catch {
-      return undefined
-    }
-  }
-  return OTHER
-})()
-if (otherUser === undefined) console.log("cross-user attacks skipped: they need root to create a second Unix user")
-
-/** Runs `node args` as the other user. */
-const asOther = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  ChildProcess.spawn("runuser", ["-u", OTHER, "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, ...args], {
-    stdio: ["pipe", "pipe", "pipe"]
-  })
-
-/** A folder the other user owns (for its runtime directory and what the attacker records). */
-const otherDir = (prefix: string) => {
-  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix))
-  ChildProcess.execFileSync("chown", [OTHER, dir])
-  Fs.chmodSync(dir, 0o700)
-  return dir
-}
-
-const readLines = (file: string): Array<any> =>
-  Fs.existsSync(file) ? Fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []
 
 let browser: Browser
 let fixtures: Fixtures

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
 import { Config, Mcp, PortClaims, ServerIdentity, TabmuxServer } from "../../src/index.js"
 import { PROTOCOL_VERSION } from "../../src/protocol/index.js"
-import { proveAsExtension, secretOf } from "../support/peer.js"
+import { connectAsExtension, secretOf } from "../support/peer.js"
 import { readRegistry, tempRuntimeDir, waitFor } from "../support/server.js"
 
 const ORIGIN = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
@@ -31,24 +31,27 @@ const open = (headers: Record<string, string>) =>
 
 const noFigures = { acquisitions: 0, handoffs: 0, recoveries: 0, waits: { count: 0, recent: [] }, leases: { count: 0, recent: [] }, instances: 1 }
 
-/** A fake extension: says hello, then answers calls with `answer` (and the heartbeat's `locks.figures` with zeros, unrecorded). */
+/** A fake extension: proves itself, then answers calls with `answer` (and the heartbeat's `locks.figures` with zeros, unrecorded). */
 const peer = async (answer: (call: any) => object | undefined) => {
   const { ws } = await open({ Origin: ORIGIN })
-  const frames: Array<any> = []
-  ws!.on("message", (data) => {
-    const frame = JSON.parse(String(data))
-    if (frame.type === "call" && frame.method === "locks.figures") {
-      ws!.send(JSON.stringify({ type: "result", id: frame.id, ok: true, value: noFigures }))
-      return
-    }
-    frames.push(frame)
-    if (frame.type === "call") {
-      const reply = answer(frame)
-      if (reply) ws!.send(JSON.stringify({ type: "result", id: frame.id, ...reply }))
+  const extension = await connectAsExtension(ws!, {
+    port,
+    secret: await secretOf(dir),
+    browser: "TestPeer 1",
+    onFrame: (frame, self) => {
+      if (frame.type === "call" && frame.method === "locks.figures") {
+        self.frames.pop()
+        void self.send({ type: "result", id: frame.id, ok: true, value: noFigures })
+        return
+      }
+      if (frame.type === "call") {
+        const reply = answer(frame)
+        if (reply) void self.send({ type: "result", id: frame.id, ...reply })
+      }
     }
   })
-  expect(await proveAsExtension(ws!, frames, { port, secret: await secretOf(dir) })).toMatchObject({ type: "welcome" })
-  return { ws: ws!, frames }
+  expect(extension.welcome).toMatchObject({ type: "welcome" })
+  return { ws: ws!, frames: extension.frames, send: extension.send, welcome: extension.welcome }
 }
 
 /** Closes a peer and waits until the server has seen it go (else the next peer would be refused as busy). */
@@ -95,8 +98,7 @@ describe.sequential("embedded server with a WebSocket peer", () => {
   })
 
   it("welcomes the extension with the server's identity, and shows the connection in the registry", async () => {
-    const { ws, frames } = await peer(() => undefined)
-    const welcome = frames.find((f) => f.type === "welcome")
+    const { ws, welcome } = await peer(() => undefined)
     expect(welcome).toMatchObject({ protocol: PROTOCOL_VERSION, clientName: "embedded-agent", pid: process.pid, token })
     const record = await waitFor(() => readRegistry(dir).find((r) => r.extension?.browser === "TestPeer 1"))
     expect(record.token).toBe(token)
@@ -123,9 +125,9 @@ describe.sequential("embedded server with a WebSocket peer", () => {
   })
 
   it("a tab closed by the user and an expired lease are told at the end of the agent's next result, once", async () => {
-    const { ws } = await peer((call) => ({ ok: true, value: { tabs: [] }, id: call.id }))
-    ws.send(JSON.stringify({ type: "event", name: "tab.closed", data: { tab: "t3", by: "user" } }))
-    ws.send(JSON.stringify({ type: "event", name: "lease.expired", data: { tab: "t4" } }))
+    const { ws, send } = await peer((call) => ({ ok: true, value: { tabs: [] }, id: call.id }))
+    await send({ type: "event", name: "tab.closed", data: { tab: "t3", by: "user" } })
+    await send({ type: "event", name: "lease.expired", data: { tab: "t4" } })
     await new Promise((r) => setTimeout(r, 100))
     const told: any = await client.callTool({ name: "browser_tabs", arguments: { action: "list" } })
     expect(text(told)).toMatch(/\nNote: .*t3 was closed by the user. Your lease on t4 expired/)
@@ -135,8 +137,8 @@ describe.sequential("embedded server with a WebSocket peer", () => {
   })
 
   it("a long call sends progress every 5 s to a client that asked for it", { timeout: 20_000 }, async () => {
-    const { ws } = await peer((call) => {
-      setTimeout(() => ws.send(JSON.stringify({ type: "result", id: call.id, ok: true, value: { tabs: [] } })), 5_600)
+    const { ws, send } = await peer((call) => {
+      setTimeout(() => void send({ type: "result", id: call.id, ok: true, value: { tabs: [] } }), 5_600)
       return undefined
     })
     const seen: Array<string> = []
@@ -148,15 +150,18 @@ describe.sequential("embedded server with a WebSocket peer", () => {
     await hangUp(ws)
   })
 
-  it("answers a bad frame with a typed error and keeps the connection", async () => {
-    const { ws, frames } = await peer((call) => ({ ok: true, value: { tabs: [] }, id: call.id }))
-    ws.send("{not json")
-    ws.send(Buffer.from([1, 2, 3]), { binary: true })
+  it("answers a bad sealed frame with a typed error and keeps the connection; a frame not sealed ends it", async () => {
+    const { ws, frames, send } = await peer((call) => ({ ok: true, value: { tabs: [] }, id: call.id }))
+    await send("{not json")
+    await send("{\"type\":\"teleport\"}")
     await waitFor(() => frames.filter((f) => f.type === "error").length === 2)
     expect(frames.filter((f) => f.type === "error").every((f) => f.error._tag === "FrameRefused")).toBe(true)
     const result: any = await client.callTool({ name: "browser_tabs", arguments: { action: "list" } })
     expect(result.isError).toBeFalsy()
-    await hangUp(ws)
+    const closed = new Promise((resolve) => ws.once("close", resolve))
+    ws.send(JSON.stringify({ type: "event", name: "tab.closed", data: { tab: "t1", by: "user" } }))
+    await closed
+    await waitFor(() => readRegistry(dir).find((r) => r.extension === undefined))
   })
 
   it("a peer that vanishes mid-call ends the call with a clear error, and a new peer is served", async () => {

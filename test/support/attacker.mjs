@@ -5,7 +5,14 @@
 //   spoof-client PORT ORIGIN OUTFILE SECONDS
 //                                   dials a real server with the extension's Origin, again and again,
 //                                   and answers its challenge with a forged proof
+//   dial PORT ORIGIN OUTFILE        connects once with the extension's Origin and a hello, and records
+//                                   what comes back: {open}, frames, {http: status}, {error: code}, {closed}
+//   relay PORT OUTFILE              the relay across time (SECURITY.md): listens on PORT until the
+//                                   extension dials it and says hello, stops listening but keeps that
+//                                   connection, waits for a server to bind PORT, dials it, and relays
+//                                   both ways, recording every message ({from, text | bytes})
 //   read FILE                       tries to read FILE (the secret), prints what happened
+// PROTOCOL in the environment is the protocol version to claim (default: the current one).
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import WebSocket, { WebSocketServer } from "ws"
@@ -13,6 +20,7 @@ import WebSocket, { WebSocketServer } from "ws"
 const [mode, ...args] = process.argv.slice(2)
 const record = (file, frame) => Fs.appendFileSync(file, `${JSON.stringify(frame)}\n`)
 const hex = () => Crypto.randomBytes(32).toString("hex")
+const PROTOCOL = Number(process.env.PROTOCOL ?? 4)
 
 if (mode === "fake-server") {
   const [port, out] = args
@@ -46,7 +54,7 @@ if (mode === "fake-server") {
     new Promise((resolve) => {
       const ws = new WebSocket(`ws://127.0.0.1:${port}`, { headers: { Origin: origin } })
       ws.on("open", () => {
-        ws.send(JSON.stringify({ type: "hello", protocol: 3, extensionVersion: "0.1.0", browser: "Chromium 156", nonce: hex() }))
+        ws.send(JSON.stringify({ type: "hello", protocol: PROTOCOL, extensionVersion: "0.1.0", browser: "Chromium 156", nonce: hex() }))
       })
       ws.on("message", (data) => {
         const frame = JSON.parse(String(data))
@@ -64,6 +72,65 @@ if (mode === "fake-server") {
     await attempt()
     await new Promise((r) => setTimeout(r, 20))
   }
+} else if (mode === "dial") {
+  const [port, origin, out] = args
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`, { headers: { Origin: origin } })
+  ws.on("open", () => {
+    record(out, { open: true })
+    ws.send(JSON.stringify({ type: "hello", protocol: PROTOCOL, extensionVersion: "0.1.0", browser: "Chromium 156", nonce: hex() }))
+  })
+  ws.on("message", (data) => record(out, { frame: String(data).slice(0, 500) }))
+  ws.on("unexpected-response", (_req, res) => record(out, { http: res.statusCode }))
+  ws.on("error", (e) => record(out, { error: e.code ?? e.message }))
+  ws.on("close", () => {
+    record(out, { closed: true })
+    process.exit(0)
+  })
+} else if (mode === "relay") {
+  const [port, out] = args
+  const net = await import("node:net")
+  const entry = (from, data, isBinary) =>
+    isBinary ? { from, bytes: Buffer.from(data).toString("base64") } : { from, text: String(data) }
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: Number(port) })
+  wss.on("listening", () => console.log("listening"))
+  wss.once("connection", (extension) => {
+    const early = []
+    extension.on("message", (data, isBinary) => {
+      record(out, entry("extension", data, isBinary))
+      early.push([data, isBinary])
+    })
+    // Stop listening (the connection stays), then wait for the user's server to bind the port.
+    wss.close()
+    for (const c of wss.clients) if (c !== extension) c.terminate()
+    const dialWhenBound = () => {
+      const probe = net.connect({ port: Number(port), host: "127.0.0.1" })
+      probe.on("connect", () => {
+        probe.destroy()
+        const server = new WebSocket(`ws://127.0.0.1:${port}`, { headers: { Origin: process.env.ORIGIN } })
+        server.on("open", () => {
+          record(out, { relaying: true })
+          for (const [data, isBinary] of early.splice(0)) server.send(data, { binary: isBinary })
+          extension.removeAllListeners("message")
+          extension.on("message", (data, isBinary) => {
+            record(out, entry("extension", data, isBinary))
+            server.send(data, { binary: isBinary })
+          })
+        })
+        server.on("message", (data, isBinary) => {
+          record(out, entry("server", data, isBinary))
+          extension.send(data, { binary: isBinary })
+        })
+        server.on("unexpected-response", (_req, res) => record(out, { http: res.statusCode }))
+        server.on("error", (e) => record(out, { error: e.code ?? e.message }))
+        server.on("close", () => {
+          record(out, { closed: "server" })
+          extension.close()
+        })
+      })
+      probe.on("error", () => setTimeout(dialWhenBound, 20))
+    }
+    dialWhenBound()
+  })
 } else if (mode === "read") {
   try {
     Fs.readFileSync(args[0])

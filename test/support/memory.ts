@@ -1,28 +1,62 @@
-/** An in-memory extension peer for the Bridge: what the test sends arrives as frames, what the Bridge sends is queued. */
-import { Effect, Exit, Mailbox, Queue } from "effect"
-import { importSecret, PROTOCOL_VERSION, prove, randomHex32, verify } from "../../src/protocol/index.js"
+/**
+ * An in-memory extension peer for the Bridge: what the test sends arrives as frames, what
+ * the Bridge sends is queued. Before the handshake frames cross as text; after it, `send`
+ * seals and `next` opens with the session's keys, as the real extension does.
+ */
+import { Effect, Exit, Mailbox, Option, Queue, Ref } from "effect"
+import { importSecret, PROTOCOL_VERSION, Session } from "../../src/protocol/index.js"
 import type { Transport } from "../../src/server/Bridge.js"
+
+export interface Ciphers {
+  readonly out: Session.Cipher
+  readonly in: Session.Cipher
+}
+
+const text = new TextEncoder()
+const utf8 = new TextDecoder()
 
 export const makePeer = Effect.gen(function*() {
   const incoming = yield* Mailbox.make<unknown>()
-  const outgoing = yield* Queue.unbounded<any>()
+  const outgoing = yield* Queue.unbounded<string | Uint8Array>()
   const closed = yield* Queue.unbounded<{ code: number; reason: string }>()
+  const ciphers = yield* Ref.make(Option.none<Ciphers>())
   const transport: Transport = {
     incoming,
-    send: (text) => Queue.offer(outgoing, JSON.parse(text)),
+    send: (data) => Queue.offer(outgoing, data),
     close: (code, reason) =>
       Queue.offer(closed, { code, reason }).pipe(Effect.zipRight(incoming.done(Exit.void)), Effect.asVoid)
   }
+  /** Delivers a message to the Bridge exactly as given (text, or bytes). */
+  const sendRaw = (data: string | Uint8Array) => incoming.offer(data)
+  /** The next message the Bridge sent, exactly as it went (sealed frames are bytes). */
+  const nextRaw = Queue.take(outgoing)
   return {
     transport,
-    /** Sends a frame (an object is JSON-encoded; a string goes as is). */
-    send: (frame: unknown) => incoming.offer(typeof frame === "string" ? frame : JSON.stringify(frame)),
-    /** The next frame the Bridge sent. */
-    next: Queue.take(outgoing),
+    sendRaw,
+    nextRaw,
+    /** Sends a frame (an object is JSON-encoded; a string goes as is), sealed once the session is. */
+    send: (frame: unknown) =>
+      Effect.flatMap(Ref.get(ciphers), (c) => {
+        const json = typeof frame === "string" ? frame : JSON.stringify(frame)
+        return Option.match(c, {
+          onNone: () => sendRaw(json),
+          onSome: (c) => Effect.flatMap(c.out.seal(text.encode(json)), sendRaw)
+        })
+      }).pipe(Effect.asVoid),
+    /** The next frame the Bridge sent, opened when sealed. */
+    next: Effect.flatMap(nextRaw, (data): Effect.Effect<any> =>
+      typeof data === "string"
+        ? Effect.succeed(JSON.parse(data))
+        : Effect.flatMap(Ref.get(ciphers), (c) =>
+          Option.isNone(c)
+            ? Effect.die("a sealed frame before the session")
+            : Effect.map(c.value.in.open(data), (plain) => JSON.parse(utf8.decode(Option.getOrThrow(plain)))))),
     pendingOut: Queue.size(outgoing),
     closed: Queue.take(closed),
     isClosed: Queue.size(closed).pipe(Effect.map((n) => n > 0)),
-    hangUp: incoming.done(Exit.void)
+    hangUp: incoming.done(Exit.void),
+    /** Used by `handshake`: the session's ciphers, once derived. */
+    ciphers
   }
 })
 
@@ -35,19 +69,28 @@ export const OTHER_SECRET = "cd".repeat(32)
 type Peer = Effect.Effect.Success<typeof makePeer>
 
 /**
- * The extension's side of the handshake, as the real extension does it: hello with a
- * fresh nonce, check the server's proof, answer with ours. Returns the server's answer
- * to that (welcome or reject), or the challenge when the server's proof was wrong.
+ * The extension's side of the handshake, the real extension's own code
+ * (`Session.asExtension`), keeping the session's two ciphers so a test can seal and
+ * open frames by hand (malformed ones, replays).
  */
+export const handshakeKeepingCiphers = (channel: Session.Channel, options: { readonly port: number; readonly secret?: string; readonly browser?: string }) =>
+  Effect.gen(function*() {
+    const made: Array<Session.Cipher> = []
+    const outcome = yield* Session.asExtension(channel, {
+      secret: yield* importSecret(options.secret ?? SECRET),
+      port: options.port,
+      extensionVersion: "0.1.0",
+      browser: options.browser ?? "Chromium 156",
+      // The first cipher made seals what the extension sends, the second opens what it receives.
+      cipher: (key) => Effect.tap(Session.webCipher(key), (c) => made.push(c))
+    })
+    return { outcome, ciphers: made.length === 2 ? Option.some<Ciphers>({ out: made[0]!, in: made[1]! }) : Option.none<Ciphers>() }
+  })
+
+/** The handshake over a memory peer: the welcome, or how it was refused; from then on the peer's `send` and `next` seal and open. */
 export const handshake = (peer: Peer, options: { readonly port: number; readonly secret?: string }) =>
   Effect.gen(function*() {
-    const key = yield* importSecret(options.secret ?? SECRET)
-    const extensionNonce = randomHex32()
-    yield* peer.send({ ...hello, nonce: extensionNonce })
-    const challenge = yield* peer.next
-    if (challenge.type !== "challenge") return challenge
-    const transcript = { protocol: PROTOCOL_VERSION, port: options.port, extensionNonce, serverNonce: challenge.nonce }
-    if (!(yield* verify(key, "server", transcript, challenge.proof))) return { ...challenge, serverProofValid: false }
-    yield* peer.send({ type: "auth", proof: yield* prove(key, "extension", transcript) })
-    return yield* peer.next
+    const { outcome, ciphers } = yield* handshakeKeepingCiphers({ send: peer.sendRaw, next: Effect.map(peer.nextRaw, Option.some) }, options)
+    yield* Ref.set(peer.ciphers, ciphers)
+    return outcome._tag === "Welcomed" ? outcome.welcome : outcome
   })

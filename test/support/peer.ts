@@ -1,31 +1,74 @@
 /**
- * The extension's side of the handshake over a real WebSocket (the `ws` package), for
- * tests and benchmarks that play the extension: hello with a fresh nonce, check the
- * server's proof, answer with ours. `frames` is where the caller collects what arrives.
+ * The extension's side of a connection over a real WebSocket (the `ws` package), for
+ * tests and benchmarks that play the extension: the real extension's handshake
+ * (`Session.asExtension`), then sealed frames both ways.
  */
-import { Effect } from "effect"
+import { Effect, Exit, Mailbox, Option } from "effect"
 import type WebSocket from "ws"
-import { importSecret, PROTOCOL_VERSION, prove, randomHex32, verify } from "../../src/protocol/index.js"
 import * as UserSecret from "../../src/server/UserSecret.js"
-import { waitFor } from "./server.js"
+import { handshakeKeepingCiphers } from "./memory.js"
 
 /** The secret of the servers on `dir` (created when missing, as a server would). */
 export const secretOf = (dir: string) => Effect.runPromise(UserSecret.readOrCreate(dir))
 
-export const proveAsExtension = async (
+export interface ExtensionPeer {
+  /** The welcome, or `undefined` when refused (then `refused` says why). */
+  readonly welcome: any
+  readonly refused: string | undefined
+  /** Every frame received after the welcome, opened and parsed, in order. */
+  readonly frames: Array<any>
+  /** Seals and sends a frame (an object is JSON-encoded; a string is sealed as it is). */
+  readonly send: (frame: unknown) => Promise<void>
+}
+
+const utf8 = new TextDecoder()
+
+/** Connects as the extension on an open `ws`; `onFrame` sees each frame after the welcome. */
+export const connectAsExtension = async (
   ws: WebSocket,
-  frames: ReadonlyArray<any>,
-  options: { readonly port: number; readonly secret: string; readonly browser?: string }
-): Promise<any> => {
-  const key = await Effect.runPromise(importSecret(options.secret))
-  const extensionNonce = randomHex32()
-  ws.send(JSON.stringify({ type: "hello", protocol: PROTOCOL_VERSION, extensionVersion: "0.1.0", browser: options.browser ?? "TestPeer 1", nonce: extensionNonce }))
-  const challenge = await waitFor(() => frames.find((f) => f.type === "challenge" || f.type === "reject"))
-  if (challenge.type === "reject") return challenge
-  const transcript = { protocol: PROTOCOL_VERSION, port: options.port, extensionNonce, serverNonce: challenge.nonce }
-  if (!(await Effect.runPromise(verify(key, "server", transcript, challenge.proof)))) {
-    throw new Error(`the server on port ${options.port} did not prove it holds the secret`)
+  options: {
+    readonly port: number
+    readonly secret: string
+    readonly browser?: string
+    readonly onFrame?: (frame: any, peer: ExtensionPeer) => void
   }
-  ws.send(JSON.stringify({ type: "auth", proof: await Effect.runPromise(prove(key, "extension", transcript)) }))
-  return waitFor(() => frames.find((f) => f.type === "welcome" || f.type === "reject"))
+): Promise<ExtensionPeer> => {
+  const incoming = Effect.runSync(Mailbox.make<unknown>())
+  ws.on("message", (data, isBinary) => incoming.unsafeOffer(isBinary ? new Uint8Array(data as Buffer) : String(data)))
+  ws.on("close", () => incoming.unsafeDone(Exit.void))
+  const write = (data: string | Uint8Array) => Effect.async<void>((resume) => ws.send(data, () => resume(Effect.void)))
+  const { outcome, ciphers } = await Effect.runPromise(handshakeKeepingCiphers({
+    send: write,
+    next: incoming.take.pipe(Effect.timeout("5 seconds"), Effect.option)
+  }, { port: options.port, secret: options.secret, ...(options.browser === undefined ? {} : { browser: options.browser }) }))
+  const frames: Array<any> = []
+  if (outcome._tag === "Rejected" || Option.isNone(ciphers)) {
+    return { welcome: undefined, refused: outcome._tag === "Rejected" ? outcome.reason : "no session", frames, send: async () => {} }
+  }
+  const { out, in: opener } = ciphers.value
+  const writing = Effect.runSync(Effect.makeSemaphore(1))
+  const peer: ExtensionPeer = {
+    welcome: outcome.welcome,
+    refused: undefined,
+    frames,
+    send: (frame) =>
+      Effect.runPromise(writing.withPermits(1)(
+        Effect.flatMap(out.seal(new TextEncoder().encode(typeof frame === "string" ? frame : JSON.stringify(frame))), write)
+      ))
+  }
+  Effect.runFork(incoming.take.pipe(
+    Effect.flatMap((data) => data instanceof Uint8Array ? opener.open(data) : Effect.succeed(Option.none<Uint8Array>())),
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.fail("a frame that did not open"),
+      onSome: (plain) =>
+        Effect.sync(() => {
+          const frame = JSON.parse(utf8.decode(plain))
+          frames.push(frame)
+          options.onFrame?.(frame, peer)
+        })
+    })),
+    Effect.forever,
+    Effect.ignore
+  ))
+  return peer
 }

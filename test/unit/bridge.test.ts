@@ -235,7 +235,7 @@ describe("Bridge", () => {
       const { bridge } = yield* connected
       const second = yield* makePeer
       const serving = yield* Effect.fork(bridge.serve(second.transport))
-      expect(yield* handshake(second, { port: 18000 })).toMatchObject({ type: "reject", reason: "busy" })
+      expect(yield* handshake(second, { port: 18000 })).toMatchObject({ _tag: "Rejected", reason: expect.stringMatching(/^busy: /) })
       yield* Fiber.join(serving)
       expect(Option.isSome(yield* bridge.extension)).toBe(true)
     }).pipe(Effect.provide(TestBridge)))
@@ -313,7 +313,7 @@ describe("Bridge", () => {
         const serving = yield* Effect.fork(bridge.serve(peer.transport))
         const answer = yield* handshake(peer, { port: 18000, secret: OTHER_SECRET })
         // The server's proof does not check out with another secret: a real extension stops here.
-        expect(answer).toMatchObject({ type: "challenge", serverProofValid: false })
+        expect(answer).toMatchObject({ _tag: "Rejected", reason: expect.stringContaining("could not prove") })
         // A forger answers anyway, with a proof made with the wrong secret.
         yield* peer.send({ type: "auth", proof: "00".repeat(32) })
         const reject = yield* peer.next
@@ -330,7 +330,7 @@ describe("Bridge", () => {
         const peer = yield* makePeer
         yield* Effect.fork(bridge.serve(peer.transport))
         const answer = yield* handshake(peer, { port: 18001 })
-        expect(answer).toMatchObject({ type: "challenge", serverProofValid: false })
+        expect(answer).toMatchObject({ _tag: "Rejected", reason: expect.stringContaining("could not prove") })
       }).pipe(Effect.provide(TestBridge)))
 
     it.effect("a peer that stalls in the handshake holds no slot: the real extension connects meanwhile", () =>
@@ -348,6 +348,89 @@ describe("Bridge", () => {
         yield* Fiber.join(squatting)
         expect(Option.isSome(yield* bridge.extension)).toBe(true)
       }).pipe(Effect.provide(TestBridge)))
+
+    describe("sealed session (invariant 14)", () => {
+      /** Sends a sealed pong and returns the bytes that crossed, for a test to replay or alter. */
+      const sealedPong = (peer: Effect.Effect.Success<typeof makePeer>, at: number) =>
+        Effect.gen(function*() {
+          const c = Option.getOrThrow(yield* peer.ciphers)
+          return yield* c.out.seal(new TextEncoder().encode(JSON.stringify({ type: "pong", at })))
+        })
+
+      /** The connection ended: the Bridge closed it and has no extension. */
+      const ended = (peer: Effect.Effect.Success<typeof makePeer>, serving: Fiber.RuntimeFiber<void>) =>
+        Effect.gen(function*() {
+          yield* Fiber.join(serving)
+          expect(yield* peer.isClosed).toBe(true)
+          expect(yield* Effect.flatMap(Bridge, (b) => b.extension)).toEqual(Option.none())
+        })
+
+      it.effect("a relay between the extension and the server carries only ciphertext after the proofs", () =>
+        Effect.gen(function*() {
+          const bridge = yield* Bridge
+          const peer = yield* makePeer
+          // Every message the server sends passes through the relay's hands (here: read raw, then handed on).
+          const seen: Array<string | Uint8Array> = []
+          const relayed = { ...peer, nextRaw: Effect.tap(peer.nextRaw, (m) => Effect.sync(() => seen.push(m))) }
+          yield* Effect.fork(bridge.serve(peer.transport))
+          expect(yield* handshake(relayed, { port: 18000 })).toMatchObject({ type: "welcome", token: "tok" })
+          const call = yield* Effect.fork(bridge.call("tabs.select", { tab: "t4242" }))
+          seen.push(yield* peer.nextRaw)
+          yield* Fiber.interrupt(call)
+          // The challenge is the last text; the welcome (token, pid) and the call are bytes that do not show them.
+          expect(seen.map((m) => typeof m)).toEqual(["string", "object", "object"])
+          const bytes = Buffer.concat(seen.slice(1).map((m) => Buffer.from(m as Uint8Array))).toString("latin1")
+          for (const plain of ["welcome", "tok", "i-1", "test-client", "tabs.select", "t4242"]) expect(bytes).not.toContain(plain)
+        }).pipe(Effect.provide(TestBridge)))
+
+      it.effect("a replayed frame ends the connection", () =>
+        Effect.gen(function*() {
+          const bridge = yield* Bridge
+          const peer = yield* makePeer
+          const serving = yield* Effect.fork(bridge.serve(peer.transport))
+          yield* handshake(peer, { port: 18000 })
+          const pong = yield* sealedPong(peer, 1)
+          yield* peer.sendRaw(pong)
+          yield* peer.sendRaw(pong)
+          yield* ended(peer, serving)
+        }).pipe(Effect.provide(TestBridge)))
+
+      it.effect("frames delivered out of order end the connection", () =>
+        Effect.gen(function*() {
+          const bridge = yield* Bridge
+          const peer = yield* makePeer
+          const serving = yield* Effect.fork(bridge.serve(peer.transport))
+          yield* handshake(peer, { port: 18000 })
+          const first = yield* sealedPong(peer, 1)
+          const second = yield* sealedPong(peer, 2)
+          yield* peer.sendRaw(second)
+          yield* peer.sendRaw(first)
+          yield* ended(peer, serving)
+        }).pipe(Effect.provide(TestBridge)))
+
+      it.effect("a frame of the server's reflected back to it ends the connection", () =>
+        Effect.gen(function*() {
+          const bridge = yield* Bridge
+          const peer = yield* makePeer
+          const serving = yield* Effect.fork(bridge.serve(peer.transport))
+          yield* handshake(peer, { port: 18000 })
+          yield* Effect.fork(bridge.call("tabs.list", {}))
+          yield* peer.sendRaw(yield* peer.nextRaw)
+          yield* ended(peer, serving)
+        }).pipe(Effect.provide(TestBridge)))
+
+      it.effect("an altered frame ends the connection, and so does a text frame after the proofs", () =>
+        Effect.gen(function*() {
+          for (const alter of [(b: Uint8Array) => { b[0] = b[0]! ^ 1; return b }, (_: Uint8Array) => "{\"type\":\"pong\",\"at\":1}"]) {
+            const bridge = yield* Bridge
+            const peer = yield* makePeer
+            const serving = yield* Effect.fork(bridge.serve(peer.transport))
+            yield* handshake(peer, { port: 18000 })
+            yield* peer.sendRaw(alter(Uint8Array.from(yield* sealedPong(peer, 1))))
+            yield* ended(peer, serving)
+          }
+        }).pipe(Effect.provide(TestBridge)))
+    })
 
     it.effect("calls made before the proof are not sent to an unproven peer", () =>
       Effect.gen(function*() {
