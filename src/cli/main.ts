@@ -246,6 +246,16 @@ const commands = {
     flags: { dir, ports: Flags.text({ placeholder: "first-last", description: "The port range the extension should scan." }) },
     run: (flags) =>
       Effect.gen(function*() {
+        // It writes the user's secret to stdout: only ever into the browser's pipe, never onto a screen.
+        if (process.stdout.isTTY || process.stdin.isTTY) {
+          return yield* Effect.sync(() => {
+            process.stderr.write(
+              "tabmux: native-host is started by the browser for the tabmux extension, and says the user's secret on its stdout; " +
+                "it does not run on a terminal. To check it, run `tabmux doctor`; to pair a browser by hand, `tabmux pair`.\n"
+            )
+            process.exitCode = 2
+          })
+        }
         const { nativeHost } = yield* Effect.promise(() => import("./nativeHost.js"))
         yield* nativeHost(flags.dir, flags.ports === undefined ? undefined : yield* parsePorts(flags.ports))
       }).pipe(reportFailure)

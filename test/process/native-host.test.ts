@@ -57,6 +57,24 @@ describe("native-messaging host", () => {
     expect(await exited).toBe(0)
   })
 
+  it("refuses to run on a terminal, where it would show the secret", () => {
+    const dir = tempRuntimeDir()
+    try {
+      Fs.writeFileSync(Path.join(dir, "secret"), `${"ef".repeat(32)}\n`, { mode: 0o600 })
+      // `script` gives it a real pseudo-terminal, as a user who types the command has.
+      const shown = ChildProcess.spawnSync("script", ["-qec", `${process.execPath} ${BIN} native-host --dir ${dir}; echo "exit=$?"`, "/dev/null"], {
+        encoding: "utf8",
+        timeout: 20_000,
+        input: ""
+      })
+      expect(shown.stdout).not.toContain("ef".repeat(32))
+      expect(shown.stdout).toContain("does not run on a terminal")
+      expect(shown.stdout).toMatch(/exit=2/)
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("with --ports, first tells the range that browser's extension scans", async () => {
     const dir = tempRuntimeDir()
     const host = ChildProcess.spawn(process.execPath, [BIN, "native-host", "--dir", dir, "--ports", "18930-18931"], { stdio: ["pipe", "pipe", "pipe"] })
