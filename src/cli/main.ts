@@ -8,7 +8,9 @@ import { Console, Duration, Effect, Either } from "effect"
 import * as Path from "node:path"
 import * as ServerConfig from "../server/Config.js"
 import { defaultOrigin, extensionDir, packageVersion } from "../server/Extension.js"
+import { readFileNoFollow } from "../server/Files.js"
 import * as Logging from "../server/Logging.js"
+import { privateFileProblem } from "../server/UserSecret.js"
 import * as Flags from "./Flags.js"
 import { serve } from "./serve.js"
 
@@ -61,6 +63,11 @@ const serverFlags = {
     placeholder: "url",
     env: "TABMUX_LOCK_BACKEND",
     description: "Hold the --exclusive lock in Redis, shared by several machines: redis://[user:password@]host:port[/db]. Env TABMUX_LOCK_BACKEND; default: the local lock."
+  }),
+  lockBackendPasswordFile: Flags.text({
+    placeholder: "file",
+    env: "TABMUX_LOCK_BACKEND_PASSWORD_FILE",
+    description: "Read the lock backend's password from this file (yours, not readable by others), not from the URL: a command line is visible to every user. Env TABMUX_LOCK_BACKEND_PASSWORD_FILE, or the password itself in TABMUX_LOCK_BACKEND_PASSWORD."
   }),
   staleAfter,
   onDisconnect: Flags.choice({
@@ -128,6 +135,28 @@ const parsePorts = (text: string) => {
   return range instanceof ServerConfig.BadConfig ? Effect.fail(range) : Effect.succeed(range)
 }
 
+/**
+ * The lock backend's password from the environment or a private file; a password in a URL
+ * given on the command line works, with a warning (every user can read /proc/PID/cmdline).
+ */
+const lockBackendPassword = (flags: Flags.Values<typeof serverFlags>) =>
+  Effect.gen(function*() {
+    const url = flags.lockBackend
+    if (url !== undefined && process.argv.includes(url) && /^[a-z][a-z0-9+.-]*:\/\/[^\s@]*:[^\s]*@/i.test(url)) {
+      yield* Effect.logWarning(
+        "the --lock-backend URL on the command line holds a password, which every user of this machine can read in the process list: " +
+          "put it in TABMUX_LOCK_BACKEND_PASSWORD or a private file named by --lock-backend-password-file"
+      )
+    }
+    if (flags.lockBackendPasswordFile === undefined) return process.env.TABMUX_LOCK_BACKEND_PASSWORD || undefined
+    const path = Path.resolve(flags.lockBackendPasswordFile)
+    const bad = (problem: string) =>
+      new ServerConfig.BadConfig({ setting: "--lock-backend-password-file", value: path, expected: `a private file of yours holding the password (${problem})` })
+    const text = yield* readFileNoFollow(path, privateFileProblem).pipe(Effect.mapError((e) => bad(e.message)))
+    if (text === undefined) return yield* bad("it does not exist")
+    return text.replace(/\r?\n$/, "")
+  })
+
 const serveServer = (flags: Flags.Values<typeof serverFlags>, defaultDir: boolean) =>
   Effect.gen(function*() {
     const config = ServerConfig.make({
@@ -139,6 +168,7 @@ const serveServer = (flags: Flags.Values<typeof serverFlags>, defaultDir: boolea
       exclusive: flags.exclusive,
       lockStrategy: flags.lockStrategy,
       lockBackend: flags.lockBackend,
+      lockBackendPassword: yield* lockBackendPassword(flags),
       serverVersion: packageVersion(),
       onDisconnect: flags.onDisconnect,
       keepGrace: Duration.seconds(flags.keepGrace),

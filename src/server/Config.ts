@@ -33,6 +33,8 @@ export interface ServerConfig {
   readonly lockStrategy: LockStrategy
   /** A shared lock backend (`redis://host:port[/db]`) for `--exclusive`, instead of the local one. */
   readonly lockBackend?: string | undefined
+  /** The lock backend's password (from TABMUX_LOCK_BACKEND_PASSWORD or --lock-backend-password-file), kept off the command line. */
+  readonly lockBackendPassword?: string | undefined
   readonly serverVersion: string
   /** What the extension does with this instance's tabs when the server goes. */
   readonly onDisconnect: DisconnectPolicy

@@ -37,6 +37,8 @@ export interface InstanceLockOptions {
   readonly strategy: "auto" | "kernel" | "directory"
   /** A shared backend instead of the local one: `redis://host:port[/db]` (locks then hold across machines; `staleAfter` is their TTL). */
   readonly backend?: string | undefined
+  /** The backend's password, when it is not in the URL. */
+  readonly backendPassword?: string | undefined
   readonly heartbeatInterval: Duration.Duration
   readonly staleAfter: Duration.Duration
   readonly probeTimeout?: Duration.Duration
@@ -90,7 +92,7 @@ export const layer = (options: InstanceLockOptions): Layer.Layer<InstanceLock, L
       if (options.backend !== undefined) {
         // Renewed at least three times per TTL, so a healthy holder never counts its lock lost.
         const heartbeatInterval = Duration.min(options.heartbeatInterval, Duration.unsafeDivide(options.staleAfter, 3))
-        return make(yield* makeRedisBackend({ url: options.backend, ttl: options.staleAfter }), { heartbeatInterval })
+        return make(yield* makeRedisBackend({ url: options.backend, password: options.backendPassword, ttl: options.staleAfter }), { heartbeatInterval })
       }
       const dir = locksDir(options.dir)
       yield* ensurePrivateDir(options.dir).pipe(

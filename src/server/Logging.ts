@@ -4,6 +4,7 @@
  */
 import { Cause, Context, Effect, HashMap, Layer, Logger, LogLevel } from "effect"
 import * as Fs from "node:fs"
+import { redactCredentials } from "./Redact.js"
 
 /** Strings as they are, other values as JSON: `Effect.logDebug("tool x", args)` formats `args` only if the line is written. */
 const show = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value) ?? String(value))
@@ -12,7 +13,7 @@ const line = (options: Logger.Logger.Options<unknown>) => {
   const message = (Array.isArray(options.message) ? options.message : [options.message]).map(show).join(" ")
   const annotations = HashMap.reduce(options.annotations, "", (acc, v, k) => `${acc} ${k}=${JSON.stringify(v)}`)
   const cause = Cause.isEmpty(options.cause) ? "" : `\n${Cause.pretty(options.cause)}`
-  return `${options.date.toISOString()} ${options.logLevel.label.padEnd(5)} ${message}${annotations}${cause}\n`
+  return redactCredentials(`${options.date.toISOString()} ${options.logLevel.label.padEnd(5)} ${message}${annotations}${cause}\n`)
 }
 
 const toStderr = Logger.make((entry) => {
@@ -22,7 +23,10 @@ const toStderr = Logger.make((entry) => {
 /** Effect's default logger writes to stdout; this replaces it (for the whole CLI, before flags are read). */
 export const stderrOnly = Logger.replace(Logger.defaultLogger, toStderr)
 
-/** Changes the level of the configured logger while it runs (an MCP client's logging/setLevel). */
+/**
+ * Changes the level of the configured logger while it runs (an MCP client's
+ * logging/setLevel): quieter than the user's --log-level, never more verbose.
+ */
 export class LevelControl extends Context.Tag("tabmux/LogLevelControl")<LevelControl, {
   readonly set: (level: LogLevel.LogLevel) => Effect.Effect<void>
 }>() {}
@@ -47,7 +51,8 @@ export const layer = (options: { readonly level: LogLevel.LogLevel; readonly fil
   return Layer.mergeAll(
     Logger.replace(Logger.defaultLogger, logger),
     Logger.replace(toStderr, logger),
-    Logger.minimumLogLevel(LogLevel.All),
+    // Entries below the user's level are not made at all: not written, and not exported as span events either.
+    Logger.minimumLogLevel(options.level),
     Layer.succeed(LevelControl, { set: (next) => Effect.sync(() => void (level = next)) })
   )
 }

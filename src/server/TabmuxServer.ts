@@ -28,6 +28,7 @@ export const layer = (config: ServerConfig) => {
     dir: config.dir,
     strategy: config.lockStrategy,
     backend: config.lockBackend,
+    backendPassword: config.lockBackendPassword,
     heartbeatInterval: config.heartbeatInterval,
     staleAfter: config.staleAfter
   })

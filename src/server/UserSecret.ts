@@ -22,8 +22,8 @@ export class SecretError extends Data.TaggedError("SecretError")<{ readonly path
 
 export const secretPath = (dir: string) => Path.join(dir, "secret")
 
-/** Anything about the opened file that another user could have read or written. */
-const notPrivate = (stat: Stats) =>
+/** Anything about an opened file that another user could have read or written. */
+export const privateFileProblem = (stat: Stats) =>
   process.getuid && stat.uid !== process.getuid()
     ? `it belongs to uid ${stat.uid}, not to you`
     : process.platform !== "win32" && (stat.mode & 0o077) !== 0
@@ -32,7 +32,7 @@ const notPrivate = (stat: Stats) =>
 
 /** The secret, or `undefined` when there is none yet; refuses symlinks, other owners, open modes and bad content. */
 const readSecret = (path: string) =>
-  readFileNoFollow(path, notPrivate).pipe(
+  readFileNoFollow(path, privateFileProblem).pipe(
     Effect.map((text) =>
       text === undefined ? undefined : isHex32(text.trim()) ? { secret: text.trim() } : { problem: "it does not hold 64 hex digits" }
     ),

@@ -104,6 +104,24 @@ describe.sequential("OpenTelemetry", () => {
       .join("\n"))
   })
 
+  it("what an agent types or runs is never exported (nor logged at the default level)", { timeout: 60_000 }, async () => {
+    const agent = agents[0]!
+    const snapshot = (await call(agent, "browser_snapshot")).content[0].text as string
+    const ref = /textbox "Password" \[ref=(\w+)\]/.exec(snapshot)![1]
+    await call(agent, "browser_type", { element: "a text box", ref, text: "hunter2-typed-secret" })
+    await call(agent, "browser_evaluate", { function: "() => 'hunter2-evaluated' + '-secret'" })
+    await waitFor(() => spans().find((s) => s.name === "tool browser_evaluate"), 20_000)
+    const exported = JSON.stringify(received.traces)
+    expect(exported).not.toContain("hunter2-typed-secret")
+    expect(exported).not.toContain("hunter2-evaluated")
+    const stderr = await new Promise<string>((resolve) => {
+      let text = ""
+      agent.transport.stderr!.on("data", (d) => (text += d))
+      setTimeout(() => resolve(text), 500)
+    })
+    expect(stderr).not.toContain("hunter2")
+  })
+
   it("metrics arrive: tool calls and latency, lock waits and acquisitions, instances, port claims", { timeout: 60_000 }, async () => {
     const wanted = ["tabmux.tool.calls", "tabmux.tool.duration", "tabmux.lock.wait", "tabmux.lock.acquisitions", "tabmux.instances", "tabmux.port.claim.attempts"]
     await waitFor(() => wanted.every((n) => metricNames().has(n)), 30_000).catch(() => undefined)

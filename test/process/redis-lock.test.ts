@@ -8,6 +8,7 @@
 import { Duration, Effect, Exit, Layer, Scope } from "effect"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
+import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as InstanceLock from "../../src/server/InstanceLock.js"
 import { race } from "../support/lock-race.js"
@@ -188,8 +189,53 @@ describe.skipIf(REDIS === undefined)("InstanceLock on Redis", () => {
       const message = failureOf(exit as any)?.message ?? ""
       expect(message).toContain("refused the credentials")
       expect(message).not.toContain("wrong-one")
+      // A password with an unencoded "/" or "@" is not printed, whole or in part.
+      for (const password of ["wr/ong-one", "wr@ong@one"]) {
+        const odd = await Effect.runPromiseExit(Layer.build(InstanceLock.layer({
+          dir: tempRuntimeDir(), strategy: "auto", backend: `redis://:${password}@127.0.0.1:${PORT + 2}`, heartbeatInterval: Duration.seconds(1), staleAfter: Duration.seconds(3)
+        })).pipe(Effect.scoped))
+        const said = failureOf(odd as any)?.message ?? ""
+        expect(said.length).toBeGreaterThan(0)
+        for (const part of password.split(/[/@]/)) expect(said).not.toContain(part)
+      }
     } finally {
       await secured.stop()
+    }
+  })
+
+  it("the password stays off the command line: from the environment or a private file; on the command line it works with a warning", { timeout: 30_000 }, async () => {
+    const secured = await startRedis(PORT + 3, ["--requirepass", "s3cret/pass@word"])
+    const dirs: Array<string> = []
+    const server = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+      const dir = tempRuntimeDir()
+      dirs.push(dir)
+      return spawnTabmux(["--exclusive", "--ports", "18950-18953", ...args], { TABMUX_DIR: dir, ...env })
+    }
+    try {
+      const onCommandLine = server(["--lock-backend", `redis://:${encodeURIComponent("s3cret/pass@word")}@127.0.0.1:${PORT + 3}`])
+      await onCommandLine.listening
+      expect(onCommandLine.stderr()).toContain("every user of this machine can read in the process list")
+      expect(onCommandLine.stderr()).not.toMatch(/s3cret|pass%40word/)
+      onCommandLine.child.stdin!.end()
+      await onCommandLine.exited
+      const fromEnv = server([], { TABMUX_LOCK_BACKEND: `redis://127.0.0.1:${PORT + 3}`, TABMUX_LOCK_BACKEND_PASSWORD: "s3cret/pass@word" })
+      await fromEnv.listening
+      expect(fromEnv.stderr()).not.toContain("process list")
+      fromEnv.child.stdin!.end()
+      await fromEnv.exited
+      const file = Path.join(dirs[0]!, "redis-password")
+      Fs.writeFileSync(file, "s3cret/pass@word\n", { mode: 0o600 })
+      const fromFile = server(["--lock-backend", `redis://127.0.0.1:${PORT + 3}`, "--lock-backend-password-file", file])
+      await fromFile.listening
+      fromFile.child.stdin!.end()
+      await fromFile.exited
+      Fs.chmodSync(file, 0o644)
+      const readable = server(["--lock-backend", `redis://127.0.0.1:${PORT + 3}`, "--lock-backend-password-file", file])
+      expect((await readable.exited).code).not.toBe(0)
+      expect(readable.stderr()).toContain("other users could read it")
+    } finally {
+      await secured.stop()
+      for (const dir of dirs) Fs.rmSync(dir, { recursive: true, force: true })
     }
   })
 

@@ -17,11 +17,14 @@
 import { Deferred, Duration, Effect, Option } from "effect"
 import type { Redis as RedisClient } from "ioredis"
 import type { LockBackend, LockHandle, LockState } from "./Backend.js"
+import { redactCredentials } from "../Redact.js"
 import { decodeOwner, LockError, LockHeld, LockLost, newOwner } from "./Owner.js"
 
 export interface RedisLockOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS). */
   readonly url: string
+  /** The password, when it is not in the URL (so it is not on a command line). */
+  readonly password?: string | undefined
   /** How long a grant lasts unless renewed. */
   readonly ttl: Duration.Duration
 }
@@ -53,13 +56,11 @@ interface Scripted extends RedisClient {
   tabmuxRelease(lock: string, token: string): Promise<number>
 }
 
-/** The URL without its password, for messages. */
-export const redactUrl = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@")
 
 const badUrl = (url: string, problem: string) =>
   new LockError({
     name: "*",
-    path: redactUrl(url),
+    path: redactCredentials(url),
     problem,
     remedy: "Give --lock-backend as redis://[user:password@]host:port[/db] (TABMUX_LOCK_BACKEND)."
   })
@@ -78,7 +79,7 @@ export const parseUrl = (url: string): Effect.Effect<URL, LockError> =>
 export const makeRedisBackend = (options: RedisLockOptions) =>
   Effect.gen(function*() {
     yield* parseUrl(options.url)
-    const where = redactUrl(options.url)
+    const where = redactCredentials(options.url)
     // Loaded only when a Redis backend is asked for (a chunk of its own in the bundle). The
     // package is CommonJS: its class is the default export when bundled, a named one in Node.
     const loaded = yield* Effect.promise(() => import("ioredis"))
@@ -88,6 +89,7 @@ export const makeRedisBackend = (options: RedisLockOptions) =>
       Effect.sync(() => {
         const c = new Redis(options.url, {
           lazyConnect: true,
+          ...(options.password === undefined ? {} : { password: options.password }),
           connectTimeout: 2_000,
           commandTimeout: Math.max(200, Math.floor(Duration.toMillis(options.ttl) / 4)),
           maxRetriesPerRequest: 0,

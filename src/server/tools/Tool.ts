@@ -122,6 +122,18 @@ export const unalias = (args: unknown): unknown => {
     : top
 }
 
+/** What an agent types or runs (a password, a script) is never written to a log or a trace, even at debug: its length stands in. */
+const TYPED = new Set(["text", "value", "values", "function", "code", "password", "promptText"])
+
+export const withoutTypedText = (args: unknown, key = ""): unknown =>
+  typeof args === "string"
+    ? TYPED.has(key) ? `<${args.length} chars>` : args
+    : Array.isArray(args)
+    ? args.map((a) => withoutTypedText(a, key))
+    : typeof args === "object" && args !== null
+    ? Object.fromEntries(Object.entries(args).map(([k, v]) => [k, withoutTypedText(v, k)]))
+    : args
+
 export const errorResult = (message: string): ToolResult => ({ content: [{ type: "text", text: message }], isError: true })
 
 export const make = <I, IE, O, OE, E extends { readonly message: string }, R>(spec: {
@@ -148,7 +160,7 @@ export const make = <I, IE, O, OE, E extends { readonly message: string }, R>(sp
       return jsonSchemas().output
     },
     run: (args) =>
-      Effect.logDebug(`tool ${spec.name}`, args ?? {}).pipe(
+      Effect.logDebug(`tool ${spec.name}`, withoutTypedText(args ?? {})).pipe(
         Effect.zipRight(decode(unalias(args ?? {}))),
         Effect.mapError((e) => new BadArguments({ tool: spec.name, issue: describeIssues(e) })),
         Effect.flatMap(spec.handler),
