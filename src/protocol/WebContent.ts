@@ -15,8 +15,8 @@ const WEB = new Set(["http:", "https:", "data:"])
 
 /** Why `text` is not web content an agent may load or drive, or `undefined` when it is. */
 export const notWebContent = (text: string, options: WebContentOptions): string | undefined => {
-  // A tab that has not committed its first navigation reports ""; a srcdoc frame is its parent's content.
-  if (text === "" || text === "about:blank" || text === "about:srcdoc") return undefined
+  // A tab that has not committed its first navigation reports "".
+  if (text === "") return undefined
   let url: URL
   try {
     url = new URL(text)
@@ -24,6 +24,8 @@ export const notWebContent = (text: string, options: WebContentOptions): string 
     return `"${text}" is not an absolute URL (like https://example.com/)`
   }
   if (WEB.has(url.protocol)) return undefined
+  // A blank document (a page can give itself a fragment or query: about:blank#x) is its opener's web content; so is a srcdoc frame its parent's.
+  if (url.protocol === "about:" && (url.pathname === "blank" || url.pathname === "srcdoc")) return undefined
   if (url.protocol === "blob:" && /^https?:$/.test(safeProtocol(url.pathname))) return undefined
   if (url.protocol === "file:") {
     return options.allowFile ? undefined : "file: URLs are not allowed (the user can allow them with --allow-file-urls)"

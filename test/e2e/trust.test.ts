@@ -288,6 +288,15 @@ describe.sequential("agents stay in web content", () => {
     await call(agent, "browser_tabs", { action: "close", tab: mine })
   })
 
+  it("a page that sends itself to about:blank#x is still the agent's web content: snapshot, evaluate and navigate work", { timeout: 60_000 }, async () => {
+    await call(agent, "browser_navigate", { url: `${base()}/start` })
+    await call(agent, "browser_evaluate", { function: "() => { location.href = 'about:blank#x'; return true }" })
+    await waitFor(async () => (await call(agent, "browser_tabs", { action: "list" })).structuredContent.tabs.some((t: any) => t.url === "about:blank#x"), 10_000)
+    expect((await call(agent, "browser_evaluate", { function: "() => location.href" })).content[0].text).toContain("about:blank#x")
+    await call(agent, "browser_snapshot")
+    await call(agent, "browser_navigate", { url: `${base()}/start` })
+  })
+
   it("data: URLs are refused up front with what to do (Chrome will not load them for an extension)", { timeout: 60_000 }, async () => {
     await call(agent, "browser_tabs", { action: "new" })
     expect(await failure(agent, "browser_navigate", { url: "data:text/html,<h1>Inline</h1>" })).toContain("serve the page over http")

@@ -74,7 +74,7 @@ describe("method catalogue", () => {
 describe("web content (invariant 10)", () => {
   const web = { allowFile: false }
   it("http, https, data, blob of a web origin and about:blank are web content", () => {
-    for (const url of ["https://example.com/", "http://127.0.0.1:8080/x?y#z", "data:text/html,hi", "blob:https://example.com/1234", "about:blank", ""]) {
+    for (const url of ["https://example.com/", "http://127.0.0.1:8080/x?y#z", "data:text/html,hi", "blob:https://example.com/1234", "about:blank", "about:blank#x", "about:blank?q", "about:srcdoc", ""]) {
       expect(notWebContent(url, web), url).toBeUndefined()
     }
   })
@@ -87,6 +87,8 @@ describe("web content (invariant 10)", () => {
       "view-source:https://example.com/",
       "javascript:alert(1)",
       "about:version",
+      "about:blank-not",
+      "about:settings#blank",
       "blob:chrome-extension://jejkldfklbhljdabcdbhnbmgjpdmpfji/1234",
       "file:///etc/passwd",
       "not a url"
