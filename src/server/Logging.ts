@@ -4,6 +4,7 @@
  */
 import { Cause, Context, Effect, HashMap, Layer, Logger, LogLevel } from "effect"
 import * as Fs from "node:fs"
+import * as Path from "node:path"
 import { redactCredentials } from "./Redact.js"
 
 /** Strings as they are, other values as JSON: `Effect.logDebug("tool x", args)` formats `args` only if the line is written. */
@@ -31,16 +32,52 @@ export class LevelControl extends Context.Tag("tabmux/LogLevelControl")<LevelCon
   readonly set: (level: LogLevel.LogLevel) => Effect.Effect<void>
 }>() {}
 
+/** A log file is kept under this size: past it, it becomes `<file>.1` (replacing the one before) and a new one starts. */
+export const LOG_FILE_BYTES = 8 * 1024 * 1024
+
+/**
+ * The log file, appended to through one descriptor opened without following a symlink
+ * and checked to be the user's own; `undefined` (said once on stderr) when it cannot be.
+ */
+const openLogFile = (path: string): number | undefined => {
+  try {
+    const fd = Fs.openSync(path, Fs.constants.O_WRONLY | Fs.constants.O_APPEND | Fs.constants.O_CREAT | Fs.constants.O_NOFOLLOW, 0o600)
+    const stat = Fs.fstatSync(fd)
+    const problem = !stat.isFile()
+      ? "it is not a regular file"
+      : process.getuid !== undefined && stat.uid !== process.getuid()
+      ? `it belongs to uid ${stat.uid}, not to you`
+      : undefined
+    if (problem === undefined) return fd
+    Fs.closeSync(fd)
+    process.stderr.write(`tabmux: log file ${path} not used: ${problem}; logs go to stderr only\n`)
+  } catch (e) {
+    process.stderr.write(`tabmux: log file ${path} cannot be opened (${(e as Error).message}); logs go to stderr only\n`)
+  }
+  return undefined
+}
+
 /** The configured logger, in place of `stderrOnly`: level (changeable through `LevelControl`), and a log file when asked. */
-export const layer = (options: { readonly level: LogLevel.LogLevel; readonly file?: string | undefined }) => {
-  const file = options.file
+export const layer = (options: { readonly level: LogLevel.LogLevel; readonly file?: string | undefined; readonly fileBytes?: number }) => {
+  const file = options.file === undefined ? undefined : Path.resolve(options.file)
+  const limit = options.fileBytes ?? LOG_FILE_BYTES
   // The level belongs to this logger: `LevelControl` is the only way to change it.
   let level = options.level
+  let fd = file === undefined ? undefined : openLogFile(file)
+  let size = fd === undefined ? 0 : Fs.fstatSync(fd).size
   const write = (text: string) => {
     process.stderr.write(text)
-    if (file === undefined) return
+    if (fd === undefined || file === undefined) return
     try {
-      Fs.appendFileSync(file, text, { mode: 0o600 })
+      const bytes = Buffer.from(text)
+      if (size > 0 && size + bytes.length > limit) {
+        Fs.closeSync(fd)
+        Fs.renameSync(file, `${file}.1`)
+        fd = openLogFile(file)
+        size = 0
+        if (fd === undefined) return
+      }
+      size += Fs.writeSync(fd, bytes)
     } catch {
       // A log file that cannot be written must not take the server down; stderr still has it.
     }
@@ -53,7 +90,8 @@ export const layer = (options: { readonly level: LogLevel.LogLevel; readonly fil
     Logger.replace(toStderr, logger),
     // Entries below the user's level are not made at all: not written, and not exported as span events either.
     Logger.minimumLogLevel(options.level),
-    Layer.succeed(LevelControl, { set: (next) => Effect.sync(() => void (level = next)) })
+    Layer.succeed(LevelControl, { set: (next) => Effect.sync(() => void (level = next)) }),
+    Layer.scopedDiscard(Effect.addFinalizer(() => Effect.sync(() => fd !== undefined && Fs.closeSync(fd))))
   )
 }
 

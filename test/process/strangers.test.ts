@@ -90,6 +90,21 @@ describe.sequential("strangers before the proof", () => {
     await servesItsUser()
   })
 
+  it("300 refused upgrades (a page's WebSockets with its own Origin) write one log line, not 300", { timeout: 30_000 }, async () => {
+    const before = server.stderr().split("\n").filter((l) => l.includes("refused a WebSocket connection")).length
+    for (let i = 0; i < 300; i++) {
+      await new Promise<void>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}`, { headers: { Origin: "https://evil.example" } })
+        ws.once("unexpected-response", () => resolve())
+        ws.once("error", () => resolve())
+      })
+    }
+    await new Promise((r) => setTimeout(r, 200))
+    const lines = server.stderr().split("\n").filter((l) => l.includes("refused a WebSocket connection"))
+    console.log(`300 refused upgrades: ${lines.length - before} log line(s)`)
+    expect(lines.length - before).toBeLessThanOrEqual(1)
+  })
+
   it.skipIf(otherUser === undefined)("another user's process is cut off before it is read or answered", { timeout: 30_000 }, async () => {
     const attackerDir = otherDir("tabmux-stranger-")
     cleanups.push(() => Fs.rmSync(attackerDir, { recursive: true, force: true }))
