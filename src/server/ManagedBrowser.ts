@@ -3,16 +3,15 @@
  * that is deleted on close: for the demo, the tests and the benchmarks. The tabmux
  * native-messaging host is installed into that profile for a runtime directory (`dir`,
  * a fresh one by default), so the extension pairs with the servers started on that
- * directory, and only those, with no clicks. Remote
- * debugging on a free loopback port (read from DevToolsActivePort) lets the caller
- * evaluate in the extension's service worker (which keeps the worker alive) and in
- * pages. Started detached, killed as a process group.
+ * directory, and only those, with no clicks. DevTools goes over the browser's pipe
+ * only (fd 3 and 4 of this process's child: no TCP port another user could reach), and
+ * lets the caller evaluate in the extension's service worker (which keeps the worker
+ * alive) and in pages. Started detached, killed as a process group.
  */
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import WebSocket from "ws"
 import { Effect } from "effect"
 import * as Chromium from "./Chromium.js"
 import { extensionDir } from "./Extension.js"
@@ -36,7 +35,6 @@ export const waitFor = async <A>(f: () => A | undefined | false | Promise<A | un
 }
 
 export interface Browser {
-  readonly cdpPort: number
   /** The runtime directory whose servers the extension pairs with (`TABMUX_DIR` for them). */
   readonly dir: string
   /** The profile (`--user-data-dir`). */
@@ -53,6 +51,55 @@ export interface Browser {
   /** Opens a page in a new background tab (through CDP, as a user's click would). */
   readonly openPage: (url: string) => Promise<void>
   readonly close: () => Promise<void>
+}
+
+/**
+ * CDP over the browser's pipe (fd 3 to it, fd 4 from it; NUL-terminated JSON), with flat
+ * sessions: commands and their answers by id, and the sessions still attached.
+ */
+const pipeClient = (child: ChildProcess.ChildProcess) => {
+  const toBrowser = child.stdio[3] as NodeJS.WritableStream
+  const fromBrowser = child.stdio[4] as NodeJS.ReadableStream
+  // Ids start past the one Chromium.loadUnpacked used.
+  let nextId = 1000
+  let buffer = ""
+  const pending = new Map<number, { resolve: (m: any) => void; reject: (e: Error) => void }>()
+  const attached = new Set<string>()
+  fromBrowser.on("data", (d: Buffer) => {
+    buffer += d.toString("utf8")
+    for (let end = buffer.indexOf("\0"); end >= 0; end = buffer.indexOf("\0")) {
+      const message = JSON.parse(buffer.slice(0, end))
+      buffer = buffer.slice(end + 1)
+      if (message.method === "Target.attachedToTarget") attached.add(message.params.sessionId)
+      if (message.method === "Target.detachedFromTarget") attached.delete(message.params.sessionId)
+      const waiter = pending.get(message.id)
+      if (waiter === undefined) continue
+      pending.delete(message.id)
+      if (message.error) waiter.reject(new Error(`CDP: ${JSON.stringify(message.error)}`))
+      else waiter.resolve(message.result)
+    }
+  })
+  const send = (method: string, params: object = {}, sessionId?: string) =>
+    new Promise<any>((resolve, reject) => {
+      const id = nextId++
+      const timer = setTimeout(() => {
+        pending.delete(id)
+        reject(new Error(`${method}: no answer within 15 s`))
+      }, 15_000)
+      pending.set(id, {
+        resolve: (m) => {
+          clearTimeout(timer)
+          if (method === "Target.attachToTarget") attached.add(m.sessionId)
+          resolve(m)
+        },
+        reject: (e) => {
+          clearTimeout(timer)
+          reject(e)
+        }
+      })
+      toBrowser.write(`${JSON.stringify({ id, method, params, ...(sessionId === undefined ? {} : { sessionId }) })}\0`)
+    })
+  return { send, attached }
 }
 
 export interface LaunchOptions {
@@ -79,14 +126,12 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
   Fs.writeFileSync(Path.join(profile, "Default", "Preferences"), JSON.stringify({
     download: { default_directory: Path.join(profile, "Downloads"), prompt_for_download: false }
   }))
-  const activePort = Path.join(profile, "DevToolsActivePort")
   const spawn = async () => {
-    Fs.rmSync(activePort, { force: true })
     // The extension goes in through the CDP pipe (as `tabmux browser` does: Google Chrome 137+
-    // ignores --load-extension); the port is for the tests' own CDP helpers.
+    // ignores --load-extension), and the helpers below use that pipe too.
     const child = ChildProcess.spawn(binary, [
       ...Chromium.flags({ profile, extension: { by: "pipe" }, headless: options.headless ?? true }),
-      "--remote-debugging-port=0", "about:blank"
+      "about:blank"
     ], { detached: true, stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"] })
     const loaded = await Effect.runPromise(Chromium.loadUnpacked(child, extensionDir).pipe(Effect.timeout("30 seconds"), Effect.option))
     const refused = loaded._tag === "None" ? "no answer within 30 s" : "error" in loaded.value ? loaded.value.error : undefined
@@ -94,10 +139,9 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
       child.kill("SIGKILL")
       throw new Error(`${binary} did not load the extension: ${refused}`)
     }
-    const port = await waitFor(() => Fs.existsSync(activePort) && Number(Fs.readFileSync(activePort, "utf8").split("\n")[0]), 20_000)
-    return { child, port }
+    return { child, cdp: pipeClient(child) }
   }
-  let { child, port: cdpPort } = await spawn()
+  let { child, cdp } = await spawn()
   // However this process ends, the browser it started ends with it.
   const killGroup = () => {
     try {
@@ -109,96 +153,42 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
     await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once("exit", r)))
   }
   process.once("exit", killGroup)
-  let socket: WebSocket | undefined
-  let nextId = 1
-  const pending = new Map<number, (m: any) => void>()
-  const targets = async () => (await (await fetch(`http://127.0.0.1:${cdpPort}/json/list`)).json()) as Array<any>
-  const isWorker = (t: any) => t.type === "service_worker" && t.url.endsWith("/background.js")
-  /** Opens a CDP socket, or `undefined` if it does not open within 5 s (a target that just went away). */
-  const connect = (url: string) =>
-    new Promise<WebSocket | undefined>((resolve) => {
-      const ws = new WebSocket(url)
-      const timer = setTimeout(() => {
-        ws.terminate()
-        resolve(undefined)
-      }, 5_000)
-      ws.once("open", () => {
-        clearTimeout(timer)
-        resolve(ws)
-      })
-      ws.once("error", () => {
-        clearTimeout(timer)
-        resolve(undefined)
-      })
-    })
-  const workerSocket = async () => {
-    if (socket?.readyState === WebSocket.OPEN) return socket
-    socket = await waitFor(async () => {
-      const url = (await targets()).find(isWorker)?.webSocketDebuggerUrl
-      return url === undefined ? undefined : await connect(url)
-    }, 30_000)
-    socket.on("message", (d) => {
-      const m = JSON.parse(String(d))
-      pending.get(m.id)?.(m)
-      pending.delete(m.id)
-    })
-    return socket
-  }
-  /** One command on the browser-level CDP session. */
-  const browserCommand = async (method: string, params: object) => {
-    const version = (await (await fetch(`http://127.0.0.1:${cdpPort}/json/version`)).json()) as { webSocketDebuggerUrl: string }
-    const session = await connect(version.webSocketDebuggerUrl)
-    if (session === undefined) throw new Error("cannot reach the browser's CDP endpoint")
-    const answer = await new Promise<any>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${method}: no answer within 10 s`)), 10_000)
-      session.once("message", (d) => {
-        clearTimeout(timer)
-        resolve(JSON.parse(String(d)))
-      })
-      session.send(JSON.stringify({ id: 1, method, params }))
-    })
-    session.close()
-    if (answer.error) throw new Error(`${method}: ${JSON.stringify(answer.error)}`)
-    return answer.result
+  const targets = async () => ((await cdp.send("Target.getTargets")).targetInfos as Array<{ targetId: string; type: string; url: string }>)
+  const isWorker = (t: { type: string; url: string }) => t.type === "service_worker" && t.url.endsWith("/background.js")
+  /** A flat session on the worker, kept while it lives (attaching keeps the worker alive). */
+  let workerSession: string | undefined
+  const workerSessionId = async () => {
+    if (workerSession !== undefined && cdp.attached.has(workerSession)) return workerSession
+    const worker = await waitFor(async () => (await targets()).find(isWorker), 30_000)
+    workerSession = (await cdp.send("Target.attachToTarget", { targetId: worker.targetId, flatten: true })).sessionId as string
+    return workerSession
   }
   /** One CDP command to the first page whose URL starts with `urlPrefix` (one session per call). */
   const pageCommand = async (urlPrefix: string, method: string, params: object) => {
-    const url = await waitFor(async () => {
-      const targets = (await (await fetch(`http://127.0.0.1:${cdpPort}/json/list`)).json()) as Array<any>
-      return targets.find((t) => t.type === "page" && t.url.startsWith(urlPrefix))?.webSocketDebuggerUrl
-    }, 10_000)
-    const page = new WebSocket(url)
-    await new Promise((r) => page.once("open", r))
-    const answer = new Promise<any>((r) => page.once("message", (d) => r(JSON.parse(String(d)))))
-    page.send(JSON.stringify({ id: 1, method, params }))
-    const m = await answer
-    page.close()
-    if (m.error) throw new Error(`${method}: ${JSON.stringify(m.error)}`)
-    return m.result
+    const page = await waitFor(async () => (await targets()).find((t) => t.type === "page" && t.url.startsWith(urlPrefix)), 10_000)
+    const { sessionId } = await cdp.send("Target.attachToTarget", { targetId: page.targetId, flatten: true })
+    try {
+      return await cdp.send(method, params, sessionId)
+    } finally {
+      await cdp.send("Target.detachFromTarget", { sessionId }).catch(() => undefined)
+    }
   }
   const browser: Browser = {
-    get cdpPort() {
-      return cdpPort
-    },
     dir,
     profile,
     evaluateInWorker: async (expression) => {
-      const ws = await workerSocket()
-      const id = nextId++
-      const answer = new Promise<any>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no answer from the worker within 15 s to ${expression.slice(0, 80)}`)), 15_000)
-        pending.set(id, (m) => {
-          clearTimeout(timer)
-          resolve(m)
-        })
+      const evaluate = async () =>
+        cdp.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }, await workerSessionId())
+      // A worker that went away (stopped, restarted) is attached again once.
+      const m = await evaluate().catch(() => {
+        workerSession = undefined
+        return evaluate()
       })
-      ws.send(JSON.stringify({ id, method: "Runtime.evaluate", params: { expression, awaitPromise: true, returnByValue: true } }))
-      const m = await answer
-      if (m.result?.exceptionDetails) throw new Error(JSON.stringify(m.result.exceptionDetails))
-      return m.result.result.value
+      if (m.exceptionDetails) throw new Error(JSON.stringify(m.exceptionDetails))
+      return m.result.value
     },
     openPage: async (url) => {
-      await browserCommand("Target.createTarget", { url, background: true })
+      await cdp.send("Target.createTarget", { url, background: true })
     },
     evaluateInPage: async (urlPrefix, expression) => {
       const m = await pageCommand(urlPrefix, "Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true })
@@ -206,22 +196,20 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
     },
     pageCommand,
     stopWorker: async () => {
-      socket?.close()
-      socket = undefined
+      if (workerSession !== undefined) await cdp.send("Target.detachFromTarget", { sessionId: workerSession }).catch(() => undefined)
+      workerSession = undefined
       const worker = (await targets()).find(isWorker)
       if (!worker) throw new Error("no extension service worker to stop")
-      const closed = await browserCommand("Target.closeTarget", { targetId: worker.id })
+      const closed = await cdp.send("Target.closeTarget", { targetId: worker.targetId })
       if (closed?.success === false) throw new Error("could not stop the worker")
-      await waitFor(async () => !(await targets()).some((t) => t.id === worker.id), 10_000)
+      await waitFor(async () => !(await targets()).some((t) => t.targetId === worker.targetId), 10_000)
     },
     restart: async () => {
-      socket?.close()
-      socket = undefined
+      workerSession = undefined
       await killed()
-      ;({ child, port: cdpPort } = await spawn())
+      ;({ child, cdp } = await spawn())
     },
     close: async () => {
-      socket?.close()
       process.off("exit", killGroup)
       await killed()
       Fs.rmSync(profile, { recursive: true, force: true })

@@ -206,6 +206,41 @@ describe.sequential("the relay across time (SECURITY.md)", () => {
   })
 })
 
+describe("the managed browser", () => {
+  it("listens on no TCP port: DevTools goes over its pipe only, so no other user can reach it", () => {
+    const listening = new Set<string>()
+    for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+      for (const line of Fs.readFileSync(file, "utf8").split("\n").slice(1)) {
+        const f = line.trim().split(/\s+/)
+        if (f[3] === "0A") listening.add(f[9]!)
+      }
+    }
+    const pids = Fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((pid) => {
+      try {
+        return Fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`--user-data-dir=${browser.profile}`)
+      } catch {
+        return false
+      }
+    })
+    expect(pids.length).toBeGreaterThan(0)
+    const sockets = pids.flatMap((pid) => {
+      try {
+        return Fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
+          try {
+            return /^socket:\[(\d+)\]$/.exec(Fs.readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1]
+          } catch {
+            return undefined
+          }
+        })
+      } catch {
+        return []
+      }
+    })
+    expect(sockets.filter((inode) => inode !== undefined && listening.has(inode))).toEqual([])
+    expect(Fs.existsSync(Path.join(browser.profile, "DevToolsActivePort"))).toBe(false)
+  })
+})
+
 describe.sequential("squatting", () => {
   it.skipIf(otherUser === undefined)("another user holding every port of a range is named with its uid", { timeout: 30_000 }, async () => {
     const dir = otherDir("tabmux-squat-")
