@@ -5,7 +5,7 @@
  * closes, the instance's scope closes: its tabs are handled, then its locks released.
  */
 import { Clock, Duration, Effect, Exit, FiberMap, Mailbox, Option, Ref, type Scope, Stream } from "effect"
-import { FrameRefused, Session } from "../../src/protocol/index.js"
+import { FrameRefused, PageError, Session } from "../../src/protocol/index.js"
 import * as CallSpans from "./CallSpans.js"
 import { Credentials } from "./Credentials.js"
 import { handle, type Needs } from "./Handlers.js"
@@ -106,6 +106,14 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
     const lastHeard = yield* Ref.make(yield* Clock.currentTimeMillis)
     /** Calls running, by id: an `interrupt` stops one (its tab's lock is released as it ends). */
     const calls = yield* FiberMap.make<number>()
+    /** Events, pongs and refusals: small by construction. */
+    const say = (frame: Parameters<typeof session.send>[0]) => session.send(frame).pipe(Effect.orDie)
+    /** A result too large for a frame fails that call alone, saying so; the connection stays. */
+    const answer = (result: Extract<Parameters<typeof session.send>[0], { type: "result" }>) =>
+      session.send(result).pipe(
+        Effect.catchTag("FrameTooLarge", (e) =>
+          say({ type: "result", id: result.id, ok: false, error: new PageError({ message: e.message }), ...(result.spans === undefined ? {} : { spans: result.spans }) }))
+      )
     const dispatch = (data: unknown) =>
       Effect.zipRight(
         Clock.currentTimeMillis.pipe(Effect.flatMap((now) => Ref.set(lastHeard, now))),
@@ -116,12 +124,12 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
                 const spans = CallSpans.recorder(frame.trace)
                 return handle({
                   instance,
-                  progress: (message) => session.send({ type: "event", name: "call.progress", data: { call: frame.id, message } })
+                  progress: (message) => say({ type: "event", name: "call.progress", data: { call: frame.id, message } })
                 }, frame.method, frame.params).pipe(
                   (running) => spans.run(`extension ${frame.method}`, running),
                   Effect.matchEffect({
-                    onFailure: (error) => session.send({ type: "result", id: frame.id, ok: false, error, ...spans.spans() }),
-                    onSuccess: (value) => session.send({ type: "result", id: frame.id, ok: true, value, ...spans.spans() })
+                    onFailure: (error) => answer({ type: "result", id: frame.id, ok: false, error, ...spans.spans() }),
+                    onSuccess: (value) => answer({ type: "result", id: frame.id, ok: true, value, ...spans.spans() })
                   }),
                   (running) => FiberMap.run(calls, frame.id, running),
                   Effect.asVoid
@@ -130,22 +138,22 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
               case "interrupt":
                 return FiberMap.remove(calls, frame.id)
               case "ping":
-                return session.send({ type: "pong", at: frame.at })
+                return say({ type: "pong", at: frame.at })
               case "pong":
                 return Effect.void
               case "error":
                 return Effect.logWarning(`server refused a frame: ${frame.error.message}`)
               default:
-                return session.send({ type: "error", error: new FrameRefused({ message: `unexpected "${frame.type}" frame` }) })
+                return say({ type: "error", error: new FrameRefused({ message: `unexpected "${frame.type}" frame` }) })
             }
           }),
-          Effect.catchTag("BadFrame", (e) => session.send({ type: "error", error: new FrameRefused({ message: e.message }) }))
+          Effect.catchTag("BadFrame", (e) => say({ type: "error", error: new FrameRefused({ message: e.message }) }))
         )
       )
 
     const forwardClosedTabs = instances.closedByUser.pipe(
       Stream.filter((e) => e.instanceId === instance.id),
-      Stream.runForEach((e) => session.send({ type: "event", name: "tab.closed", data: { tab: e.handle, by: "user" } }))
+      Stream.runForEach((e) => say({ type: "event", name: "tab.closed", data: { tab: e.handle, by: "user" } }))
     )
     yield* Effect.forkScoped(forwardClosedTabs)
     const locks = yield* TabLocks
@@ -154,7 +162,7 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
       Stream.runForEach((e) =>
         Effect.gen(function*() {
           const handle = (yield* tabsOf(instance)).find((t) => t.tab === e.tab)?.handle
-          if (handle !== undefined) yield* session.send({ type: "event", name: "lease.expired", data: { tab: handle } })
+          if (handle !== undefined) yield* say({ type: "event", name: "lease.expired", data: { tab: handle } })
         })
       )
     )

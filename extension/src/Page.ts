@@ -30,19 +30,33 @@ export const checkUrl = (text: string, options: WebContentOptions): Effect.Effec
   return Effect.succeed(new URL(text === "" ? "about:blank" : text).href)
 }
 
+const History = Schema.Struct({
+  currentIndex: Schema.Number,
+  entries: Schema.Array(Schema.Struct({ id: Schema.Number, url: Schema.String, title: Schema.optional(Schema.String) }))
+})
+
 const NavigateResult = Schema.Struct({ frameId: Schema.String, loaderId: Schema.optional(Schema.String), errorText: Schema.optional(Schema.String) })
-const Evaluated = Schema.Struct({ result: Schema.Struct({ value: Schema.optional(Schema.Unknown) }) })
 
 const decode = <A, I>(schema: Schema.Schema<A, I>, method: string) => (value: unknown) =>
   Schema.decodeUnknown(schema)(value).pipe(Effect.mapError(() => pageError(method, "unexpected answer from the browser")))
 
-/** Reads a string from the page (location, title) by evaluating a fixed expression. */
-const read = (tab: number, expression: "location.href" | "document.title") =>
-  Effect.flatMap(Driver, (d) => d.send(tab, "Runtime.evaluate", { expression, returnByValue: true })).pipe(
-    Effect.flatMap(decode(Evaluated, "Runtime.evaluate")),
-    Effect.map((r) => (typeof r.result.value === "string" ? r.result.value : "")),
-    Effect.mapError((e) => (e._tag === "DriverError" ? pageError("Runtime.evaluate", e.message) : e))
+/**
+ * Where the tab is, as the browser records it (the current history entry): its URL and
+ * title, never read from the page's script, whose getters a page can make return anything
+ * of any size. The browser keeps a title to a few thousand characters; both are cut to
+ * `MAX_LOCATION` here too.
+ */
+const whereIs = (tab: number) =>
+  Effect.flatMap(Driver, (d) => d.send(tab, "Page.getNavigationHistory")).pipe(
+    Effect.flatMap(decode(History, "Page.getNavigationHistory")),
+    Effect.map((h) => {
+      const entry = h.entries[h.currentIndex]
+      return { url: (entry?.url ?? "").slice(0, MAX_LOCATION), title: (entry?.title ?? "").slice(0, MAX_LOCATION) }
+    }),
+    Effect.mapError((e) => (e._tag === "DriverError" ? pageError("Page.getNavigationHistory", e.message) : e))
   )
+
+const MAX_LOCATION = 8 * 1024
 
 /** A back/forward-cache restore: the page is back at once, and no load event will come. */
 const restoredFromCache = (params: unknown) =>
@@ -76,11 +90,11 @@ const loading = <E, R>(tab: number, act: Effect.Effect<boolean, E, R>) =>
       }
     })
     const loaded = !expectLoad || (yield* waitLoad)
-    const url = yield* read(tab, "location.href")
+    const { url, title } = yield* whereIs(tab)
     // The HTTP status of the document now shown (its main-frame Document request, the latest for its URL).
     const page = yield* Effect.flatMap(Pages, (p) => p.prepare(tab))
     const document = [...page.requests.values()].filter((r) => r.type === "Document" && r.session === undefined && r.url === url).at(-1)
-    return { url, title: yield* read(tab, "document.title"), loaded, ...(document?.status === undefined ? {} : { status: document.status }) }
+    return { url, title, loaded, ...(document?.status === undefined ? {} : { status: document.status }) }
   }))
 
 export const navigate = (tab: number, target: string, web: WebContentOptions) =>
@@ -93,7 +107,6 @@ export const navigate = (tab: number, target: string, web: WebContentOptions) =>
       return result.loaderId !== undefined
     })))
 
-const History = Schema.Struct({ currentIndex: Schema.Number, entries: Schema.Array(Schema.Struct({ id: Schema.Number, url: Schema.String })) })
 
 export const history = (tab: number, action: "back" | "forward" | "reload", web: WebContentOptions) =>
   loading(tab, Effect.gen(function*() {
@@ -158,10 +171,17 @@ const AgentEvaluated = Schema.Struct({
   exceptionDetails: Called.fields.exceptionDetails
 })
 
-/** Calls the function it is called on with the arguments given (the agent's function, by reference). */
-const APPLY = "function (...args) { return this(...args) }"
-/** Returns the object it is called on, so CDP can hand it back by value. */
-const SELF = "function () { return this }"
+/**
+ * Calls the function it is called on (the agent's, by reference) with the arguments
+ * given, and returns its value as JSON cut to `limit` characters, in the page: a value
+ * of any size never crosses to the worker whole.
+ */
+const APPLY = "async function (limit, ...args) { const json = JSON.stringify(await this(...args)); " +
+  "return typeof json !== 'string' ? { json: 'undefined', truncated: false } : { json: json.length > limit ? json.slice(0, limit) : json, truncated: json.length > limit } }"
+/** The same for the object it is called on (an expression's value). */
+const SELF = "function (limit) { const json = JSON.stringify(this); " +
+  "return typeof json !== 'string' ? { json: 'undefined', truncated: false } : { json: json.length > limit ? json.slice(0, limit) : json, truncated: json.length > limit } }"
+const Bounded = Schema.Struct({ json: Schema.String, truncated: Schema.Boolean })
 
 /**
  * Runs the agent's code as Playwright MCP does: an expression (`document.title`,
@@ -194,25 +214,29 @@ export const evaluate = (tab: number, source: string, args: ReadonlyArray<unknow
     if (!isFunction && (args.length > 0 || element !== undefined)) {
       return yield* Effect.fail(new BadParams({ message: "args and ref are passed to a function: write a function expression, like (element, a) => element.textContent + a" }))
     }
-    const result = evaluated.result.objectId === undefined
-      ? evaluated.result
-      : yield* driver.send(tab, "Runtime.callFunctionOn", {
-        functionDeclaration: isFunction ? APPLY : SELF,
-        objectId: evaluated.result.objectId,
-        arguments: isFunction ? [...(element === undefined ? [] : [{ objectId: element.objectId }]), ...args.map((value) => ({ value }))] : [],
-        returnByValue: true,
-        awaitPromise: true
-      }, session).pipe(
-        wrap("Runtime.callFunctionOn"),
-        Effect.flatMap(decode(Called, "Runtime.callFunctionOn")),
-        Effect.flatMap((called) =>
-          called.exceptionDetails
-            ? Effect.fail(new PageError({ message: `the function threw: ${called.exceptionDetails.exception?.description ?? called.exceptionDetails.text}` }))
-            : Effect.succeed(called.result)
-        )
-      )
-    const json = result.type === "undefined" ? "undefined" : JSON.stringify(result.value) ?? "undefined"
-    return json.length > MAX_RESULT ? { json: json.slice(0, MAX_RESULT), truncated: true } : { json, truncated: false }
+    if (evaluated.result.objectId === undefined) {
+      // A primitive (an expression's number or string) comes by value.
+      const json = evaluated.result.type === "undefined" ? "undefined" : JSON.stringify(evaluated.result.value) ?? "undefined"
+      return json.length > MAX_RESULT ? { json: json.slice(0, MAX_RESULT), truncated: true } : { json, truncated: false }
+    }
+    const bounded = yield* driver.send(tab, "Runtime.callFunctionOn", {
+      functionDeclaration: isFunction ? APPLY : SELF,
+      objectId: evaluated.result.objectId,
+      arguments: [{ value: MAX_RESULT }, ...(isFunction ? [...(element === undefined ? [] : [{ objectId: element.objectId }]), ...args.map((value) => ({ value }))] : [])],
+      returnByValue: true,
+      awaitPromise: true
+    }, session).pipe(
+      wrap("Runtime.callFunctionOn"),
+      Effect.flatMap(decode(Called, "Runtime.callFunctionOn")),
+      Effect.flatMap((called) =>
+        called.exceptionDetails
+          ? Effect.fail(new PageError({ message: `the function threw: ${called.exceptionDetails.exception?.description ?? called.exceptionDetails.text}` }))
+          : Effect.succeed(called.result.value)
+      ),
+      Effect.flatMap(decode(Bounded, "Runtime.callFunctionOn"))
+    )
+    // Checked again here: a page can replace JSON.stringify and String.prototype.slice.
+    return bounded.json.length > MAX_RESULT ? { json: bounded.json.slice(0, MAX_RESULT), truncated: true } : bounded
   })
 
 /** Refuses to run page script while a dialog blocks the page (it would wait until the dialog closes). */

@@ -23,12 +23,23 @@ export interface SnapshotArgs {
   readonly maxDepth: number
   /** Only the subtree of this element (a ref number of this frame). */
   readonly from: number | null
-  /** Elements a frame may hold for a snapshot to be taken. */
+  /** Elements this frame may hold (light DOM and open shadow roots) for a snapshot to be taken: what the frames read before it left. */
   readonly budget: number
+  /** Characters of lines this frame may write; past them the snapshot is cut, saying so. */
+  readonly maxChars: number
 }
 
 export type SnapshotAnswer =
-  | { readonly text: string; readonly next: number; readonly frames: ReadonlyArray<number>; readonly refs: number }
+  | {
+    readonly text: string
+    readonly next: number
+    readonly frames: ReadonlyArray<number>
+    readonly refs: number
+    /** Elements this frame holds, shadow roots included. */
+    readonly count: number
+    /** The lines were cut at `maxChars`. */
+    readonly cut: boolean
+  }
   | { readonly error: "budget"; readonly count: number }
   | { readonly error: "stale" }
 
@@ -37,7 +48,22 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
   const g = globalThis as unknown as { __tabmuxRefs?: Store }
   const store: Store = g.__tabmuxRefs ??= { refs: new Map(), ids: new WeakMap() }
 
-  const count = document.getElementsByTagName("*").length
+  // Every element the walk could reach counts: the light DOM and every open shadow root in it.
+  const countElements = (limit: number) => {
+    let n = 0
+    const roots: Array<Document | ShadowRoot> = [document]
+    while (roots.length > 0) {
+      const all = roots.pop()!.querySelectorAll("*")
+      n += all.length
+      if (n > limit) return n
+      for (let i = 0; i < all.length; i++) {
+        const shadow = all[i]!.shadowRoot
+        if (shadow !== null) roots.push(shadow)
+      }
+    }
+    return n
+  }
+  const count = countElements(args.budget)
   if (count > args.budget) return { error: "budget", count }
 
   let next = args.next
@@ -400,6 +426,16 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
   }
 
   const lines: Array<string> = []
+  let written = 0
+  let cut = false
+  const push = (line: string) => {
+    if (cut || written + line.length + 1 > args.maxChars) {
+      cut = true
+      return
+    }
+    written += line.length + 1
+    lines.push(line)
+  }
   /** Leaves out text, legends and captions that only repeat a name already shown. */
   const unrepeated = (ls: Array<Line>, parentName: string) =>
     ls.filter((l) =>
@@ -408,9 +444,10 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
         : !((l.role === "legend" || l.role === "caption") && l.name !== "" && l.name === parentName))
 
   const emit = (line: Line, indent: number, parentName: string) => {
+    if (cut) return
     const pad = "  ".repeat(indent)
     if (line.kind === "text") {
-      lines.push(`${pad}- text: ${clip(line.text)}`)
+      push(`${pad}- text: ${clip(line.text)}`)
       return
     }
     const el = line.el
@@ -424,24 +461,24 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
     const ref = plainCell ? "" : ` [ref=${args.prefix}${refOf(el)}]`
     const head = `${pad}- ${line.role}${name ? ` ${JSON.stringify(name)}` : ""}${statesOf(el, line.role)}${ref}`
     if (isFrame) {
-      lines.push(head)
+      push(head)
       if (indent + 1 < args.maxDepth) {
         const n = store.ids.get(el)!
         frames.push(n)
-        lines.push(`${"  ".repeat(indent + 1)}\u0000${n}`)
+        push(`${"  ".repeat(indent + 1)}\u0000${n}`)
       }
       return
     }
     if (indent + 1 >= args.maxDepth) {
-      lines.push(kids.length > 0 ? `${head} …` : value ? `${head}: ${value}` : head)
+      push(kids.length > 0 ? `${head} …` : value ? `${head}: ${value}` : head)
       return
     }
     const only = kids.length === 1 ? kids[0] : undefined
     if (!value && only?.kind === "text" && !line.name) {
-      lines.push(`${head}: ${clip(only.text)}`)
+      push(`${head}: ${clip(only.text)}`)
       return
     }
-    lines.push(value ? `${head}: ${value}` : head)
+    push(value ? `${head}: ${value}` : head)
     for (const kid of kids) emit(kid, indent + 1, line.name || parentName)
   }
 
@@ -454,7 +491,7 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
   } else if (document.documentElement !== null) {
     for (const line of unrepeated(walkChildren(document.documentElement, "", false), "")) emit(line, 0, "")
   }
-  return { text: lines.join("\n"), next, frames, refs: shown }
+  return { text: lines.join("\n"), next, frames, refs: shown, count, cut }
 }
 
 /** Where this frame's document is from. */

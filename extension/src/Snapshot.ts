@@ -16,11 +16,19 @@ import { pageElement, pageSelect, pageSnapshot, pageUrl, type SelectAnswer, type
 import { contextKey, type FrameRef, type PageRecord, Pages, type World, WORLD_NAME } from "./Pages.js"
 
 /**
- * Elements one frame may hold for a snapshot to be taken. Measured: a long documentation
- * page (Node's fs.html) has some 16,000; the hostile fixture 200,000, whose snapshot would
- * be megabytes no agent can use. Counted in the isolated world, so a page cannot lie about it.
+ * Elements a page may hold for a snapshot to be taken: one budget for everything a
+ * snapshot reads, the light DOM, open shadow roots and every frame together. Measured: a
+ * long documentation page (Node's fs.html) has some 16,000; the hostile fixture 200,000,
+ * whose snapshot would be megabytes no agent can use. Counted in the isolated world, so a
+ * page cannot lie about it.
  */
 export const ELEMENT_BUDGET = 100_000
+/**
+ * Characters a snapshot may hold, all frames together; past them it is cut, saying so
+ * (each name and value is already cut at 300). Well inside a frame of the wire, so a
+ * snapshot never ends a connection.
+ */
+export const SNAPSHOT_CHARS = 4 * 1024 * 1024
 /** Iframes nested deeper than this are shown without their content. */
 const MAX_FRAME_NESTING = 8
 
@@ -121,14 +129,27 @@ export interface SnapshotOptions {
   readonly depth?: number | undefined
 }
 
+/** What the frames of one snapshot have left to spend, as they are read one after another. */
+interface Left {
+  elements: number
+  chars: number
+  cut: boolean
+}
+
 const tooLarge = (count: number) =>
   new PageError({
-    message: `page too large for a snapshot: it holds ${count} elements (the limit is ${ELEMENT_BUDGET}, so that one page ` +
+    message: `page too large for a snapshot: it holds ${count} elements, counting open shadow roots and frames (the limit is ${ELEMENT_BUDGET}, so that one page ` +
       "cannot stall the other agents). Read the parts you need with browser_evaluate, or look at it with browser_take_screenshot."
   })
 
 /** One frame's lines, with its iframes' frames spliced in; `None` when the frame is gone. */
-const frameLines = (page: PageRecord, frame: FrameRef, args: Omit<SnapshotArgs, "next">, nesting: number): Effect.Effect<Option.Option<{ text: string; refs: number }>, CallFailure, Driver> =>
+const frameLines = (
+  page: PageRecord,
+  frame: FrameRef,
+  args: Omit<SnapshotArgs, "next" | "budget" | "maxChars">,
+  nesting: number,
+  left: Left
+): Effect.Effect<Option.Option<{ text: string; refs: number }>, CallFailure, Driver> =>
   Effect.gen(function*() {
     // An iframe that shows no web content (another extension's page, say) is not read, so no
     // ref can reach into it (invariant 10: agents only ever drive web content).
@@ -139,18 +160,22 @@ const frameLines = (page: PageRecord, frame: FrameRef, args: Omit<SnapshotArgs, 
     }
     // Frames are read one after another: each hands out numbers from where the last stopped.
     const first = page.refs.next
-    const result = yield* callInFrame(page, frame, SNAPSHOT_SOURCE, { ...args, next: first }, true)
+    if (left.chars <= 0) return Option.some({ text: "", refs: 0 })
+    const result = yield* callInFrame(page, frame, SNAPSHOT_SOURCE, { ...args, next: first, budget: left.elements, maxChars: left.chars }, true)
     if (Option.isNone(result)) return Option.none()
     const answer = result.value.value as SnapshotAnswer | undefined
     if (answer === undefined || typeof answer !== "object") return yield* Effect.fail(new PageError({ message: "the snapshot script gave no answer" }))
     if ("error" in answer) {
-      if (answer.error === "budget") return yield* Effect.fail(tooLarge(answer.count))
+      if (answer.error === "budget") return yield* Effect.fail(tooLarge(ELEMENT_BUDGET - left.elements + answer.count))
       return yield* Effect.fail(new StaleRef({ message: "stale ref: its element is no longer in the page: take a new snapshot (browser_snapshot) and use its refs" }))
     }
     if (answer.next > first) {
       page.refs.next = answer.next
       page.refs.handedOut.push({ from: first, to: answer.next, frame })
     }
+    left.elements -= answer.count
+    left.chars -= answer.text.length
+    left.cut ||= answer.cut
     let text = answer.text
     let refs = answer.refs
     const inner = nesting < MAX_FRAME_NESTING ? answer.frames : []
@@ -158,10 +183,11 @@ const frameLines = (page: PageRecord, frame: FrameRef, args: Omit<SnapshotArgs, 
       innerFrame(page, frame, n).pipe(
         Effect.flatMap(Option.match({
           onNone: () => Effect.succeedNone,
-          onSome: (child) => frameLines(page, child, { ...args, from: null }, nesting + 1)
+          onSome: (child) => frameLines(page, child, { ...args, from: null }, nesting + 1, left)
         })),
-        // A frame that went away while we looked (or cannot be read) is shown empty, not an error.
-        Effect.catchAll(() => Effect.succeedNone),
+        // A frame that went away while we looked (or cannot be read) is shown empty, not an
+        // error; a page too large counting this frame is.
+        Effect.catchAll((e) => e._tag === "PageError" && e.message.startsWith("page too large") ? Effect.fail(e) : Effect.succeedNone),
         Effect.map((lines) => [n, lines] as const)
       ))
     for (const [n, lines] of spliced) {
@@ -184,8 +210,12 @@ export const take = (tab: number, options: SnapshotOptions = {}) =>
     const page = yield* pages.prepare(tab)
     const maxDepth = options.depth ?? 1_000
     const start = options.from === undefined ? { frame: topOf(page), from: null } : yield* locate(page, options.from)
-    const lines = yield* frameLines(page, start.frame, { maxDepth, from: start.from, budget: ELEMENT_BUDGET, prefix: `s${page.refs.epoch}e` }, 0)
-    return Option.match(lines, { onNone: () => ({ text: "", elements: 0 }), onSome: (l) => ({ text: l.text, elements: l.refs }) })
+    const left: Left = { elements: ELEMENT_BUDGET, chars: SNAPSHOT_CHARS, cut: false }
+    const lines = yield* frameLines(page, start.frame, { maxDepth, from: start.from, prefix: `s${page.refs.epoch}e` }, 0, left)
+    const cut = left.cut
+      ? `\n- text: (snapshot cut at ${SNAPSHOT_CHARS} characters: take part of the page with browser_snapshot's ref, or a smaller depth)`
+      : ""
+    return Option.match(lines, { onNone: () => ({ text: "", elements: 0 }), onSome: (l) => ({ text: l.text + cut, elements: l.refs }) })
   })
 
 const REF = /^s([0-9]+)e([0-9]+)$/

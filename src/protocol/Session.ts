@@ -14,7 +14,7 @@
  * functions here, so there is one definition of what is proved and what is keyed.
  */
 import { Data, Effect, Option } from "effect"
-import { type BadFrame, decodeFrame, encodeFrame, type Frame, PROTOCOL_VERSION, type Welcome } from "./Frame.js"
+import { type BadFrame, decodeFrame, encodeFrame, type Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION, type Welcome } from "./Frame.js"
 import { type HmacKey, prove, randomHex32, verify } from "./Handshake.js"
 
 /** The two keys of one session, 32 bytes each. */
@@ -121,10 +121,17 @@ export class SessionBroken extends Data.TaggedError("SessionBroken")<{ readonly 
   }
 }
 
+/** A frame larger than the wire carries (`MAX_FRAME_BYTES`): not sent; the call it answers fails alone. */
+export class FrameTooLarge extends Data.TaggedError("FrameTooLarge")<{ readonly bytes: number }> {
+  override get message() {
+    return `the answer is ${(this.bytes / 1024 / 1024).toFixed(1)} MB, more than the ${MAX_FRAME_BYTES / 1024 / 1024} MB a frame may carry: ask for less (a part of the page, a smaller value, a file)`
+  }
+}
+
 /** The sealed frames of one connection, as one side sees them. */
 export interface Session {
-  /** Seals and writes a frame; frames are written in the order their sends began. */
-  readonly send: (frame: Frame) => Effect.Effect<void>
+  /** Seals and writes a frame; frames are written in the order their sends began. One too large is refused, not sent. */
+  readonly send: (frame: Frame) => Effect.Effect<void, FrameTooLarge>
   /** Opens and decodes a message received after the handshake. */
   readonly receive: (data: unknown) => Effect.Effect<Frame, SessionBroken | BadFrame>
 }
@@ -143,7 +150,12 @@ export const makeSession = (
 ): Effect.Effect<Session> =>
   Effect.map(Effect.makeSemaphore(1), (writing) => ({
     // The counter is taken and the frame written under one permit: the wire order is the counter order.
-    send: (frame) => writing.withPermits(1)(Effect.flatMap(outgoing.seal(utf8.encode(encodeFrame(frame))), write)),
+    send: (frame) => {
+      const plain = utf8.encode(encodeFrame(frame))
+      return plain.length + TAG_BYTES > MAX_FRAME_BYTES
+        ? Effect.fail(new FrameTooLarge({ bytes: plain.length }))
+        : writing.withPermits(1)(Effect.flatMap(outgoing.seal(plain), write))
+    },
     receive: (data) => {
       const bytes = bytesOf(data)
       if (bytes === undefined) return Effect.fail(new SessionBroken({ reason: "a text frame arrived where only sealed frames may" }))

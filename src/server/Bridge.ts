@@ -31,6 +31,7 @@ import {
 import { nodeCipher } from "./SessionCipher.js"
 import * as Throttled from "./Throttled.js"
 import {
+  BadParams,
   type Call,
   decodeFrame,
   encodeFrame,
@@ -131,7 +132,10 @@ interface Pending {
 export class CallProgress extends Context.Tag("tabmux/CallProgress")<CallProgress, (message: string) => Effect.Effect<void>>() {}
 
 interface Link extends ExtensionInfo {
+  /** Pings, pongs, interrupts, refusals: small by construction. */
   readonly send: (frame: Frame) => Effect.Effect<void>
+  /** A call, which may be too large to send (then it fails alone). */
+  readonly sendCall: Session.Session["send"]
   readonly receive: Session.Session["receive"]
   /** `None` once the connection is closed: registering a call then fails at once. */
   readonly pending: Ref.Ref<Option.Option<HashMap.HashMap<number, Pending>>>
@@ -219,7 +223,9 @@ export const make = (options: { readonly port: number }) =>
         }
         yield* Effect.logDebug(`call ${id} ${method}`)
         const timeout = spec.timeout(params)
-        const result = yield* link.send(frame).pipe(
+        const result = yield* link.sendCall(frame).pipe(
+          Effect.catchTag("FrameTooLarge", (e) =>
+            new ExtensionCallFailed({ method, error: new BadParams({ message: `arguments too large: ${e.message}` }) })),
           Effect.zipRight(Deferred.await(deferred)),
           Effect.timeoutFail({ duration: timeout, onTimeout: () => new CallTimeout({ method, timeout }) }),
           // Cancelled by the client, or timed out: the extension stops the call and frees its tab at once.
@@ -391,11 +397,13 @@ export const make = (options: { readonly port: number }) =>
           )
         }
         if (transport.proven !== undefined) yield* transport.proven
-        const { send, receive } = session.value
+        const { receive } = session.value
+        const send = (frame: Frame) => session.value.send(frame).pipe(Effect.orDie)
         const link: Link = {
           hello: hello.value,
           connectedAt: yield* Clock.currentTimeMillis,
           send,
+          sendCall: session.value.send,
           receive,
           pending: yield* Ref.make(Option.some(HashMap.empty<number, Pending>())),
           nextId: yield* Ref.make(1),

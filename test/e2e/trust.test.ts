@@ -411,4 +411,36 @@ describe.sequential("one page cannot hurt other agents", () => {
     // Both servers are still connected.
     expect(readRegistry(browser.dir).filter((r) => r.extension).length).toBeGreaterThanOrEqual(2)
   })
+
+  it("one budget for everything a snapshot reads: a huge open shadow root, or three frames that are huge together, are refused fast; the tab stays usable", { timeout: 120_000 }, async () => {
+    const agent = agents[0]!
+    for (const page of ["huge-shadow", "huge-frames"]) {
+      await call(agent, "browser_navigate", { url: `${fixtures.base}/${page}` })
+      if (page === "huge-frames") await new Promise((r) => setTimeout(r, 2_000))
+      const started = Date.now()
+      const refused = await failure(agent, "browser_snapshot")
+      console.log(`${page}: refused in ${Date.now() - started} ms: ${refused.slice(0, 120)}`)
+      expect(refused).toContain("page too large")
+      expect(Date.now() - started).toBeLessThan(10_000)
+      // The tab's next call works.
+      expect((await call(agent, "browser_evaluate", { function: "() => document.title" })).content[0].text).toContain("Huge")
+    }
+  })
+
+  it("nothing a page makes large crosses whole: a 300 MB title, a 25 MB snapshot, a 100 MB value; the connection and the tabs stay", { timeout: 120_000 }, async () => {
+    const agent = agents[0]!
+    const before = (await call(agent, "browser_tabs", { action: "list" })).structuredContent.tabs.length
+    const navigated = await call(agent, "browser_navigate", { url: `${fixtures.base}/huge-title` })
+    expect(navigated.content[0].text).toContain("Short title")
+    await call(agent, "browser_navigate", { url: `${fixtures.base}/long-names` })
+    const snapshot = (await call(agent, "browser_snapshot")).content[0].text as string
+    console.log(`long names: snapshot of ${(snapshot.length / 1024 / 1024).toFixed(1)} MB, cut: ${snapshot.includes("snapshot cut at")}`)
+    expect(snapshot).toContain("snapshot cut at")
+    expect(snapshot.length).toBeLessThan(8 * 1024 * 1024)
+    const value = (await call(agent, "browser_evaluate", { function: "() => 'y'.repeat(100 * 1024 * 1024)" })).content[0].text as string
+    expect(value.length).toBeLessThan(1024 * 1024)
+    expect(value).toContain("(cut at 64 KB)")
+    expect((await call(agent, "browser_tabs", { action: "list" })).structuredContent.tabs.length).toBe(before)
+    expect(readRegistry(browser.dir).find((r) => r.port === agent.port)?.extension).toBeDefined()
+  })
 })

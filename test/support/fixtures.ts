@@ -29,6 +29,36 @@ const f = document.createDocumentFragment()
 for (let i = 0; i < 200000; i++) { const d = document.createElement("div"); d.textContent = "item " + i; f.appendChild(d) }
 document.body.appendChild(f)
 </script>`),
+  // Hostile to the budget: 120,000 elements inside one open shadow root (the light DOM holds a handful).
+  "huge-shadow": () =>
+    page("Huge shadow", `<h1>Huge shadow</h1><x-host></x-host><script>
+const root = document.querySelector("x-host").attachShadow({ mode: "open" })
+const f = document.createDocumentFragment()
+for (let i = 0; i < 120000; i++) { const d = document.createElement("div"); d.textContent = "item " + i; f.appendChild(d) }
+root.appendChild(f)
+</script>`),
+  // Three same-origin iframes of 60,000 elements each: within the budget one by one, not together.
+  "huge-frames": () =>
+    page("Huge frames", `<h1>Huge frames</h1>${[1, 2, 3].map((i) => `<iframe title="part ${i}" src="/many-divs"></iframe>`).join("")}`),
+  "many-divs": () =>
+    page("Many divs", `<script>
+const f = document.createDocumentFragment()
+for (let i = 0; i < 60000; i++) { const d = document.createElement("div"); d.textContent = "item " + i; f.appendChild(d) }
+document.body.appendChild(f)
+</script>`),
+  // Within the element budget, but every name as long as a snapshot shows (300 characters): some 25 MB of lines.
+  "long-names": () =>
+    page("Long names", `<script>
+const f = document.createDocumentFragment()
+for (let i = 0; i < 70000; i++) { const b = document.createElement("button"); b.setAttribute("aria-label", i + " " + "long name ".repeat(40)); f.appendChild(b) }
+document.body.appendChild(f)
+</script>`),
+  // A page whose title getter returns 300 MB (its real <title> is short).
+  "huge-title": () =>
+    page("Short title", `<h1>Huge title</h1><script>
+const big = "x".repeat(300 * 1024 * 1024)
+Object.defineProperty(document, "title", { get: () => big })
+</script>`),
   // A page that lies to in-page checks: elementFromPoint says the button is on top, while a
   // cross-origin frame covers it.
   "lying-cover": (cross) =>
