@@ -5,8 +5,9 @@
  * each start (~200 ms) and ~25 MB of memory that stayed. The cache holds V8's compiled code
  * for this exact bundle (its SHA-256, fixed at build time: V8 itself only checks the source's
  * length) and Node version; it lives in the user's own cache folder, written privately and
- * atomically, and is used only if that folder and file belong to the user and nobody else
- * can write them (compiled code from elsewhere would run as the user). Node 22's
+ * atomically, and is used only if that folder (and its parents) and file belong to the user
+ * and nobody else can write them (compiled code from elsewhere would run as the user):
+ * OwnedPath.ts, the rule every directory and file the user names follows. Node 22's
  * `module.enableCompileCache()` does this for modules; tabmux supports Node 20.
  * Without a usable cache (TABMUX_CODE_CACHE=0, an unwritable home) the bundle is compiled
  * as usual. Written by hand: nothing here may load before the bundle.
@@ -17,6 +18,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Vm from "node:vm"
+import { directoryProblem, readPrivate, writePrivate } from "../server/OwnedPath.js"
 
 declare const BUNDLE_SHA256: string
 
@@ -32,49 +34,21 @@ const cacheFolder = (env = process.env): string | undefined => {
   return base ? Path.join(base, "tabmux", "code-cache") : undefined
 }
 
-/** Ours and written by nobody else (Windows: the per-user LOCALAPPDATA is taken as private). */
-const ownedAndPrivate = (stat: Fs.Stats) =>
-  process.platform === "win32" || (stat.uid === process.getuid!() && (stat.mode & 0o022) === 0)
-
+/** The cache folder, when it is the user's own and nobody else can change it (or its parents). */
 const privateFolder = (folder: string): boolean => {
   try {
     Fs.mkdirSync(folder, { recursive: true, mode: 0o700 })
-    const stat = Fs.lstatSync(folder)
-    return stat.isDirectory() && ownedAndPrivate(stat)
+    return Fs.lstatSync(folder).isDirectory() && directoryProblem(folder) === undefined
   } catch {
     return false
   }
 }
 
-const readPrivate = (file: string): Buffer | undefined => {
-  let fd: number | undefined
-  try {
-    fd = Fs.openSync(file, Fs.constants.O_RDONLY | (Fs.constants.O_NOFOLLOW ?? 0))
-    const stat = Fs.fstatSync(fd)
-    return stat.isFile() && ownedAndPrivate(stat) ? Fs.readFileSync(fd) : undefined
-  } catch {
-    return undefined
-  } finally {
-    if (fd !== undefined) Fs.closeSync(fd)
-  }
-}
-
-const writePrivate = (folder: string, file: string, data: Buffer) => {
-  const temp = `${file}.${process.pid}.tmp`
-  try {
-    const fd = Fs.openSync(temp, Fs.constants.O_WRONLY | Fs.constants.O_CREAT | Fs.constants.O_EXCL | (Fs.constants.O_NOFOLLOW ?? 0), 0o600)
-    try {
-      Fs.writeFileSync(fd, data)
-    } finally {
-      Fs.closeSync(fd)
-    }
-    Fs.renameSync(temp, file)
-    // Caches of earlier versions of tabmux or Node go.
-    for (const name of Fs.readdirSync(folder)) {
-      if (name.endsWith(".v8") && Path.join(folder, name) !== file) Fs.rmSync(Path.join(folder, name), { force: true })
-    }
-  } catch {
-    Fs.rmSync(temp, { force: true })
+/** Writes the cache; caches of earlier versions of tabmux or Node go. */
+const writeCache = (folder: string, file: string, data: Buffer) => {
+  if (!writePrivate(file, data)) return
+  for (const name of Fs.readdirSync(folder)) {
+    if (name.endsWith(".v8") && Path.join(folder, name) !== file) Fs.rmSync(Path.join(folder, name), { force: true })
   }
 }
 
@@ -92,7 +66,7 @@ if (usable && (cachedData === undefined || script.cachedDataRejected === true)) 
   const write = () => {
     if (written) return
     written = true
-    writePrivate(folder!, cacheFile, script.createCachedData())
+    writeCache(folder!, cacheFile, script.createCachedData())
   }
   setTimeout(write, 1000).unref()
   process.once("exit", write)

@@ -18,6 +18,7 @@ import * as Chromium from "../server/Chromium.js"
 import { extensionDir } from "../server/Extension.js"
 import * as InstanceLock from "../server/InstanceLock.js"
 import { NoBrowser } from "../server/ManagedBrowser.js"
+import { directoryProblem } from "../server/OwnedPath.js"
 import * as NativeHost from "../server/NativeHost.js"
 
 export class BrowserFailed extends Data.TaggedError("BrowserFailed")<{ readonly message: string }> {}
@@ -52,6 +53,11 @@ export const browser = (options: { readonly profile: string; readonly headless: 
       })
     )
     Fs.mkdirSync(profile, { recursive: true, mode: 0o700 })
+    // The native host's launcher goes in there, and the browser runs it as the user.
+    const problem = directoryProblem(profile)
+    if (problem !== undefined) {
+      return yield* new BrowserFailed({ message: `the profile ${profile} is not safely yours: ${problem}. Use a profile folder only you can change (--profile)` })
+    }
     // Paired with the servers of this runtime directory, with no clicks, and scanning their range.
     yield* NativeHost.installIntoProfile(profile, options.dir, options.ports).pipe(
       Effect.mapError((e) => new BrowserFailed({ message: `cannot install the native-messaging host into ${profile}: ${e.message}` }))

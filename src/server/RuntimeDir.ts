@@ -7,6 +7,7 @@ import { Data, Effect } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { errorCode } from "./Files.js"
+import { directoryProblem } from "./OwnedPath.js"
 
 export class RuntimeDirError extends Data.TaggedError("RuntimeDirError")<{
   readonly path: string
@@ -49,6 +50,9 @@ export const ensurePrivateDir = (path: string): Effect.Effect<string, RuntimeDir
       if (process.platform !== "win32" && (stat.mode & 0o077) !== 0) {
         return fail(`its mode is ${(stat.mode & 0o777).toString(8)}, open to other users`, `Run: chmod 700 ${path} (${otherDir}).`)
       }
+      // Its parents too: another user who can change one could swap the whole directory.
+      const problem = directoryProblem(path)
+      if (problem !== undefined) return fail(`another user could replace it: ${problem}`, `Use a directory in one of your own: ${otherDir}.`)
       return Effect.succeed(path)
     })
   )

@@ -13,8 +13,9 @@ import { constants } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { ServerConfig } from "./Config.js"
+import { BadConfig, ServerConfig } from "./Config.js"
 import { fileOp, removeFile, tempPathFor } from "./Files.js"
+import { directoryProblem } from "./OwnedPath.js"
 import { ensurePrivateDir } from "./RuntimeDir.js"
 import { BadArguments } from "./tools/Tool.js"
 
@@ -39,6 +40,16 @@ const realpath = (path: string) => Effect.promise(() => Fs.realpath(path).catch(
 export const make = Effect.gen(function*() {
   const config = yield* ServerConfig
   const outputDir = Path.resolve(config.outputDir ?? Path.join(config.dir, "output"))
+  // The directories the user named are checked at start: a server does not run on a folder another user could change.
+  for (const [setting, dir] of [
+    ...(config.outputDir === undefined ? [] : [["--output-dir", outputDir] as const]),
+    ...config.allowPaths.map((p) => ["--allow-path", Path.resolve(p)] as const)
+  ]) {
+    const problem = directoryProblem(dir)
+    if (problem !== undefined) {
+      return yield* new BadConfig({ setting, value: dir, expected: `a directory only you can change (${problem})` })
+    }
+  }
   const roots = yield* Ref.make<ReadonlyArray<string>>([])
   /** Done once the client has answered `roots/list` (or has no roots): a first call right after start waits for it, briefly. */
   const rootsKnown = yield* Deferred.make<void>()
@@ -59,10 +70,20 @@ export const make = Effect.gen(function*() {
           "Use a path inside the client's roots or the output directory, or start tabmux with --allow-path DIR."
       )))
 
+  /** Refuses a directory another user could change (OwnedPath.ts), naming why. */
+  const ownDirectory = (tool: string, dir: string) =>
+    Effect.suspend(() => {
+      const problem = directoryProblem(dir)
+      return problem === undefined
+        ? Effect.void
+        : Effect.fail(refuse(tool, `${dir} is not safely yours: ${problem}. Use a directory only you can change.`))
+    })
+
   const ensureOutputDir = config.outputDir === undefined
     ? ensurePrivateDir(outputDir).pipe(Effect.mapError((e) => refuse("save", e.message)))
     : fileOp("create", outputDir, () => Fs.mkdir(outputDir, { recursive: true, mode: 0o700 })).pipe(
-      Effect.mapError((e) => refuse("save", e.message))
+      Effect.mapError((e) => refuse("save", e.message)),
+      Effect.zipRight(ownDirectory("save", outputDir))
     )
 
   const save = (tool: string, path: string | undefined, defaultName: string, data: Uint8Array) =>
@@ -74,6 +95,7 @@ export const make = Effect.gen(function*() {
       const real = Path.join(parent, Path.basename(target))
       const dirs = yield* realAllowed
       if (!dirs.some((d) => inside(d, real))) return yield* outside(tool, path ?? defaultName, real)
+      yield* ownDirectory(tool, parent)
       const existing = yield* Effect.promise(() => Fs.lstat(real).catch(() => undefined))
       if (existing?.isDirectory()) return yield* refuse(tool, `path: ${real} is a folder; give a file name`)
       const temp = tempPathFor(real)
@@ -103,6 +125,8 @@ export const make = Effect.gen(function*() {
           if (!dirs.some((d) => inside(d, real))) return yield* outside(tool, given, real)
           const stat = yield* Effect.promise(() => Fs.stat(real).catch(() => undefined))
           if (stat === undefined || !stat.isFile()) return yield* refuse(tool, `paths.${i}: ${real} is not a regular file`)
+          // The browser reads it by path later: only a folder no one else can change keeps it the file checked here.
+          yield* ownDirectory(tool, Path.dirname(real))
           return real
         }))
     })
