@@ -280,6 +280,43 @@ describe.sequential("squatting", () => {
   })
 })
 
+describe.sequential("a lock name seen and squatted", () => {
+  it.skipIf(otherUser === undefined)("another user who binds a released lock's name (read from /proc/net/unix) neither stops the next --exclusive server nor gets anyone killed", { timeout: 60_000 }, async () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-lockdir-"))
+    Fs.chmodSync(dir, 0o700)
+    cleanups.push(() => Fs.rmSync(dir, { recursive: true, force: true }))
+    const names = () => new Set(Fs.readFileSync("/proc/net/unix", "utf8").split("\n").map((l) => l.trim().split(/\s+/)[7]).filter((n) => n?.startsWith("@tabmux/")))
+    const before = names()
+    const first = spawnTabmux(["--exclusive", "--ports", "18864-18865"], { TABMUX_DIR: dir })
+    cleanups.push(() => first.child.kill("SIGKILL"))
+    await first.listening
+    const held = [...names()].filter((n) => !before.has(n))
+    expect(held.length).toBe(1)
+    first.child.stdin!.end()
+    await first.exited
+    // The other user binds the name the moment it is free, answering as a "holder" with an innocent pid.
+    const squatter = asOther(["-e", `
+      require("node:net").createServer((s) => s.end(JSON.stringify({ pid: 1, processStartTime: null, hostname: "x", acquiredAt: 0, heartbeatAt: 0, token: "forged", strategy: "kernel", name: "server" }) + "\\n"))
+        .listen(${JSON.stringify(`\0${held[0]!.slice(1).replace(/@+$/, "")}`)}, () => console.log("squatting"))
+    `])
+    cleanups.push(() => squatter.kill("SIGKILL"))
+    let said = ""
+    squatter.stdout!.on("data", (d) => (said += d))
+    squatter.stderr!.on("data", (d) => (said += d))
+    await waitFor(() => said.includes("squatting"), 10_000)
+    const second = spawnTabmux(["--exclusive", "--ports", "18864-18865"], { TABMUX_DIR: dir })
+    cleanups.push(() => second.child.kill("SIGKILL"))
+    expect(await second.listening).toBe(18864)
+    const third = spawnTabmux(["--exclusive", "--ports", "18864-18865"], { TABMUX_DIR: dir })
+    cleanups.push(() => third.child.kill("SIGKILL"))
+    expect((await third.exited).code).not.toBe(0)
+    expect(third.stderr()).toContain(`kill ${second.child.pid}`)
+    expect(third.stderr()).not.toContain("kill 1)")
+    second.child.stdin!.end()
+    await second.exited
+  })
+})
+
 describe.sequential("agents stay in web content", () => {
   let agent: Agent
   const base = () => fixtures.base
