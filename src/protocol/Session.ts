@@ -187,6 +187,9 @@ export const openSession = (
     return yield* makeSession(yield* cipher(mine), yield* cipher(theirs), write)
   })
 
+/** The largest frame either side reads before the peer has proved itself (a hello, a challenge, an auth: well under 1 KiB). */
+export const UNPROVEN_FRAME_CHARS = 4 * 1024
+
 /** A message channel before the session is sealed. */
 export interface Channel {
   readonly send: (data: string | Uint8Array) => Effect.Effect<void>
@@ -225,7 +228,8 @@ export const asExtension = (
       nonce: extensionNonce
     })
     yield* channel.send(hello)
-    const challengeText = Option.filter(yield* channel.next, (d): d is string => typeof d === "string")
+    // Before the proof a peer is a stranger: its answer is a small text frame, or nothing is read of it.
+    const challengeText = Option.filter(yield* channel.next, (d): d is string => typeof d === "string" && d.length <= UNPROVEN_FRAME_CHARS)
     const challenge = yield* Option.match(challengeText, {
       onNone: () => Effect.succeedNone,
       onSome: (text) => Effect.option(decodeFrame(text))

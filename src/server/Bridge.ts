@@ -278,7 +278,7 @@ export const make = (options: { readonly port: number }) =>
         const transcript = { protocol: PROTOCOL_VERSION, port: options.port, extensionNonce: hello.nonce, serverNonce: randomHex32() }
         const challenge = encodeFrame({ type: "challenge", nonce: transcript.serverNonce, proof: yield* prove(key, "server", transcript) })
         yield* transport.send(challenge)
-        const authText = Option.filter(yield* nextMessage(transport), (d): d is string => typeof d === "string")
+        const authText = Option.filter(yield* nextMessage(transport), (d): d is string => typeof d === "string" && d.length <= Session.UNPROVEN_FRAME_CHARS)
         if (Option.isNone(authText)) return Option.none()
         const auth = yield* Effect.option(decodeFrame(authText.value))
         if (Option.isNone(auth) || auth.value.type !== "auth") return Option.none()
@@ -382,7 +382,7 @@ export const make = (options: { readonly port: number }) =>
               `update the ${newer === "extension" ? "server" : "extension"} so both match`
           )
         }
-        const helloText = Option.filter(first, (d): d is string => typeof d === "string")
+        const helloText = Option.filter(first, (d): d is string => typeof d === "string" && d.length <= Session.UNPROVEN_FRAME_CHARS)
         const hello = Option.flatMap(helloText, decodeHello)
         if (Option.isNone(helloText) || Option.isNone(hello)) {
           return yield* reject(transport, "handshake", "expected a hello frame first")
