@@ -172,14 +172,11 @@ const AgentEvaluated = Schema.Struct({
 })
 
 /**
- * Calls the function it is called on (the agent's, by reference) with the arguments
- * given, and returns its value as JSON cut to `limit` characters, in the page: a value
- * of any size never crosses to the worker whole.
+ * The agent's value as JSON cut to `limit` characters, made in the page, so a value of
+ * any size never crosses to the worker whole: with `call`, the value of calling the
+ * function it is called on (the agent's, by reference) with `args`; else that object itself.
  */
-const APPLY = "async function (limit, ...args) { const json = JSON.stringify(await this(...args)); " +
-  "return typeof json !== 'string' ? { json: 'undefined', truncated: false } : { json: json.length > limit ? json.slice(0, limit) : json, truncated: json.length > limit } }"
-/** The same for the object it is called on (an expression's value). */
-const SELF = "function (limit) { const json = JSON.stringify(this); " +
+const BOUNDED = "async function (limit, call, ...args) { const json = JSON.stringify(call ? await this(...args) : this); " +
   "return typeof json !== 'string' ? { json: 'undefined', truncated: false } : { json: json.length > limit ? json.slice(0, limit) : json, truncated: json.length > limit } }"
 const Bounded = Schema.Struct({ json: Schema.String, truncated: Schema.Boolean })
 
@@ -220,9 +217,13 @@ export const evaluate = (tab: number, source: string, args: ReadonlyArray<unknow
       return json.length > MAX_RESULT ? { json: json.slice(0, MAX_RESULT), truncated: true } : { json, truncated: false }
     }
     const bounded = yield* driver.send(tab, "Runtime.callFunctionOn", {
-      functionDeclaration: isFunction ? APPLY : SELF,
+      functionDeclaration: BOUNDED,
       objectId: evaluated.result.objectId,
-      arguments: [{ value: MAX_RESULT }, ...(isFunction ? [...(element === undefined ? [] : [{ objectId: element.objectId }]), ...args.map((value) => ({ value }))] : [])],
+      arguments: [
+        { value: MAX_RESULT },
+        { value: isFunction },
+        ...(isFunction ? [...(element === undefined ? [] : [{ objectId: element.objectId }]), ...args.map((value) => ({ value }))] : [])
+      ],
       returnByValue: true,
       awaitPromise: true
     }, session).pipe(

@@ -80,7 +80,7 @@ export const browser = (options: { readonly profile: string; readonly headless: 
       else child.once("exit", (c) => resume(Effect.succeed(c)))
     })
     const loaded = yield* Effect.raceFirst(
-      Chromium.loadUnpacked(child, extensionDir),
+      Chromium.loadUnpacked(Chromium.devtoolsPipe(child), extensionDir),
       Effect.map(exited, (code) => ({ error: `the browser exited (code ${code}) before loading the extension` }))
     ).pipe(Effect.timeoutTo({ duration: Duration.seconds(30), onSuccess: (r) => r, onTimeout: () => ({ error: "the browser did not answer within 30 s" }) }))
     if ("error" in loaded) {

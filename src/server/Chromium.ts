@@ -74,39 +74,61 @@ export const flags = (o: { readonly profile: string; readonly headless: boolean;
  */
 export type ExtensionRoute = { readonly by: "flag"; readonly path: string } | { readonly by: "pipe" }
 
+/** DevTools over the browser's pipe (`--remote-debugging-pipe`): commands by id, flat sessions. */
+export interface DevToolsPipe {
+  /** One command (on a flat session when `sessionId` is given); fails with the browser's error. */
+  readonly send: (method: string, params?: object, sessionId?: string) => Effect.Effect<any, Error>
+  /** The flat sessions attached now. */
+  readonly attached: ReadonlySet<string>
+}
+
 /**
- * Loads the unpacked extension through the browser's CDP pipe (fd 3 to the browser, fd 4
- * from it; messages end with a NUL byte). The pipe stays open (closing it ends the browser)
- * and is read to its end, so the browser never blocks on it.
+ * The browser's DevTools pipe (fd 3 to the browser, fd 4 from it; messages end with a NUL
+ * byte). It stays open (closing it ends the browser) and is read to its end, so the
+ * browser never blocks on it. No TCP port: nobody else can reach it.
  */
-export const loadUnpacked = (child: ChildProcess.ChildProcess, path: string) =>
-  Effect.async<{ readonly id: string } | { readonly error: string }>((resume) => {
-    const toBrowser = child.stdio[3] as NodeJS.WritableStream
-    const fromBrowser = child.stdio[4] as NodeJS.ReadableStream
-    let buffer = ""
-    let answered = false
-    const onData = (d: Buffer) => {
-      if (answered) return
-      buffer += d.toString("utf8")
-      for (let end = buffer.indexOf("\0"); end >= 0; end = buffer.indexOf("\0")) {
-        const message = buffer.slice(0, end)
-        buffer = buffer.slice(end + 1)
-        let parsed: { id?: number; result?: { id?: unknown }; error?: { message?: unknown } }
-        try {
-          parsed = JSON.parse(message)
-        } catch {
-          continue
-        }
-        if (parsed.id !== 1) continue
-        answered = true
-        buffer = ""
-        resume(Effect.succeed(
-          typeof parsed.result?.id === "string"
-            ? { id: parsed.result.id }
-            : { error: `it refused the extension: ${String(parsed.error?.message ?? "no answer")} (Chromium-based browsers from version 126 load it this way)` }
-        ))
+export const devtoolsPipe = (child: ChildProcess.ChildProcess): DevToolsPipe => {
+  const toBrowser = child.stdio[3] as NodeJS.WritableStream
+  const fromBrowser = child.stdio[4] as NodeJS.ReadableStream
+  let nextId = 1
+  let buffer = ""
+  const pending = new Map<number, (message: { result?: unknown; error?: { message?: unknown } }) => void>()
+  const attached = new Set<string>()
+  fromBrowser.on("data", (d: Buffer) => {
+    buffer += d.toString("utf8")
+    for (let end = buffer.indexOf("\0"); end >= 0; end = buffer.indexOf("\0")) {
+      let message: { id?: number; method?: string; params?: { sessionId?: string }; result?: { sessionId?: string } }
+      try {
+        message = JSON.parse(buffer.slice(0, end))
+      } catch {
+        message = {}
       }
+      buffer = buffer.slice(end + 1)
+      const session = message.params?.sessionId
+      if (message.method === "Target.attachedToTarget" && session !== undefined) attached.add(session)
+      if (message.method === "Target.detachedFromTarget" && session !== undefined) attached.delete(session)
+      if (typeof message.result?.sessionId === "string") attached.add(message.result.sessionId)
+      const answer = message.id === undefined ? undefined : pending.get(message.id)
+      if (answer === undefined) continue
+      pending.delete(message.id!)
+      answer(message)
     }
-    fromBrowser.on("data", onData)
-    toBrowser.write(`${JSON.stringify({ id: 1, method: "Extensions.loadUnpacked", params: { path } })}\0`)
   })
+  const send = (method: string, params: object = {}, sessionId?: string) =>
+    Effect.async<any, Error>((resume) => {
+      const id = nextId++
+      pending.set(id, (m) => resume(m.error ? Effect.fail(new Error(`${method}: ${String(m.error.message ?? JSON.stringify(m.error))}`)) : Effect.succeed(m.result)))
+      toBrowser.write(`${JSON.stringify({ id, method, params, ...(sessionId === undefined ? {} : { sessionId }) })}\0`)
+      return Effect.sync(() => void pending.delete(id))
+    })
+  return { send, attached }
+}
+
+/** Loads the unpacked extension through the browser's DevTools pipe. */
+export const loadUnpacked = (pipe: DevToolsPipe, path: string) =>
+  pipe.send("Extensions.loadUnpacked", { path }).pipe(
+    Effect.map((r): { readonly id: string } | { readonly error: string } =>
+      typeof r?.id === "string" ? { id: r.id } : { error: "it refused the extension: no id in its answer" }),
+    Effect.catchAll((e) =>
+      Effect.succeed({ error: `it refused the extension: ${e.message} (Chromium-based browsers from version 126 load it this way)` }))
+  )

@@ -53,55 +53,6 @@ export interface Browser {
   readonly close: () => Promise<void>
 }
 
-/**
- * CDP over the browser's pipe (fd 3 to it, fd 4 from it; NUL-terminated JSON), with flat
- * sessions: commands and their answers by id, and the sessions still attached.
- */
-const pipeClient = (child: ChildProcess.ChildProcess) => {
-  const toBrowser = child.stdio[3] as NodeJS.WritableStream
-  const fromBrowser = child.stdio[4] as NodeJS.ReadableStream
-  // Ids start past the one Chromium.loadUnpacked used.
-  let nextId = 1000
-  let buffer = ""
-  const pending = new Map<number, { resolve: (m: any) => void; reject: (e: Error) => void }>()
-  const attached = new Set<string>()
-  fromBrowser.on("data", (d: Buffer) => {
-    buffer += d.toString("utf8")
-    for (let end = buffer.indexOf("\0"); end >= 0; end = buffer.indexOf("\0")) {
-      const message = JSON.parse(buffer.slice(0, end))
-      buffer = buffer.slice(end + 1)
-      if (message.method === "Target.attachedToTarget") attached.add(message.params.sessionId)
-      if (message.method === "Target.detachedFromTarget") attached.delete(message.params.sessionId)
-      const waiter = pending.get(message.id)
-      if (waiter === undefined) continue
-      pending.delete(message.id)
-      if (message.error) waiter.reject(new Error(`CDP: ${JSON.stringify(message.error)}`))
-      else waiter.resolve(message.result)
-    }
-  })
-  const send = (method: string, params: object = {}, sessionId?: string) =>
-    new Promise<any>((resolve, reject) => {
-      const id = nextId++
-      const timer = setTimeout(() => {
-        pending.delete(id)
-        reject(new Error(`${method}: no answer within 15 s`))
-      }, 15_000)
-      pending.set(id, {
-        resolve: (m) => {
-          clearTimeout(timer)
-          if (method === "Target.attachToTarget") attached.add(m.sessionId)
-          resolve(m)
-        },
-        reject: (e) => {
-          clearTimeout(timer)
-          reject(e)
-        }
-      })
-      toBrowser.write(`${JSON.stringify({ id, method, params, ...(sessionId === undefined ? {} : { sessionId }) })}\0`)
-    })
-  return { send, attached }
-}
-
 export interface LaunchOptions {
   /** Without a window (default true). */
   readonly headless?: boolean
@@ -133,13 +84,21 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
       ...Chromium.flags({ profile, extension: { by: "pipe" }, headless: options.headless ?? true }),
       "about:blank"
     ], { detached: true, stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"] })
-    const loaded = await Effect.runPromise(Chromium.loadUnpacked(child, extensionDir).pipe(Effect.timeout("30 seconds"), Effect.option))
+    const pipe = Chromium.devtoolsPipe(child)
+    const loaded = await Effect.runPromise(Chromium.loadUnpacked(pipe, extensionDir).pipe(Effect.timeout("30 seconds"), Effect.option))
     const refused = loaded._tag === "None" ? "no answer within 30 s" : "error" in loaded.value ? loaded.value.error : undefined
     if (refused !== undefined) {
       child.kill("SIGKILL")
       throw new Error(`${binary} did not load the extension: ${refused}`)
     }
-    return { child, cdp: pipeClient(child) }
+    const cdp = {
+      attached: pipe.attached,
+      send: (method: string, params: object = {}, sessionId?: string) =>
+        Effect.runPromise(pipe.send(method, params, sessionId).pipe(
+          Effect.timeoutFail({ duration: "15 seconds", onTimeout: () => new Error(`${method}: no answer within 15 s`) })
+        ))
+    }
+    return { child, cdp }
   }
   let { child, cdp } = await spawn()
   // However this process ends, the browser it started ends with it.

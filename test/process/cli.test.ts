@@ -69,10 +69,13 @@ describe("tabmux CLI", () => {
     first.kill("SIGINT")
     await new Promise((r) => first.once("exit", r))
     await waitFor(() => { try { process.kill(pid, 0); return false } catch { return true } }, 10_000)
-    const { child: third } = await start()
+    const { child: third, out: thirdOut } = await start()
+    const thirdPid = Number(/pid (\d+)\)/.exec(thirdOut)?.[1])
     third.kill("SIGINT")
     await new Promise((r) => third.once("exit", r))
-    Fs.rmSync(profile, { recursive: true, force: true })
+    // The browser's own processes may still be writing into the profile as they end.
+    await waitFor(() => { try { process.kill(thirdPid, 0); return false } catch { return true } }, 10_000)
+    Fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
   })
 
   it("refuses a bad port range with the setting named, and exits non-zero", () => {
