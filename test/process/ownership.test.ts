@@ -40,7 +40,7 @@ const workspace = (dir: string, roots: ReadonlyArray<string>, overrides: Partial
   }).pipe(Effect.provide(Workspace.layer.pipe(Layer.provide(Layer.succeed(Config.ServerConfig, Config.make({ allowOrigins: [], dir, ...overrides }))))))
 
 const startFails = async (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-  const server = spawnTabmux(["--ports", "18960-18961", ...args], { TABMUX_DIR: env.TABMUX_DIR ?? tempRuntimeDir(), ...env })
+  const server = spawnTabmux(["--ports", "18974-18975", ...args], { TABMUX_DIR: env.TABMUX_DIR ?? tempRuntimeDir(), ...env })
   const exited = await server.exited
   expect(exited.code, server.stderr()).not.toBe(0)
   return server.stderr()

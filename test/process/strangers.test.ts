@@ -47,7 +47,7 @@ const servesItsUser = async () => {
 }
 
 beforeAll(async () => {
-  server = spawnTabmux(["--ports", "18880-18883", "--log-level", "info"], { TABMUX_DIR: dir })
+  server = spawnTabmux(["--ports", "18970-18973", "--log-level", "info"], { TABMUX_DIR: dir })
   port = await server.listening
 })
 
