@@ -4,7 +4,7 @@
  * orders them), answer pings, forward events, and watch for silence. When the socket
  * closes, the instance's scope closes: its tabs are handled, then its locks released.
  */
-import { Clock, Duration, Effect, Exit, FiberMap, Mailbox, Option, Ref, type Scope, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, FiberMap, Mailbox, Option, Ref, type Scope, Stream } from "effect"
 import { FrameRefused, PageError, Session } from "../../src/protocol/index.js"
 import * as CallSpans from "./CallSpans.js"
 import { Credentials } from "./Credentials.js"
@@ -90,6 +90,10 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
     if (handshake._tag === "Rejected") return { _tag: "Rejected", reason: handshake.reason } as const
     const { welcome, session } = handshake
     const instances = yield* Instances
+    if (yield* instances.isDisconnected(welcome.instanceId)) {
+      yield* session.send({ type: "event", name: "instance.disconnected", data: { by: "user" } }).pipe(Effect.ignore)
+      return { _tag: "Rejected", reason: `the user disconnected ${welcome.clientName} in the tabmux popup` } as const
+    }
     const instance = yield* instances.register({
       id: welcome.instanceId,
       token: welcome.token,
@@ -185,7 +189,11 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
       Effect.catchTag("SessionBroken", (e) => Effect.logWarning(`port ${port}: ${e.message}`)),
       Effect.ignore
     )
-    yield* Effect.raceFirst(reading, silence.pipe(Effect.zipRight(Effect.logWarning(`port ${port}: server silent, closing`))))
+    // The user's "Disconnect" ends the connection too, after telling the server why.
+    const kicked = Deferred.await(instance.kicked).pipe(
+      Effect.zipRight(say({ type: "event", name: "instance.disconnected", data: { by: "user" } }))
+    )
+    yield* Effect.raceAll([reading, silence.pipe(Effect.zipRight(Effect.logWarning(`port ${port}: server silent, closing`))), kicked])
     yield* Effect.logInfo(`disconnected from ${welcome.clientName} on port ${port}`)
     return { _tag: "Closed", served: true } as const
   }).pipe(Effect.scoped)

@@ -1,7 +1,7 @@
 /**
  * The Chrome DevTools Protocol, per tab, through `chrome.debugger`: a tab is attached on
- * first use and stays attached until it closes (Chrome then detaches it) or its owner
- * releases it. Commands and events are typed only as CDP's JSON; callers decode what
+ * first use and stays attached until it closes (Chrome then detaches it) or it leaves its
+ * agent (released, taken back, a shared tab's lease ended: `release`). Commands and events are typed only as CDP's JSON; callers decode what
  * they read. Out-of-process iframes are child sessions of their tab.
  */
 import { Context, Data, Effect, Layer, PubSub, Queue, Ref, type Scope, Stream } from "effect"
@@ -90,9 +90,18 @@ export const chromeLayer = Layer.scoped(
         Effect.withSpan(`cdp ${method}`)
       )
 
+    /**
+     * Detaches: every override, interception and emulation of the session ends with it
+     * (invariant 17). Told as a `DETACHED` event, as Chrome's own detach is, so the tab's
+     * page record goes too.
+     */
     const release = (tab: number) =>
       Effect.flatMap(Ref.modify(attached, (s) => [s.has(tab), new Set([...s].filter((t) => t !== tab))] as const), (was) =>
-        was ? Effect.promise(() => chrome.debugger.detach({ tabId: tab }).catch(() => undefined)) : Effect.void)
+        was
+          ? Effect.promise(() => chrome.debugger.detach({ tabId: tab }).catch(() => undefined)).pipe(
+            Effect.zipRight(PubSub.publish(events, { tab, method: DETACHED, params: {} }))
+          )
+          : Effect.void)
 
     return { send, events: Stream.fromPubSub(events), subscribe: PubSub.subscribe(events), release }
   })

@@ -21,8 +21,10 @@ import {
   TabClosed,
   type TabInfo,
   TabNotFound,
+  TakenBack,
   Timeout,
-  UnknownMethod
+  UnknownMethod,
+  UserPaused
 } from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
 import type { Driver } from "./Driver.js"
@@ -55,6 +57,9 @@ const resolve = (instance: Instance, handle: string | undefined) =>
     const owned = (yield* SynchronizedRef.get(instance.tabs)).get(chosen)
     const shared = (yield* SynchronizedRef.get(instance.shared)).get(chosen)
     const tab = owned ?? shared
+    if (tab === undefined && (yield* Ref.get(instance.takenBack)).has(chosen)) {
+      return yield* Effect.fail(new TakenBack({ message: `The user took ${chosen} back: it is theirs again, and no agent may drive it. Open a tab of your own (browser_tabs {"action": "new"}).` }))
+    }
     if (tab === undefined) {
       const issued = /^t\d+$/.test(chosen) && Number(chosen.slice(1)) < (yield* Ref.get(instance.nextHandle))
       return yield* Effect.fail(new TabNotFound({ message: `${issued ? `${chosen} is gone (closed, or the browser restarted)` : `No tab ${chosen} among yours`} (${yield* ownTabs(instance)}). ` +
@@ -136,9 +141,26 @@ const webContentOnly = (instance: Instance, handle: string, tab: number) =>
  * time out on a tab that is gone.
  */
 const closedMeanwhile = (handle: string, tab: number) =>
-  Effect.flatMap(Browser, (browser) => Stream.runHead(Stream.filter(browser.tabRemoved, (id) => id === tab))).pipe(
-    Effect.zipRight(Effect.fail(new TabClosed({ message: `${handle} was closed while the call ran; nothing more was done in it.` })))
+  Effect.raceFirst(
+    Effect.flatMap(Browser, (browser) => Stream.runHead(Stream.filter(browser.tabRemoved, (id) => id === tab))).pipe(
+      Effect.zipRight(Effect.fail(new TabClosed({ message: `${handle} was closed while the call ran; nothing more was done in it.` })))
+    ),
+    Effect.flatMap(Instances, (instances) => Stream.runHead(Stream.filter(instances.tookBack, (id) => id === tab))).pipe(
+      Effect.zipRight(Effect.fail(new TakenBack({ message: `The user took ${handle} back while the call ran; nothing more was done in it.` })))
+    )
   )
+
+/** A tab the user shared is driven only under the agent's own lease (never by default). */
+const leasedIfShared = (call: Call, resolved: { readonly handle: string; readonly tab: number; readonly shared: boolean }) =>
+  Effect.gen(function*() {
+    if (!resolved.shared) return
+    const lease = (yield* (yield* TabLocks).view).find((v) => v.tab === resolved.tab)?.lease
+    if (lease?.who.instanceId === call.instance.id) return
+    return yield* Effect.fail(new NotOwned({
+      message: `${resolved.handle} is a tab the user shared: lease it first (browser_tab_lock {"tab": "${resolved.handle}"}), ` +
+        "act, then unlock it (browser_tab_unlock)."
+    }))
+  })
 
 /**
  * Opens a tab for the instance and adopts it, as one step: a connection that closes
@@ -171,6 +193,7 @@ const pageTab = (instance: Instance, handle: string | undefined) =>
 const onPage = <A extends object, R>(call: Call, handle: string | undefined, op: (tab: number) => Effect.Effect<A, CallFailure, R>) =>
   Effect.gen(function*() {
     const resolved = yield* pageTab(call.instance, handle)
+    yield* leasedIfShared(call, resolved)
     const guarded = Effect.zipRight(webContentOnly(call.instance, resolved.handle, resolved.tab), op(resolved.tab))
     const result = yield* Effect.raceFirst(locked(call, resolved.handle, resolved.tab, guarded), closedMeanwhile(resolved.handle, resolved.tab))
     return { tab: resolved.handle, ...result }
@@ -218,8 +241,11 @@ const run = {
   "tab.unlock": (call: Call, params: ParamsOf<"tab.unlock">) =>
     Effect.gen(function*() {
       const locks = yield* TabLocks
-      const { handle, tab } = yield* resolve(call.instance, params.tab)
-      return { tab: handle, released: yield* locks.unlock(tab, yield* Ref.get(call.instance.who)) }
+      const { handle, shared, tab } = yield* resolve(call.instance, params.tab)
+      const released = yield* locks.unlock(tab, yield* Ref.get(call.instance.who))
+      // A shared tab no agent holds is the user's alone again: off the debugger.
+      if (shared) yield* Effect.flatMap(Instances, (i) => i.letGo(tab))
+      return { tab: handle, released }
     }),
   "locks.figures": (call: Call) =>
     Effect.gen(function*() {
@@ -305,12 +331,27 @@ const run = {
 
 const issue = (e: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(e)
 
+/** What an agent may still do while the user pauses agents: look, let go, and say who it is. */
+const WHILE_PAUSED: ReadonlySet<MethodName> = new Set(["tabs.list", "tab.unlock", "locks.figures", "instances.list", "instance.update"])
+
+/** The user's "Pause all agents" wins over every other call (invariant 18). */
+const notPaused = (method: MethodName) =>
+  WHILE_PAUSED.has(method) ? Effect.void : Effect.flatMap(TabLocks, (locks) => locks.paused).pipe(
+    Effect.flatMap((paused) =>
+      paused
+        ? Effect.fail(new UserPaused({ message: "The user paused all agents in their browser (tabmux popup): nothing is done in it until they resume. Wait, or ask the user." }))
+        : Effect.void
+    )
+  )
+
 /** Runs one call; the result is already encoded for the wire. */
 export const handle = (call: Call, method: string, params: unknown): Effect.Effect<unknown, CallFailure, Needs> => {
   if (!isMethodName(method)) return Effect.fail(new UnknownMethod({ message: `unknown method ${method}: update the tabmux extension` }))
   const spec = Methods[method]
-  return Schema.decodeUnknown(spec.params as Schema.Schema<any, any>)(params).pipe(
-    Effect.mapError((e): CallFailure => (new BadParams({ message: `${method}: ${issue(e)}` }))),
+  return notPaused(method).pipe(
+    Effect.zipRight(Schema.decodeUnknown(spec.params as Schema.Schema<any, any>)(params).pipe(
+      Effect.mapError((e): CallFailure => (new BadParams({ message: `${method}: ${issue(e)}` })))
+    )),
     Effect.flatMap((decoded) =>
       (run[method] as (c: Call, p: unknown) => Effect.Effect<unknown, CallFailure, Needs>)(call, decoded).pipe(
         // Give up a little before the server does, so a browser call that never answers

@@ -10,9 +10,10 @@
  * its server reconnects (same id and token) or a new server resumes its token. The
  * whole state is snapshotted so a restarted service worker rebuilds it.
  */
-import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, PubSub, Ref, Schema, type Scope, Stream, SynchronizedRef } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, FiberId, FiberMap, Layer, Option, PubSub, Ref, Schema, type Scope, Stream, SynchronizedRef } from "effect"
 import { type DisconnectPolicy, notWebContent, type WebContentOptions } from "../../src/protocol/index.js"
 import { Browser, GROUP_COLORS, type GroupColor } from "./Browser.js"
+import { Driver } from "./Driver.js"
 import { TabLocks, type Who } from "./TabLocks.js"
 
 export type { DisconnectPolicy }
@@ -36,6 +37,10 @@ export interface Instance {
   readonly nextHandle: Ref.Ref<number>
   readonly current: Ref.Ref<Option.Option<string>>
   readonly group: Ref.Ref<Option.Option<number>>
+  /** Handles of tabs the user took back: a call naming one is told so. */
+  readonly takenBack: Ref.Ref<ReadonlySet<string>>
+  /** Completed when the user disconnects this agent: its connection ends. */
+  readonly kicked: Deferred.Deferred<void>
 }
 
 /** One of an instance's tabs as it names it: owned tabs first (creation order), then shared ones. */
@@ -120,6 +125,19 @@ export class Instances extends Context.Tag("tabmux/Instances")<Instances, {
   readonly snapshot: Effect.Effect<Snapshot>
   /** Emitted when a tab owned by an instance was closed by someone else (the user). */
   readonly closedByUser: Stream.Stream<{ readonly instanceId: string; readonly handle: string }>
+  /**
+   * The user takes a tab back from an agent: it leaves the agent's group and the debugger,
+   * the agent's calls on it (running or waiting) end, and its next call naming it is told.
+   */
+  readonly takeBack: (instanceId: string, handle: string) => Effect.Effect<boolean>
+  /** Tabs taken back, as they are (calls running on one end at once). */
+  readonly tookBack: Stream.Stream<number>
+  /** The user disconnects an agent: its connection ends (its tabs by its policy), and it is not connected again. */
+  readonly disconnect: (instanceId: string) => Effect.Effect<boolean>
+  /** Whether the user disconnected the instance with this id. */
+  readonly isDisconnected: (instanceId: string) => Effect.Effect<boolean>
+  /** A shared tab an agent no longer holds (its lease ended): detached unless another agent holds it. */
+  readonly letGo: (tab: number) => Effect.Effect<void>
 }>() {}
 
 /** A display name unique among connected instances: the client's name, plus a short id when two share it. */
@@ -131,7 +149,11 @@ export const RESTORE_GRACE = Duration.seconds(60)
 
 export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
   const browser = yield* Browser
+  const driver = yield* Driver
   const locks = yield* TabLocks
+  const tookBack = yield* PubSub.unbounded<number>()
+  /** Instances the user disconnected (by id): never registered again. */
+  const disconnectedByUser = yield* Ref.make<ReadonlySet<string>>(new Set())
   const registry = yield* SynchronizedRef.make(new Map<string, Instance>())
   const graceTimers = yield* FiberMap.make<string>()
   const closed = yield* PubSub.unbounded<{ readonly instanceId: string; readonly handle: string }>()
@@ -165,20 +187,30 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
     Effect.flatMap(SynchronizedRef.get(instance.tabs), (tabs) =>
       Effect.forEach(tabs.values(), (tab) => Effect.zipRight(browser.closeTab(tab), locks.forgetTab(tab)), { discard: true }))
 
-  /** The connection ended: tabs by policy first, then locks. */
+  /** Detaches a shared tab no agent holds now (no lease, no call running, nobody waiting). */
+  const letGo = (tab: number) =>
+    Effect.gen(function*() {
+      if (Option.isNone(yield* ownerOf(tab)) && !(yield* locks.inUse(tab))) yield* driver.release(tab)
+    })
+
+  /** The connection ended: tabs by policy first, then locks; whatever leaves the agent leaves the debugger. */
   const disconnected = (instance: Instance, policy: DisconnectPolicy = instance.policy) =>
     Effect.gen(function*() {
+      const owned = [...(yield* SynchronizedRef.get(instance.tabs)).values()]
       switch (policy) {
         case "close":
           yield* closeTabs(instance)
           break
         case "release":
-          yield* browser.ungroup([...(yield* SynchronizedRef.get(instance.tabs)).values()])
+          yield* browser.ungroup(owned)
+          yield* Effect.forEach(owned, driver.release, { discard: true })
           break
         case "keep":
           break
       }
       yield* locks.releaseInstance(instance.id)
+      if (policy !== "keep") yield* SynchronizedRef.set(instance.tabs, new Map())
+      yield* Effect.forEach((yield* SynchronizedRef.get(instance.shared)).values(), letGo, { discard: true })
       if (policy !== "keep") return yield* remove(instance)
       yield* Ref.set(instance.attached, false)
       yield* badge
@@ -220,7 +252,9 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
               shared: SynchronizedRef.unsafeMake<ReadonlyMap<string, number>>(new Map()),
               nextHandle: Ref.unsafeMake(r.nextHandle ?? 1),
               current: Ref.unsafeMake(Option.none<string>()),
-              group: Ref.unsafeMake(Option.none<number>())
+              group: Ref.unsafeMake(Option.none<number>()),
+              takenBack: Ref.unsafeMake<ReadonlySet<string>>(new Set()),
+              kicked: Deferred.unsafeMake<void>(FiberId.none)
             }),
             // Same tabs, handles and group; the new connection's identity and settings.
             onSome: (old) => ({
@@ -234,7 +268,8 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
               grace: r.grace,
               web: r.web,
               nextHandle: Ref.unsafeMake(Math.max(kept, r.nextHandle ?? 1)),
-              attached: Ref.unsafeMake(true)
+              attached: Ref.unsafeMake(true),
+              kicked: Deferred.unsafeMake<void>(FiberId.none)
             })
           })
           const copy = new Map(map)
@@ -369,6 +404,8 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
       }
     })
   yield* Effect.forkScoped(Stream.runForEach(browser.tabRemoved, onTabRemoved))
+  // A shared tab whose lease ran out is the user's alone again (unless another agent holds it).
+  yield* Effect.forkScoped(Stream.runForEach(Stream.filter(locks.events, (e) => e._tag === "LeaseExpired"), (e) => letGo(e.tab)))
 
   /** After a worker restart: every instance comes back detached, with its tabs that still exist and its leases. */
   const restore = (s: Snapshot) =>
@@ -392,7 +429,9 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
           shared: SynchronizedRef.unsafeMake<ReadonlyMap<string, number>>(new Map(yield* exists(saved.shared))),
           nextHandle: Ref.unsafeMake(saved.nextHandle),
           current: Ref.unsafeMake(Option.fromNullable(saved.current)),
-          group: Ref.unsafeMake(Option.fromNullable(saved.group))
+          group: Ref.unsafeMake(Option.fromNullable(saved.group)),
+          takenBack: Ref.unsafeMake<ReadonlySet<string>>(new Set()),
+          kicked: Deferred.unsafeMake<void>(FiberId.none)
         }
         yield* SynchronizedRef.update(registry, (map) => new Map(map).set(instance.id, instance))
         const who = yield* Ref.get(instance.who)
@@ -412,7 +451,56 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
 
   const select = (instance: Instance, handle: string) => Ref.set(instance.current, Option.some(handle))
 
-  return Instances.of({ register, list, all, rename, adopt, select, drop, sync, ownerOf, snapshot, closedByUser: Stream.fromPubSub(closed) })
+  const byId = (instanceId: string) => Effect.map(SynchronizedRef.get(registry), (map) => Option.fromNullable(map.get(instanceId)))
+
+  const takeBack = (instanceId: string, handle: string) =>
+    Effect.gen(function*() {
+      const instance = yield* byId(instanceId)
+      if (Option.isNone(instance)) return false
+      const tab = (yield* tabsOf(instance.value)).find((t) => t.handle === handle)
+      if (tab === undefined) return false
+      // The handle first (no new call reaches the tab), then the calls on it, then the lock, the group and the debugger.
+      yield* Ref.update(instance.value.takenBack, (s) => new Set(s).add(handle))
+      yield* drop(instance.value, handle)
+      yield* PubSub.publish(tookBack, tab.tab)
+      yield* locks.unlock(tab.tab, yield* Ref.get(instance.value.who))
+      if (!tab.shared) yield* browser.ungroup([tab.tab])
+      yield* driver.release(tab.tab)
+      yield* Effect.logInfo(`the user took ${handle} back from ${(yield* Ref.get(instance.value.who)).name}`)
+      return true
+    })
+
+  const disconnect = (instanceId: string) =>
+    Effect.gen(function*() {
+      const instance = yield* byId(instanceId)
+      if (Option.isNone(instance)) return false
+      yield* Ref.update(disconnectedByUser, (s) => new Set(s).add(instanceId))
+      yield* Effect.logInfo(`the user disconnected ${(yield* Ref.get(instance.value.who)).name}`)
+      // A connected agent's connection ends (and runs its policy); one kept without a connection goes now.
+      if (yield* Ref.get(instance.value.attached)) return yield* Deferred.succeed(instance.value.kicked, undefined)
+      yield* FiberMap.remove(graceTimers, instanceId)
+      yield* disconnected(instance.value, instance.value.policy === "keep" ? "close" : instance.value.policy)
+      return true
+    })
+
+  return Instances.of({
+    register,
+    list,
+    all,
+    rename,
+    adopt,
+    select,
+    drop,
+    sync,
+    ownerOf,
+    snapshot,
+    closedByUser: Stream.fromPubSub(closed),
+    takeBack,
+    tookBack: Stream.fromPubSub(tookBack),
+    disconnect,
+    isDisconnected: (instanceId) => Effect.map(Ref.get(disconnectedByUser), (s) => s.has(instanceId)),
+    letGo
+  })
 })
 
 export const layer = (saved: Option.Option<Snapshot> = Option.none()) => Layer.scoped(Instances, make(saved))

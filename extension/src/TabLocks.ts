@@ -8,7 +8,7 @@
  * waiter is a `Deferred` completed by whichever step grants it.
  */
 import type { Locks } from "../../src/protocol/index.js"
-import { Clock, Context, Data, Deferred, Duration, Effect, FiberMap, Layer, PubSub, Ref, type Scope, Stream } from "effect"
+import { Clock, Context, Data, Deferred, Duration, Effect, FiberMap, Layer, Option, PubSub, Ref, type Scope, Stream } from "effect"
 
 /** Who holds or waits: an instance, with the name other agents see in errors. */
 export interface Who {
@@ -116,9 +116,17 @@ export class TabLocks extends Context.Tag("tabmux/TabLocks")<TabLocks, {
   /** Forgets a closed tab: its waiters fail with `TabGone`. */
   readonly forgetTab: (tab: number) => Effect.Effect<void>
   readonly view: Effect.Effect<ReadonlyArray<TabLockView>>
+  /** Whether anyone holds, leases (granted or not yet confirmed) or waits for `tab`. */
+  readonly inUse: (tab: number) => Effect.Effect<boolean>
   /** An instance's lock figures since it connected (kept until `releaseInstance`). */
   readonly figures: (instanceId: string) => Effect.Effect<LockFigures>
   readonly events: Stream.Stream<LockEvent>
+  /**
+   * The user paused (or resumed) all agents: while paused no lease runs out; on resume
+   * every lease has the time it had left when the pause began.
+   */
+  readonly pause: (paused: boolean) => Effect.Effect<void>
+  readonly paused: Effect.Effect<boolean>
 }>() {}
 
 const empty: TabState = { lease: undefined, op: undefined, waiters: [] }
@@ -155,6 +163,8 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
   const timers = yield* FiberMap.make<number>()
   const events = yield* PubSub.unbounded<LockEvent>()
   const figures = yield* Ref.make(new Map<string, LockFigures>())
+  /** When the user paused all agents, if they did. */
+  const pausedAt = yield* Ref.make(Option.none<number>())
   let nextId = 1
 
   const count = (instanceId: string, f: (figures: LockFigures) => LockFigures) =>
@@ -182,12 +192,12 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
         Effect.map(([result]) => result)
       )
 
-  /** (Re)starts the lease timer: renewal is replacing it. */
+  /** (Re)starts the lease timer: renewal is replacing it. It runs to the lease's end, and not while the user pauses agents. */
   const arm = (tab: number, lease: Lease) =>
-    FiberMap.run(
+    Effect.flatMap(Ref.get(pausedAt), (paused) => Option.isSome(paused) ? Effect.void : FiberMap.run(
       timers,
       tab,
-      Effect.sleep(lease.ttl).pipe(
+      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Duration.millis(Math.max(0, lease.expiresAt - now)))).pipe(
         Effect.zipRight(update(tab, (s) =>
           s.lease !== undefined && s.lease.who.instanceId === lease.who.instanceId
             ? [{ ...s, lease: undefined }, s.lease] as const
@@ -200,7 +210,29 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
           )
         )
       )
-    )
+    ).pipe(Effect.asVoid))
+
+  const pause = (on: boolean) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const was = yield* Ref.getAndSet(pausedAt, on ? Option.orElse(yield* Ref.get(pausedAt), () => Option.some(now)) : Option.none())
+      if (on) return yield* FiberMap.clear(timers)
+      if (Option.isNone(was)) return
+      // Every lease gets back the time the pause took from it.
+      const shift = now - was.value
+      const held = yield* Ref.modify(tabs, (map) => {
+        const copy = new Map(map)
+        const leases: Array<readonly [number, Lease]> = []
+        for (const [tab, s] of map) {
+          if (s.lease?._tag !== "Held") continue
+          const lease: Lease = { ...s.lease, expiresAt: s.lease.expiresAt + shift }
+          copy.set(tab, { ...s, lease })
+          leases.push([tab, lease])
+        }
+        return [leases, copy] as const
+      })
+      yield* Effect.forEach(held, ([tab, lease]) => arm(tab, lease), { discard: true })
+    })
 
   /**
    * Waits in the tab's queue. Runs inside the caller's `uninterruptibleMask`; only the wait
@@ -350,7 +382,10 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
     forgetTab,
     view,
     figures: (instanceId) => Effect.map(Ref.get(figures), (map) => map.get(instanceId) ?? noFigures),
-    events: Stream.fromPubSub(events)
+    events: Stream.fromPubSub(events),
+    pause,
+    paused: Effect.map(Ref.get(pausedAt), Option.isSome),
+    inUse: (tab) => Effect.map(Ref.get(tabs), (map) => map.has(tab))
   }
 })
 

@@ -1,7 +1,22 @@
 // The status page (also the toolbar popup): asks the worker for its state every second
-// and renders it. Text only, built with DOM calls: no HTML is pasted from strings.
+// and renders it, with the user's controls: "Take back" a tab, "Disconnect" an agent,
+// "Pause all agents". Text only, built with DOM calls: no HTML is pasted from strings.
 import { Locks } from "../../src/protocol/index.js"
-import type { Status } from "./Status.js"
+import type { Status, StatusRequest } from "./Status.js"
+
+const ask = (request: StatusRequest) => chrome.runtime.sendMessage(request)
+
+const button = (label: string, description: string, request: StatusRequest) => {
+  const b = el("button", label) as HTMLButtonElement
+  b.type = "button"
+  b.title = description
+  b.setAttribute("aria-description", description)
+  b.addEventListener("click", () => {
+    b.disabled = true
+    void ask(request).finally(refresh)
+  })
+  return b
+}
 
 const el = (tag: string, text?: string, className?: string) => {
   const node = document.createElement(tag)
@@ -20,25 +35,54 @@ const render = (status: Status) => {
         "Run `tabmux install` in a terminal (then reload the extension), or paste the token of `tabmux pair` into the options page. " +
         `(native host: ${status.trust.hostProblem ?? "unavailable"})`, "error"))
   } else {
-    root.append(el("p", `Paired through the ${status.trust.source}.`, "muted"))
+    root.append(el("p", `Paired through the ${status.trust.source}; scanning ports ${status.range}.`, "muted"))
   }
+  const pause = el("p", undefined, "controls")
+  const toggle = el("input") as HTMLInputElement
+  toggle.type = "checkbox"
+  toggle.id = "pause"
+  toggle.setAttribute("role", "switch")
+  toggle.checked = status.paused
+  toggle.addEventListener("change", () => void ask({ type: "pause", paused: toggle.checked }).finally(refresh))
+  const label = el("label", "Pause all agents") as HTMLLabelElement
+  label.htmlFor = "pause"
+  pause.append(toggle, label)
+  if (status.paused) pause.append(el("span", " — agents are paused: their calls fail until you resume, and no lease runs out.", "error"))
+  root.append(pause)
   if (status.instances.length === 0) {
     root.append(el("p", "No tabmux server found. Start an AI client configured with tabmux, or run `tabmux status` in a terminal."))
   }
   for (const instance of status.instances) {
     const section = el("section", undefined, "instance")
+    section.setAttribute("aria-label", instance.name)
     const head = el("h2", `${instance.name} `)
-    head.append(el("span", `port ${instance.port}`, "muted"))
+    head.append(el("span", `port ${instance.port}${instance.connected ? "" : ", not connected (its tabs are kept for it)"}`, "muted"))
     head.style.borderLeft = `6px solid ${instance.color}`
     section.append(head)
+    const doing = [
+      instance.busy.length > 0 ? `working in ${instance.busy.join(", ")}` : "idle",
+      ...instance.leases.map((l) => `leases ${l.title} (${l.secondsLeft} s left)`)
+    ]
+    section.append(el("p", `Now: ${doing.join("; ")}.`, "muted"))
     const list = el("ul")
     for (const tab of instance.tabs) {
       const notes = [tab.current ? "current" : "", tab.shared ? "shared" : ""].filter(Boolean).join(", ")
-      list.append(el("li", `${tab.handle}${notes ? ` (${notes})` : ""}: ${tab.title || tab.url}`))
+      const item = el("li", `${tab.handle}${notes ? ` (${notes})` : ""}: ${tab.title || tab.url} `)
+      item.title = tab.url
+      item.append(button("Take back", `Take ${tab.title || tab.url} back from ${instance.name}: it leaves the agent, which can no longer drive it`, {
+        type: "takeBack",
+        instance: instance.id,
+        handle: tab.handle
+      }))
+      list.append(item)
     }
     if (instance.tabs.length === 0) list.append(el("li", "no tabs", "muted"))
     section.append(list)
     section.append(el("p", `Locks since it connected: ${Locks.describe(instance.locks)}`, "muted"))
+    section.append(button("Disconnect", `Disconnect ${instance.name}: its tabs are handled as it asked (closed by default), and it is not connected again`, {
+      type: "disconnect",
+      instance: instance.id
+    }))
     root.append(section)
   }
   if (status.locks.length > 0) {

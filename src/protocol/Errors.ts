@@ -34,6 +34,10 @@ export class NotActionable extends Schema.TaggedError<NotActionable>()("NotActio
 export class ModalOpen extends Schema.TaggedError<ModalOpen>()("ModalOpen", fields) {}
 /** The tab shows, or the call would load, something other than web content (invariant 10). */
 export class NotWebContent extends Schema.TaggedError<NotWebContent>()("NotWebContent", fields) {}
+/** The user took the tab back from the agent (the status page's "Take back"): it is theirs again. */
+export class TakenBack extends Schema.TaggedError<TakenBack>()("TakenBack", fields) {}
+/** The user paused all agents (the status page's "Pause all agents"): nothing is done in the browser until they resume. */
+export class UserPaused extends Schema.TaggedError<UserPaused>()("UserPaused", fields) {}
 /** Something in the extension that should not happen; the message says what. */
 export class Internal extends Schema.TaggedError<Internal>()("Internal", fields) {}
 /** A frame the peer could not decode (answered, never fatal). */
@@ -54,6 +58,8 @@ export const CallFailure = Schema.Union(
   NotActionable,
   ModalOpen,
   NotWebContent,
+  TakenBack,
+  UserPaused,
   Internal,
   FrameRefused
 )

@@ -183,12 +183,14 @@ export const make = (options: { readonly port: number }) =>
       Effect.flatMap(SubscriptionRef.get(active), Option.match({ onSome: Effect.succeed, onNone: () => waitForLink(method) }))
 
     const waitedInVain = yield* Ref.make(false)
+    /** The user disconnected this agent in the browser: calls fail at once, saying so. */
+    const disconnectedByUser = yield* Ref.make(false)
 
     const waitForLink = (method: string) => {
-      const notConnected = (waited: Duration.Duration) =>
-        new ExtensionNotConnected({ method, port: options.port, range: config.ports, waited, extensionDir })
-      return Effect.flatMap(Ref.get(waitedInVain), (gaveUp) =>
-        gaveUp ? Effect.fail(notConnected(Duration.zero)) : active.changes.pipe(
+      const notConnected = (waited: Duration.Duration, byUser = false) =>
+        new ExtensionNotConnected({ method, port: options.port, range: config.ports, waited, extensionDir, byUser })
+      return Effect.flatMap(Effect.all([Ref.get(waitedInVain), Ref.get(disconnectedByUser)]), ([gaveUp, byUser]) =>
+        byUser ? Effect.fail(notConnected(Duration.zero, true)) : gaveUp ? Effect.fail(notConnected(Duration.zero)) : active.changes.pipe(
           Stream.filterMap((l) => l),
           Stream.runHead,
           Effect.flatten,
@@ -310,7 +312,11 @@ export const make = (options: { readonly port: number }) =>
             case "pong":
               return Ref.set(link.missedPongs, 0)
             case "event":
-              return frame.name === "call.progress" ? reportProgress(link, frame.data) : PubSub.publish(events, frame)
+              return frame.name === "call.progress"
+                ? reportProgress(link, frame.data)
+                : frame.name === "instance.disconnected"
+                ? Effect.zipRight(Ref.set(disconnectedByUser, true), Effect.logWarning("the user disconnected this agent in the browser (tabmux popup)"))
+                : PubSub.publish(events, frame)
             case "error":
               return Effect.logWarning(`the extension refused a frame we sent: ${frame.error.message}`)
             default:

@@ -9,8 +9,14 @@ export class ExtensionNotConnected extends Data.TaggedError("ExtensionNotConnect
   readonly range: PortRange
   readonly waited: Duration.Duration
   readonly extensionDir: string
+  /** The user disconnected this agent in the browser (the tabmux popup's "Disconnect"). */
+  readonly byUser?: boolean
 }> {
   override get message() {
+    if (this.byUser === true) {
+      return "The user disconnected this agent from their browser (tabmux popup: Disconnect): it may not drive the browser now. " +
+        "Tell the user; they can let it back by restarting this MCP server (the client's tabmux entry)."
+    }
     const waited = Duration.toMillis(this.waited) === 0 ? "it was not connected after the last wait either" : `waited ${Duration.format(this.waited)}`
     return `The tabmux browser extension is not connected to this server (port ${this.port}; ${waited}). ` +
       `To fix: install or enable the tabmux extension in Chrome (chrome://extensions, "Load unpacked": ${this.extensionDir}); ` +

@@ -50,6 +50,8 @@ export interface Browser {
   readonly stopWorker: () => Promise<void>
   /** Opens a page in a new background tab (through CDP, as a user's click would). */
   readonly openPage: (url: string) => Promise<void>
+  /** The browser's targets as DevTools lists them (`attached`: some debugger, the extension's included, is attached). */
+  readonly targets: () => Promise<ReadonlyArray<{ readonly targetId: string; readonly type: string; readonly url: string; readonly attached: boolean }>>
   readonly close: () => Promise<void>
 }
 
@@ -112,7 +114,7 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
     await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once("exit", r)))
   }
   process.once("exit", killGroup)
-  const targets = async () => ((await cdp.send("Target.getTargets")).targetInfos as Array<{ targetId: string; type: string; url: string }>)
+  const targets = async () => ((await cdp.send("Target.getTargets")).targetInfos as Array<{ targetId: string; type: string; url: string; attached: boolean }>)
   const isWorker = (t: { type: string; url: string }) => t.type === "service_worker" && t.url.endsWith("/background.js")
   /** A flat session on the worker, kept while it lives (attaching keeps the worker alive). */
   let workerSession: string | undefined
@@ -146,6 +148,7 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
       if (m.exceptionDetails) throw new Error(JSON.stringify(m.exceptionDetails))
       return m.result.value
     },
+    targets: () => targets(),
     openPage: async (url) => {
       await cdp.send("Target.createTarget", { url, background: true })
     },

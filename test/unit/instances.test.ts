@@ -13,7 +13,7 @@ const call = (instance: Instances.Instance) => ({ instance, progress: () => Effe
 const setup = Effect.gen(function*() {
   const memory = yield* MemoryBrowser.make
   const context = yield* Layer.build(
-    Instances.layer().pipe(Layer.provideMerge(TabLocks.layer), Layer.provideMerge(MemoryBrowser.layer(memory)), Layer.merge(Pages.layer.pipe(Layer.provideMerge(Driver.unavailable))))
+    Instances.layer().pipe(Layer.provideMerge(TabLocks.layer), Layer.provideMerge(MemoryBrowser.layer(memory)), Layer.provideMerge(Pages.layer.pipe(Layer.provideMerge(Driver.unavailable))))
   )
   return { memory, context }
 })

@@ -22,7 +22,7 @@ const setup = (saved: Option.Option<Instances.Snapshot> = Option.none(), memory?
   Effect.gen(function*() {
     const browser = memory ?? (yield* MemoryBrowser.make)
     const context = yield* Layer.build(
-      Instances.layer(saved).pipe(Layer.provideMerge(TabLocks.layer), Layer.provideMerge(MemoryBrowser.layer(browser)), Layer.merge(Pages.layer.pipe(Layer.provideMerge(Driver.unavailable))))
+      Instances.layer(saved).pipe(Layer.provideMerge(TabLocks.layer), Layer.provideMerge(MemoryBrowser.layer(browser)), Layer.provideMerge(Pages.layer.pipe(Layer.provideMerge(Driver.unavailable))))
     )
     const instances = yield* Instances.Instances.pipe(Effect.provide(context))
     const locks = yield* TabLocks.TabLocks.pipe(Effect.provide(context))

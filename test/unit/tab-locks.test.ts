@@ -99,6 +99,28 @@ describe("TabLocks", () => {
         expect(yield* Fiber.join(expired)).toEqual(Option.some({ _tag: "LeaseExpired", tab: TAB, who: A }))
       })))
 
+  it.effect("while the user pauses agents no lease runs out; on resume each lease has the time it had left", () =>
+    withLocks((locks) =>
+      Effect.gen(function*() {
+        yield* locks.lease(TAB, A, Duration.seconds(60), opts())
+        yield* TestClock.adjust("10 seconds")
+        yield* locks.pause(true)
+        expect(yield* locks.paused).toBe(true)
+        // An hour of pause: the lease is still A's, 50 s left.
+        yield* TestClock.adjust("1 hour")
+        expect((yield* locks.view)[0]?.lease?.who).toEqual(A)
+        yield* locks.pause(false)
+        expect(yield* locks.paused).toBe(false)
+        const b = yield* Effect.fork(locks.withTab(TAB, B, opts(), Effect.void))
+        yield* Effect.yieldNow()
+        yield* TestClock.adjust("49999 millis")
+        expect(b.unsafePoll()).toBeNull()
+        expect((yield* locks.view).find((v) => v.tab === TAB)?.lease?.who).toEqual(A)
+        yield* TestClock.adjust("1 millis")
+        yield* Fiber.join(b)
+        expect((yield* locks.figures("a")).recoveries).toBe(1)
+      })))
+
   it.effect("every call of the holder renews its lease", () =>
     withLocks((locks) =>
       Effect.gen(function*() {
