@@ -12,8 +12,8 @@ export interface TabSnapshot {
   readonly title: string
 }
 
-export type GroupColor = "grey" | "blue" | "red" | "yellow" | "green" | "pink" | "purple" | "cyan" | "orange"
-export const GROUP_COLORS: ReadonlyArray<GroupColor> = ["blue", "red", "yellow", "green", "pink", "purple", "cyan", "orange", "grey"]
+export { GROUP_COLORS, type GroupColor } from "../../src/protocol/index.js"
+import type { GroupColor } from "../../src/protocol/index.js"
 
 /** The group a user drags a tab into to share it with every agent. */
 export const SHARED_GROUP = "tabmux · shared"

@@ -103,7 +103,8 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
       grace: Duration.seconds(welcome.graceSeconds),
       web: { allowFile: welcome.allowFileUrls === true },
       nextHandle: welcome.nextHandle,
-      resume: welcome.resume
+      resume: welcome.resume,
+      color: welcome.sessionColor
     })
     yield* Effect.logInfo(`connected to ${welcome.clientName} (pid ${welcome.pid}) on port ${port}`)
 

@@ -66,6 +66,8 @@ export interface Registration {
   readonly web: WebContentOptions
   /** The first handle number to issue (the server has seen every one below it). */
   readonly nextHandle?: number | undefined
+  /** The colour its user chose for its group. */
+  readonly color?: GroupColor | undefined
   /** The token of a kept instance to take over. */
   readonly resume?: string | undefined
 }
@@ -242,7 +244,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
               token: r.token,
               who: Ref.unsafeMake<Who>({ instanceId: r.id, name: displayName(r.clientName, r.id, otherNames) }),
               clientName: r.clientName,
-              color: GROUP_COLORS.find((c) => !used.has(c)) ?? GROUP_COLORS[map.size % GROUP_COLORS.length]!,
+              color: r.color ?? GROUP_COLORS.find((c) => !used.has(c)) ?? GROUP_COLORS[map.size % GROUP_COLORS.length]!,
               port: r.port,
               policy: r.policy,
               grace: r.grace,
@@ -263,6 +265,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
               token: r.token,
               who: Ref.unsafeMake<Who>({ instanceId: r.id, name: displayName(r.clientName, r.id, otherNames.filter((n) => n !== old.clientName)) }),
               clientName: r.clientName,
+              color: r.color ?? old.color,
               port: r.port,
               policy: r.policy,
               grace: r.grace,

@@ -6,6 +6,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Duration, Effect, Either } from "effect"
 import * as Path from "node:path"
+import { GROUP_COLORS } from "../protocol/Frame.js"
 import * as ServerConfig from "../server/Config.js"
 import { defaultOrigin, extensionDir, packageVersion } from "../server/Extension.js"
 import { readFileNoFollow } from "../server/Files.js"
@@ -83,6 +84,17 @@ const serverFlags = {
     default: 60,
     description: "With --on-disconnect keep: seconds the tabs wait for their server to come back. Env TABMUX_KEEP_GRACE; default 60."
   }),
+  sessionName: Flags.text({
+    placeholder: "name",
+    env: "TABMUX_SESSION_NAME",
+    description: "This agent's name in the browser: its tab group's title and what the tabmux popup shows (default: the MCP client's name). Env TABMUX_SESSION_NAME."
+  }),
+  sessionColor: Flags.choice({
+    choices: ["auto", ...GROUP_COLORS],
+    env: "TABMUX_SESSION_COLOR",
+    default: "auto",
+    description: "This agent's tab group colour (default auto: one no other connected agent uses). Env TABMUX_SESSION_COLOR."
+  }),
   resume: Flags.text({
     placeholder: "token",
     env: "TABMUX_RESUME",
@@ -135,6 +147,12 @@ const parsePorts = (text: string) => {
   return range instanceof ServerConfig.BadConfig ? Effect.fail(range) : Effect.succeed(range)
 }
 
+/** A session name as the browser shows it: one line, at most 64 characters; empty means none. */
+const sessionName = (given: string | undefined) => {
+  const name = given?.replace(/\s+/g, " ").trim().slice(0, 64)
+  return name === "" ? undefined : name
+}
+
 /**
  * The lock backend's password from the environment or a private file; a password in a URL
  * given on the command line works, with a warning (every user can read /proc/PID/cmdline).
@@ -173,6 +191,8 @@ const serveServer = (flags: Flags.Values<typeof serverFlags>, defaultDir: boolea
       onDisconnect: flags.onDisconnect,
       keepGrace: Duration.seconds(flags.keepGrace),
       resume: flags.resume,
+      sessionName: sessionName(flags.sessionName),
+      sessionColor: flags.sessionColor === "auto" ? undefined : flags.sessionColor,
       snapshotAfterAction: flags.snapshotAfterAction,
       outputDir: flags.outputDir,
       allowPaths: flags.allowPath,

@@ -30,6 +30,11 @@ export const Challenge = frame("challenge", { nonce: Hex32, proof: Hex32 })
 /** extension → server, once the server's proof checked out: the extension's proof. Only then is it welcomed. */
 export const Auth = frame("auth", { proof: Hex32 })
 
+/** The colours Chrome gives tab groups; an agent's group has one. */
+export const GROUP_COLORS = ["blue", "red", "yellow", "green", "pink", "purple", "cyan", "orange", "grey"] as const
+export const GroupColor = Schema.Literal(...GROUP_COLORS)
+export type GroupColor = typeof GroupColor.Type
+
 /** What happens to an instance's own tabs when its server goes: closed, released to the user, or kept for a while. */
 export const DisconnectPolicy = Schema.Literal("close", "release", "keep")
 export type DisconnectPolicy = typeof DisconnectPolicy.Type
@@ -51,6 +56,8 @@ export const Welcome = frame("welcome", {
   resume: Schema.optional(Schema.String),
   /** The user allowed this server's agent `file:` URLs (`--allow-file-urls`). */
   allowFileUrls: Schema.optional(Schema.Boolean),
+  /** The colour the user chose for this agent's tab group (`--session-color`); else one no other agent uses. */
+  sessionColor: Schema.optional(GroupColor),
   /**
    * The first handle number the extension may issue to this server's agent: one past
    * every handle it has seen, so a restarted browser or worker never hands out a handle

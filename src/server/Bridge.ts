@@ -422,7 +422,8 @@ export const make = (options: { readonly port: number }) =>
         }
         yield* Ref.set(waitedInVain, false)
         yield* Effect.addFinalizer(() => closeLink(link))
-        const clientName = yield* identity.clientName.get
+        // A name the user gave this agent (--session-name) stays; else the MCP client's, followed as it becomes known.
+        const clientName = config.sessionName ?? (yield* identity.clientName.get)
         yield* send({
           type: "welcome",
           protocol: PROTOCOL_VERSION,
@@ -434,11 +435,12 @@ export const make = (options: { readonly port: number }) =>
           onDisconnect: config.onDisconnect,
           graceSeconds: Duration.toSeconds(config.keepGrace),
           allowFileUrls: config.allowFileUrls,
+          ...(config.sessionColor === undefined ? {} : { sessionColor: config.sessionColor }),
           nextHandle: (yield* Ref.get(handlesSeen)) + 1,
           ...(config.resume === undefined ? {} : { resume: config.resume })
         })
         yield* Effect.logInfo(`extension connected (${hello.value.browser}, extension ${hello.value.extensionVersion})`)
-        yield* Effect.forkScoped(followClientName(clientName))
+        if (config.sessionName === undefined) yield* Effect.forkScoped(followClientName(clientName))
         const reading = transport.incoming.take.pipe(
           Effect.flatMap(dispatch(link)),
           Effect.forever,

@@ -6,7 +6,7 @@ import { Context, Duration } from "effect"
 import * as Os from "node:os"
 import * as Path from "node:path"
 
-import type { DisconnectPolicy } from "../protocol/Frame.js"
+import type { DisconnectPolicy, GroupColor } from "../protocol/Frame.js"
 import { DEFAULT_PORTS, type PortRange } from "../protocol/Ports.js"
 
 export { BadConfig, DEFAULT_PORTS, formatRange, parsePortRange, type PortRange, portsOf } from "../protocol/Ports.js"
@@ -36,6 +36,10 @@ export interface ServerConfig {
   /** The lock backend's password (from TABMUX_LOCK_BACKEND_PASSWORD or --lock-backend-password-file), kept off the command line. */
   readonly lockBackendPassword?: string | undefined
   readonly serverVersion: string
+  /** The agent's name in the browser (its tab group's title), instead of the MCP client's name (`--session-name`). */
+  readonly sessionName?: string | undefined
+  /** Its tab group's colour (`--session-color`); else one no other connected agent uses. */
+  readonly sessionColor?: GroupColor | undefined
   /** What the extension does with this instance's tabs when the server goes. */
   readonly onDisconnect: DisconnectPolicy
   /** With `keep`: how long the tabs wait for a reconnect or a `--resume`. */

@@ -136,6 +136,20 @@ describe.sequential("the user in control", () => {
     expect((await browser.targets()).some((t) => t.url === url)).toBe(true)
   })
 
+  it("--session-name and --session-color title and colour the agent's tab group, and name it in the popup", { timeout: 60_000 }, async () => {
+    const agent = await start("agent-named", { TABMUX_SESSION_NAME: "Research bot", TABMUX_SESSION_COLOR: "purple" })
+    const url = `${fixtures.base}/form?named`
+    await open(agent, url)
+    const group = await browser.evaluateInWorker<{ title: string; color: string }>(`(async () => {
+      const [t] = await chrome.tabs.query({ url: ${JSON.stringify(url)} })
+      const g = await chrome.tabGroups.get(t.groupId)
+      return { title: g.title, color: g.color }
+    })()`)
+    expect(group).toEqual({ title: "Research bot", color: "purple" })
+    expect(await onStatusPage<boolean>(`return !!item("Research bot")`)).toBe(true)
+    await call(agent, "browser_tabs", { action: "close" })
+  })
+
   it("\"Disconnect\": the agent's tabs go by its policy, its next call says the user disconnected it, and it is not connected again", { timeout: 60_000 }, async () => {
     const agent = await start("agent-kick")
     const url = `${fixtures.base}/form?kick`
