@@ -2,7 +2,7 @@
  * Logs go to stderr (stdout is the MCP channel) and, when asked, to a file too: one
  * line per entry, `time level message` plus the cause when there is one.
  */
-import { Cause, Context, Effect, HashMap, Layer, Logger, LogLevel } from "effect"
+import { Cause, Context, Effect, HashMap, Layer, Logger, LogLevel, type Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { redactCredentials } from "./Redact.js"
@@ -30,6 +30,8 @@ export const stderrOnly = Logger.replace(Logger.defaultLogger, toStderr)
  */
 export class LevelControl extends Context.Tag("tabmux/LogLevelControl")<LevelControl, {
   readonly set: (level: LogLevel.LogLevel) => Effect.Effect<void>
+  /** Hands every line written, with its level, to `listener` for the scope's life (the MCP client's log notifications). */
+  readonly forward: (listener: (level: LogLevel.LogLevel, line: string) => void) => Effect.Effect<void, never, Scope.Scope>
 }>() {}
 
 /** A log file is kept under this size: past it, it becomes `<file>.1` (replacing the one before) and a new one starts. */
@@ -82,18 +84,38 @@ export const layer = (options: { readonly level: LogLevel.LogLevel; readonly fil
       // A log file that cannot be written must not take the server down; stderr still has it.
     }
   }
+  const listeners = new Set<(level: LogLevel.LogLevel, line: string) => void>()
   const logger = Logger.make((entry) => {
-    if (LogLevel.greaterThanEqual(entry.logLevel, level)) write(line(entry))
+    if (!LogLevel.greaterThanEqual(entry.logLevel, level)) return
+    const text = line(entry)
+    write(text)
+    for (const listener of listeners) listener(entry.logLevel, text.trimEnd())
   })
   return Layer.mergeAll(
     Logger.replace(Logger.defaultLogger, logger),
     Logger.replace(toStderr, logger),
     // Entries below the user's level are not made at all: not written, and not exported as span events either.
     Logger.minimumLogLevel(options.level),
-    Layer.succeed(LevelControl, { set: (next) => Effect.sync(() => void (level = next)) }),
+    Layer.succeed(LevelControl, {
+      set: (next) => Effect.sync(() => void (level = next)),
+      forward: (listener) =>
+        Effect.acquireRelease(Effect.sync(() => void listeners.add(listener)), () => Effect.sync(() => void listeners.delete(listener)))
+    }),
     Layer.scopedDiscard(Effect.addFinalizer(() => Effect.sync(() => fd !== undefined && Fs.closeSync(fd))))
   )
 }
+
+/** An Effect level as MCP's (RFC 5424) name. */
+export const toMcpLevel = (level: LogLevel.LogLevel): "debug" | "info" | "warning" | "error" | "critical" =>
+  LogLevel.greaterThanEqual(level, LogLevel.Fatal)
+    ? "critical"
+    : LogLevel.greaterThanEqual(level, LogLevel.Error)
+    ? "error"
+    : LogLevel.greaterThanEqual(level, LogLevel.Warning)
+    ? "warning"
+    : LogLevel.greaterThanEqual(level, LogLevel.Info)
+    ? "info"
+    : "debug"
 
 /** MCP's logging levels (RFC 5424) as Effect's. */
 export const fromMcpLevel = (name: string): LogLevel.LogLevel => {

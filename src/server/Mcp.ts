@@ -22,7 +22,7 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema
 } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Clock, Context, Duration, Effect, Exit, FiberId, FiberSet, Layer, Option, Ref, Stream, SubscriptionRef } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, FiberId, FiberSet, Layer, LogLevel, Option, Ref, Stream, SubscriptionRef } from "effect"
 import { Bridge, CallProgress } from "./Bridge.js"
 import type { ServerConfig } from "./Config.js"
 import * as Logging from "./Logging.js"
@@ -113,10 +113,21 @@ export const layer = Layer.scopedDiscard(
 
     server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: [] }))
     server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: [] }))
+    // Log lines go to the client as notifications once it asked for them (logging/setLevel), at its level.
+    const clientLevel = yield* Ref.make(Option.none<LogLevel.LogLevel>())
     server.setRequestHandler(SetLevelRequestSchema, (request) => {
-      Option.map(levels, (control) => run(control.set(Logging.fromMcpLevel(request.params.level))))
+      const level = Logging.fromMcpLevel(request.params.level)
+      run(Ref.set(clientLevel, Option.some(level)))
+      Option.map(levels, (control) => run(control.set(level)))
       return {}
     })
+    if (Option.isSome(levels)) {
+      yield* levels.value.forward((level, line) => {
+        const wanted = Effect.runSync(Ref.get(clientLevel))
+        if (Option.isNone(wanted) || !LogLevel.greaterThanEqual(level, wanted.value)) return
+        void server.sendLoggingMessage({ level: Logging.toMcpLevel(level), logger: "tabmux", data: line }).catch(() => undefined)
+      })
+    }
 
     server.setRequestHandler(ListToolsRequestSchema, () => ({
       tools: tools.map((t) => ({

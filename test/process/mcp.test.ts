@@ -1,7 +1,9 @@
 /** The stdio server as an MCP client sees it, and invariant 8: stdout carries only MCP messages. */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { Ajv } from "ajv"
+import WebSocket from "ws"
 import { describe, expect, it } from "vitest"
 import { BIN, portIsFree, readRegistry, spawnTabmux, tempRuntimeDir, waitFor } from "../support/server.js"
 
@@ -30,6 +32,52 @@ describe("MCP over stdio", () => {
       expect(tabs.inputSchema.required).toEqual(["action"])
       expect(tabs.outputSchema?.type).toBe("object")
       expect(tabs.annotations).toMatchObject({ title: "Manage tabs", readOnlyHint: false, openWorldHint: true })
+    } finally {
+      await client.close()
+    }
+  })
+
+  it("log lines reach the client as notifications once it sets a level, and only at that level or above", async () => {
+    const dir = tempRuntimeDir()
+    const { client, transport } = await connect("18314-18315", dir)
+    try {
+      const said: Array<{ level: string; data: unknown }> = []
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void said.push({ level: n.params.level, data: n.params.data }))
+      const port = (await waitFor(() => readRegistry(dir).find((r) => r.pid === transport.pid))).port
+      const refusedUpgrade = () =>
+        new Promise<void>((resolve) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}`, { headers: { Origin: "https://page.example" } })
+          ws.once("unexpected-response", () => resolve())
+          ws.once("error", () => resolve())
+        })
+      // Before logging/setLevel nothing is sent.
+      await refusedUpgrade()
+      await new Promise((r) => setTimeout(r, 300))
+      expect(said).toEqual([])
+      await client.setLoggingLevel("warning")
+      // Refusals are logged at most once a minute, so the next one is made at a second server, whose client asked first.
+      const other = tempRuntimeDir()
+      const second = await connect("18316-18317", other)
+      try {
+        const seen: Array<{ level: string; data: unknown }> = []
+        second.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void seen.push({ level: n.params.level, data: n.params.data }))
+        await second.client.setLoggingLevel("warning")
+        const p = (await waitFor(() => readRegistry(other).find((r) => r.pid === second.transport.pid))).port
+        await new Promise<void>((resolve) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${p}`, { headers: { Origin: "https://page.example" } })
+          ws.once("unexpected-response", () => resolve())
+          ws.once("error", () => resolve())
+        })
+        const line = await waitFor(() => seen.find((m) => String(m.data).includes("refused a WebSocket connection")), 5_000)
+        expect(line.level).toBe("warning")
+        await second.client.setLoggingLevel("error")
+        seen.length = 0
+        await second.client.callTool({ name: "browser_tabs", arguments: { action: "list" } })
+        await new Promise((r) => setTimeout(r, 300))
+        expect(seen.filter((m) => m.level === "info" || m.level === "warning")).toEqual([])
+      } finally {
+        await second.client.close()
+      }
     } finally {
       await client.close()
     }
