@@ -5,6 +5,7 @@
 // - dist/tabmux.mjs: the executable, which runs that bundle with V8's code cache (src/cli/bin.ts).
 // - dist/extension/: the unpacked Chrome extension (manifest + bundled service worker).
 import { build } from "esbuild"
+import { icon } from "./icon.mjs"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 
@@ -63,3 +64,4 @@ for (const page of ["status", "options"]) {
   })
 }
 for (const file of ["manifest.json", "status.html", "options.html"]) Fs.copyFileSync(`extension/${file}`, `dist/extension/${file}`)
+for (const size of [16, 32, 48, 128]) Fs.writeFileSync(`dist/extension/icon-${size}.png`, icon(size))

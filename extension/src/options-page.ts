@@ -11,14 +11,25 @@ const say = (text: string, error = false) => {
 
 const shareAll = document.getElementById("shareAll") as HTMLInputElement
 
-void chrome.storage.local.get(["ports", "shareAll"]).then((stored) => {
-  input.value = typeof stored.ports === "string" ? stored.ports : formatRange(DEFAULT_PORTS)
+// The range in use, as the worker scans it (saved here, or the one `tabmux browser --ports` gave, or the default).
+void chrome.runtime.sendMessage({ type: "status" }).then(
+  (status: { range?: string }) => {
+    input.value = status.range ?? formatRange(DEFAULT_PORTS)
+    say(`Scanning ${input.value} now.`)
+  },
+  () => chrome.storage.local.get("ports").then((stored) => {
+    input.value = typeof stored.ports === "string" ? stored.ports : formatRange(DEFAULT_PORTS)
+  })
+)
+void chrome.storage.local.get("shareAll").then((stored) => {
   shareAll.checked = stored.shareAll === true
 })
 
 shareAll.addEventListener("change", () => {
   void chrome.storage.local.set({ shareAll: shareAll.checked }).then(() =>
-    say(shareAll.checked ? "Every tab no agent owns is now shared with all agents." : "Only the tabmux · shared group is shared."))
+    say(shareAll.checked
+      ? "Every tab no agent owns is now shared with all agents: an agent acts on one only while it leases it."
+      : "Only the tabmux · shared group is shared."))
 })
 
 document.getElementById("save")!.addEventListener("click", () => {
