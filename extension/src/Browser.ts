@@ -13,7 +13,7 @@ export interface TabSnapshot {
 }
 
 export { GROUP_COLORS, type GroupColor } from "../../src/protocol/index.js"
-import type { GroupColor } from "../../src/protocol/index.js"
+import type { GroupColor, OriginPolicy } from "../../src/protocol/index.js"
 
 /** The group a user drags a tab into to share it with every agent. */
 export const SHARED_GROUP = "tabmux · shared"
@@ -40,4 +40,10 @@ export class Browser extends Context.Tag("tabmux/Browser")<Browser, {
   readonly sharedTabs: (owned: ReadonlySet<number>) => Effect.Effect<ReadonlyArray<TabSnapshot>>
   /** Tabs closed by anyone (the user included). */
   readonly tabRemoved: Stream.Stream<number>
+  /**
+   * Holds the documents `tabs` load (their pages and frames, by any navigation: a redirect,
+   * a page's script, a click) to `policy`; `key` names the set of rules, replaced on each
+   * call (no policy or no tabs: removed).
+   */
+  readonly limitOrigins: (key: number, tabs: ReadonlyArray<number>, policy: OriginPolicy | undefined) => Effect.Effect<void>
 }>() {}

@@ -1,5 +1,6 @@
 /** `Browser` on Chrome's extension APIs. Tab groups are optional: without them, tabs stay ungrouped and a warning is logged once. */
 import { Effect, Layer, Option, Stream } from "effect"
+import type { OriginPolicy } from "../../src/protocol/index.js"
 import { Browser, BrowserError, SHARED_GROUP, type TabSnapshot } from "./Browser.js"
 
 const snapshot = (tab: chrome.tabs.Tab): TabSnapshot => ({
@@ -7,6 +8,28 @@ const snapshot = (tab: chrome.tabs.Tab): TabSnapshot => ({
   url: tab.pendingUrl ?? tab.url ?? "",
   title: tab.title ?? ""
 })
+
+/** Rule ids an agent's origin policy may use: its key × this, and the ones after. */
+const RULES_PER_AGENT = 1000
+
+/**
+ * declarativeNetRequest session rules for one agent's tabs (pages and frames): with allowed
+ * origins, everything else is blocked (priority 1) but them (priority 2); blocked origins
+ * are blocked above both (priority 3). `|<origin>/` matches that scheme, host and port only.
+ */
+const originRules = (base: number, tabIds: Array<number>, policy: OriginPolicy): Array<chrome.declarativeNetRequest.Rule> => {
+  const resourceTypes = ["main_frame", "sub_frame"] as Array<chrome.declarativeNetRequest.ResourceType>
+  const rule = (id: number, priority: number, type: "block" | "allow", urlFilter: string): chrome.declarativeNetRequest.Rule => ({
+    id,
+    priority,
+    action: { type: type as chrome.declarativeNetRequest.RuleActionType },
+    condition: { tabIds, resourceTypes, urlFilter }
+  })
+  return [
+    ...(policy.allowed.length > 0 ? [rule(base, 1, "block", "|http"), ...policy.allowed.map((o, i) => rule(base + 1 + i, 2, "allow", `|${o}/`))] : []),
+    ...policy.blocked.map((o, i) => rule(base + 500 + i, 3, "block", `|${o}/`))
+  ].slice(0, RULES_PER_AGENT)
+}
 
 const groupsAvailable = () => typeof chrome.tabGroups !== "undefined" && typeof chrome.tabs.group === "function"
 
@@ -57,6 +80,15 @@ export const layer = Layer.effect(
           return tabs.flat().map(snapshot)
         }),
       setBadge: (text) => Effect.promise(() => chrome.action.setBadgeText({ text }).catch(() => undefined)),
+      limitOrigins: (key, tabs, policy) =>
+        Effect.promise(async () => {
+          const base = key * RULES_PER_AGENT
+          const existing = (await chrome.declarativeNetRequest.getSessionRules()).map((r) => r.id).filter((id) => id >= base && id < base + RULES_PER_AGENT)
+          await chrome.declarativeNetRequest.updateSessionRules({
+            removeRuleIds: existing,
+            addRules: policy === undefined || tabs.length === 0 ? [] : originRules(base, [...tabs], policy)
+          })
+        }).pipe(Effect.catchAllDefect((e) => Effect.logWarning(`origin rules not updated: ${String(e)}`))),
       tabRemoved: Stream.async<number>((emit) => {
         const listener = (tabId: number) => {
           emit.single(tabId)

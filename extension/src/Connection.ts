@@ -101,7 +101,7 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
       port,
       policy: welcome.onDisconnect,
       grace: Duration.seconds(welcome.graceSeconds),
-      web: { allowFile: welcome.allowFileUrls === true },
+      web: { allowFile: welcome.allowFileUrls === true, origins: welcome.origins },
       nextHandle: welcome.nextHandle,
       resume: welcome.resume,
       color: welcome.sessionColor

@@ -25,8 +25,14 @@ export class Driver extends Context.Tag("tabmux/Driver")<Driver, {
   readonly events: Stream.Stream<CdpEvent>
   /** A subscription that starts now (nothing sent after this call is missed), for the scope's life. */
   readonly subscribe: Effect.Effect<Queue.Dequeue<CdpEvent>, never, Scope.Scope>
-  /** Detaches from a tab (no-op when not attached). */
+  /**
+   * Detaches from a tab (no-op when not attached). Until `claim`ed again, commands to it
+   * fail instead of attaching anew, so work still under way for it cannot put it back
+   * under the debugger.
+   */
   readonly release: (tab: number) => Effect.Effect<void>
+  /** The tab is driven again (a new page record for a call of an agent). */
+  readonly claim: (tab: number) => Effect.Effect<void>
 }>() {}
 
 const message = (e: unknown) => String((e as Error)?.message ?? e)
@@ -35,6 +41,7 @@ export const chromeLayer = Layer.scoped(
   Driver,
   Effect.gen(function*() {
     const attached = yield* Ref.make(new Set<number>())
+    const released = yield* Ref.make(new Set<number>())
     const events = yield* PubSub.unbounded<CdpEvent>()
     const onEvent = (source: chrome.debugger.DebuggerSession, method: string, params?: object) => {
       if (source.tabId !== undefined) events.unsafeOffer({ tab: source.tabId, session: source.sessionId, method, params })
@@ -82,7 +89,9 @@ export const chromeLayer = Layer.scoped(
       })
 
     const send = (tab: number, method: string, params: object = {}, session?: string) =>
-      attach(tab).pipe(
+      Ref.get(released).pipe(
+        Effect.flatMap((r) => r.has(tab) ? Effect.fail(new DriverError({ method, message: "this tab is no longer driven by an agent" })) : Effect.void),
+        Effect.zipRight(attach(tab)),
         Effect.zipRight(Effect.tryPromise({
           try: () => chrome.debugger.sendCommand(session === undefined ? { tabId: tab } : { tabId: tab, sessionId: session }, method, params),
           catch: (e) => new DriverError({ method, message: message(e) })
@@ -96,14 +105,19 @@ export const chromeLayer = Layer.scoped(
      * page record goes too.
      */
     const release = (tab: number) =>
-      Effect.flatMap(Ref.modify(attached, (s) => [s.has(tab), new Set([...s].filter((t) => t !== tab))] as const), (was) =>
-        was
-          ? Effect.promise(() => chrome.debugger.detach({ tabId: tab }).catch(() => undefined)).pipe(
-            Effect.zipRight(PubSub.publish(events, { tab, method: DETACHED, params: {} }))
-          )
-          : Effect.void)
+      Ref.update(released, (r) => new Set(r).add(tab)).pipe(
+        Effect.zipRight(Ref.modify(attached, (s) => [s.has(tab), new Set([...s].filter((t) => t !== tab))] as const)),
+        Effect.flatMap((was) =>
+          was
+            ? Effect.promise(() => chrome.debugger.detach({ tabId: tab }).catch(() => undefined)).pipe(
+              Effect.zipRight(PubSub.publish(events, { tab, method: DETACHED, params: {} }))
+            )
+            : Effect.void)
+      )
 
-    return { send, events: Stream.fromPubSub(events), subscribe: PubSub.subscribe(events), release }
+    const claim = (tab: number) => Ref.update(released, (r) => (r.has(tab) ? new Set([...r].filter((t) => t !== tab)) : r))
+
+    return { send, events: Stream.fromPubSub(events), subscribe: PubSub.subscribe(events), release, claim }
   })
 )
 
@@ -112,5 +126,6 @@ export const unavailable = Layer.succeed(Driver, {
   send: (_tab, method) => Effect.fail(new DriverError({ method, message: "no browser in this test" })),
   events: Stream.empty,
   subscribe: Queue.unbounded<CdpEvent>(),
-  release: () => Effect.void
+  release: () => Effect.void,
+  claim: () => Effect.void
 })

@@ -122,12 +122,13 @@ const locked = <A, R>(call: Call, handle: string, tab: number, effect: Effect.Ef
  * URL at every call, under its lock, since a tab can get there by history, by being
  * dragged into a group, or while nobody was looking.
  */
-const webContentOnly = (instance: Instance, handle: string, tab: number) =>
+const webContentOnly = (instance: Instance, handle: string, tab: number, leaving = false) =>
   Effect.flatMap(Browser, (browser) => browser.getTab(tab)).pipe(
     Effect.flatMap(Option.match({
       onNone: (): Effect.Effect<void, CallFailure> => Effect.fail(new TabClosed({ message: `${handle} was closed.` })),
       onSome: (t) => {
-        const refused = notWebContent(t.url, instance.web)
+        // Navigating away from a page outside the agent's origins is allowed (nothing of it is read).
+        const refused = notWebContent(t.url, leaving ? { ...instance.web, origins: undefined } : instance.web)
         return refused === undefined
           ? Effect.void
           : Effect.fail(new NotWebContent({ message: `${handle} shows ${t.url.split(/[?#]/)[0]}: ${refused}. Navigate it to a web page, or close it.` }))
@@ -190,11 +191,16 @@ const pageTab = (instance: Instance, handle: string | undefined) =>
   })
 
 /** Runs a page operation on the caller's tab (default: current, or a new one), under its lock; the result names the tab. */
-const onPage = <A extends object, R>(call: Call, handle: string | undefined, op: (tab: number) => Effect.Effect<A, CallFailure, R>) =>
+const onPage = <A extends object, R>(
+  call: Call,
+  handle: string | undefined,
+  op: (tab: number) => Effect.Effect<A, CallFailure, R>,
+  leaving = false
+) =>
   Effect.gen(function*() {
     const resolved = yield* pageTab(call.instance, handle)
     yield* leasedIfShared(call, resolved)
-    const guarded = Effect.zipRight(webContentOnly(call.instance, resolved.handle, resolved.tab), op(resolved.tab))
+    const guarded = Effect.zipRight(webContentOnly(call.instance, resolved.handle, resolved.tab, leaving), op(resolved.tab))
     const result = yield* Effect.raceFirst(locked(call, resolved.handle, resolved.tab, guarded), closedMeanwhile(resolved.handle, resolved.tab))
     return { tab: resolved.handle, ...result }
   })
@@ -272,8 +278,8 @@ const run = {
           }))
       }
     }),
-  "page.navigate": (call: Call, params: ParamsOf<"page.navigate">) => onPage(call, params.tab, (tab) => Page.navigate(tab, params.url, call.instance.web)),
-  "page.history": (call: Call, params: ParamsOf<"page.history">) => onPage(call, params.tab, (tab) => Page.history(tab, params.action, call.instance.web)),
+  "page.navigate": (call: Call, params: ParamsOf<"page.navigate">) => onPage(call, params.tab, (tab) => Page.navigate(tab, params.url, call.instance.web), true),
+  "page.history": (call: Call, params: ParamsOf<"page.history">) => onPage(call, params.tab, (tab) => Page.history(tab, params.action, call.instance.web), true),
   "page.evaluate": (call: Call, params: ParamsOf<"page.evaluate">) =>
     onPage(call, params.tab, (tab) => Page.evaluate(tab, params.function, params.args, params.ref)),
   "page.snapshot": (call: Call, params: ParamsOf<"page.snapshot">) =>

@@ -95,6 +95,7 @@ export const Snapshot = Schema.Struct({
     policy: Schema.Literal("close", "release", "keep"),
     graceMs: Schema.Number,
     allowFile: Schema.optional(Schema.Boolean),
+    origins: Schema.optional(Schema.Struct({ allowed: Schema.Array(Schema.String), blocked: Schema.Array(Schema.String) })),
     nextHandle: Schema.Number,
     tabs: Entries,
     shared: Entries,
@@ -168,9 +169,24 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
     Effect.flatMap(Effect.filter([...map.values()], (i) => Ref.get(i.attached)), (live) =>
       browser.setBadge(live.length === 0 ? "" : String(live.length))))
 
+  /** Each agent's number for its navigation rules (Browser.limitOrigins). */
+  const ruleKeys = yield* Ref.make(new Map<string, number>())
+  /** Holds what the instance's own tabs load to the origins its user allowed (every navigation, not only the agent's). */
+  const guard = (instance: Instance) =>
+    instance.web.origins === undefined ? Effect.void : Effect.gen(function*() {
+      const key = yield* Ref.modify(ruleKeys, (keys) => {
+        const known = keys.get(instance.id)
+        if (known !== undefined) return [known, keys]
+        const next = Math.max(0, ...keys.values()) + 1
+        return [next, new Map(keys).set(instance.id, next)]
+      })
+      yield* browser.limitOrigins(key, [...(yield* SynchronizedRef.get(instance.tabs)).values()], instance.web.origins)
+    })
+
   const regroup = (instance: Instance) =>
     Effect.gen(function*() {
       const tabs = [...(yield* SynchronizedRef.get(instance.tabs)).values()]
+      yield* guard(instance)
       if (tabs.length === 0) return
       const who = yield* Ref.get(instance.who)
       const group = yield* browser.group(tabs, yield* Ref.get(instance.group), who.name, instance.color)
@@ -211,7 +227,10 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
           break
       }
       yield* locks.releaseInstance(instance.id)
-      if (policy !== "keep") yield* SynchronizedRef.set(instance.tabs, new Map())
+      if (policy !== "keep") {
+        yield* SynchronizedRef.set(instance.tabs, new Map())
+        yield* guard(instance)
+      }
       yield* Effect.forEach((yield* SynchronizedRef.get(instance.shared)).values(), letGo, { discard: true })
       if (policy !== "keep") return yield* remove(instance)
       yield* Ref.set(instance.attached, false)
@@ -312,6 +331,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
         return [[...copy.keys()], copy] as const
       })
       yield* Ref.update(instance.current, (c) => (Option.contains(c, handle) ? Option.fromNullable(left[left.length - 1]) : c))
+      yield* guard(instance)
     })
 
   const handleFor = (instance: Instance, tab: number) =>
@@ -332,7 +352,10 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
           yield* Effect.logWarning(`${other.length} tab(s) dragged into ${instance.clientName}'s group show no web content: left out of it`)
         }
         const dragged = yield* Effect.forEach(web, (tab) => handleFor(instance, tab))
-        if (dragged.length > 0) yield* SynchronizedRef.update(instance.tabs, (m) => new Map([...m, ...dragged]))
+        if (dragged.length > 0) {
+          yield* SynchronizedRef.update(instance.tabs, (m) => new Map([...m, ...dragged]))
+          yield* guard(instance)
+        }
       }
       const everyOwned = new Set<number>()
       for (const i of (yield* SynchronizedRef.get(registry)).values()) {
@@ -381,6 +404,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
           policy: i.policy,
           graceMs: Duration.toMillis(i.grace),
           allowFile: i.web.allowFile,
+          ...(i.web.origins === undefined ? {} : { origins: i.web.origins }),
           nextHandle: yield* Ref.get(i.nextHandle),
           tabs: [...(yield* SynchronizedRef.get(i.tabs))],
           shared: [...(yield* SynchronizedRef.get(i.shared))],
@@ -426,7 +450,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
           port: saved.port,
           policy: saved.policy,
           grace: Duration.millis(saved.graceMs),
-          web: { allowFile: saved.allowFile ?? false },
+          web: { allowFile: saved.allowFile ?? false, origins: saved.origins },
           attached: Ref.unsafeMake(false),
           tabs: SynchronizedRef.unsafeMake<ReadonlyMap<string, number>>(new Map(yield* exists(saved.tabs))),
           shared: SynchronizedRef.unsafeMake<ReadonlyMap<string, number>>(new Map(yield* exists(saved.shared))),

@@ -102,10 +102,20 @@ export const navigate = (tab: number, target: string, web: WebContentOptions) =>
     loading(tab, Effect.gen(function*() {
       const driver = yield* Driver
       const result = yield* driver.send(tab, "Page.navigate", { url }).pipe(wrap("Page.navigate"), Effect.flatMap(decode(NavigateResult, "Page.navigate")))
+      if (result.errorText && /BLOCKED_BY_CLIENT/.test(result.errorText) && web.origins !== undefined) {
+        // Held to the user's origins on the way (a redirect): the error page stands at the URL that was refused.
+        yield* Effect.sleep(Duration.millis(100))
+        const landed = yield* whereIs(tab)
+        yield* checkUrl(landed.url, web)
+        return yield* Effect.fail(new NotWebContent({ message: `could not load ${url}: it led to an origin this agent may not visit (--allowed-origins / --blocked-origins)` }))
+      }
       if (result.errorText) return yield* Effect.fail(new NavigationFailed({ message: `could not load ${url}: ${result.errorText}` }))
       // No loaderId: a same-document navigation (a #fragment), which fires no load event.
       return result.loaderId !== undefined
-    })))
+    })).pipe(
+      // Where it ended (a redirect may lead elsewhere) is held to the same rules.
+      Effect.tap((loaded) => checkUrl(loaded.url, web))
+    ))
 
 
 export const history = (tab: number, action: "back" | "forward" | "reload", web: WebContentOptions) =>

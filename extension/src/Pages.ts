@@ -322,7 +322,8 @@ export const layer = Layer.scoped(
         }
         records.set(tab, page)
         // A background tab acts as if focused, so focus, keyboard and :focus styles behave as in front.
-        return enable(driver, tab).pipe(
+        return driver.claim(tab).pipe(
+          Effect.zipRight(enable(driver, tab)),
           Effect.zipRight(driver.send(tab, "Emulation.setFocusEmulationEnabled", { enabled: true })),
           Effect.zipRight(driver.send(tab, "Page.getFrameTree")),
           Effect.map((tree) => {

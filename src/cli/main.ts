@@ -7,6 +7,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Duration, Effect, Either } from "effect"
 import * as Path from "node:path"
 import { GROUP_COLORS } from "../protocol/Frame.js"
+import { parseOrigins } from "../protocol/WebContent.js"
 import * as ServerConfig from "../server/Config.js"
 import { defaultOrigin, extensionDir, packageVersion } from "../server/Extension.js"
 import { readFileNoFollow } from "../server/Files.js"
@@ -84,6 +85,16 @@ const serverFlags = {
     default: 60,
     description: "With --on-disconnect keep: seconds the tabs wait for their server to come back. Env TABMUX_KEEP_GRACE; default 60."
   }),
+  allowedOrigins: Flags.text({
+    placeholder: "origins",
+    env: "TABMUX_ALLOWED_ORIGINS",
+    description: "Let this agent's tabs load only these origins, separated by ';' (https://example.com;http://127.0.0.1:8080): its own navigations, clicks, redirects, a page's own script and frames. Env TABMUX_ALLOWED_ORIGINS; default: any web origin."
+  }),
+  blockedOrigins: Flags.text({
+    placeholder: "origins",
+    env: "TABMUX_BLOCKED_ORIGINS",
+    description: "Never let this agent's tabs load these origins, separated by ';'. Env TABMUX_BLOCKED_ORIGINS."
+  }),
   sessionName: Flags.text({
     placeholder: "name",
     env: "TABMUX_SESSION_NAME",
@@ -147,6 +158,19 @@ const parsePorts = (text: string) => {
   return range instanceof ServerConfig.BadConfig ? Effect.fail(range) : Effect.succeed(range)
 }
 
+/** Where the agent may go, from --allowed-origins and --blocked-origins; none when neither is given. */
+const originPolicy = (allowed: string | undefined, blocked: string | undefined) =>
+  Effect.gen(function*() {
+    if (allowed === undefined && blocked === undefined) return undefined
+    const parse = (setting: string, text: string | undefined) => {
+      const origins = parseOrigins(text ?? "")
+      return "error" in origins
+        ? Effect.fail(new ServerConfig.BadConfig({ setting, value: text ?? "", expected: `origins separated by ';': ${origins.error}` }))
+        : Effect.succeed(origins)
+    }
+    return { allowed: yield* parse("--allowed-origins", allowed), blocked: yield* parse("--blocked-origins", blocked) }
+  })
+
 /** A session name as the browser shows it: one line, at most 64 characters; empty means none. */
 const sessionName = (given: string | undefined) => {
   const name = given?.replace(/\s+/g, " ").trim().slice(0, 64)
@@ -191,6 +215,7 @@ const serveServer = (flags: Flags.Values<typeof serverFlags>, defaultDir: boolea
       onDisconnect: flags.onDisconnect,
       keepGrace: Duration.seconds(flags.keepGrace),
       resume: flags.resume,
+      origins: yield* originPolicy(flags.allowedOrigins, flags.blockedOrigins),
       sessionName: sessionName(flags.sessionName),
       sessionColor: flags.sessionColor === "auto" ? undefined : flags.sessionColor,
       snapshotAfterAction: flags.snapshotAfterAction,

@@ -56,6 +56,8 @@ export const Welcome = frame("welcome", {
   resume: Schema.optional(Schema.String),
   /** The user allowed this server's agent `file:` URLs (`--allow-file-urls`). */
   allowFileUrls: Schema.optional(Schema.Boolean),
+  /** Where the user lets this agent go (`--allowed-origins`, `--blocked-origins`): origins, `scheme://host[:port]`. */
+  origins: Schema.optional(Schema.Struct({ allowed: Schema.Array(Schema.String), blocked: Schema.Array(Schema.String) })),
   /** The colour the user chose for this agent's tab group (`--session-color`); else one no other agent uses. */
   sessionColor: Schema.optional(GroupColor),
   /**

@@ -436,6 +436,7 @@ export const make = (options: { readonly port: number }) =>
           graceSeconds: Duration.toSeconds(config.keepGrace),
           allowFileUrls: config.allowFileUrls,
           ...(config.sessionColor === undefined ? {} : { sessionColor: config.sessionColor }),
+          ...(config.origins === undefined ? {} : { origins: config.origins }),
           nextHandle: (yield* Ref.get(handlesSeen)) + 1,
           ...(config.resume === undefined ? {} : { resume: config.resume })
         })

@@ -8,6 +8,7 @@ import * as Path from "node:path"
 
 import type { DisconnectPolicy, GroupColor } from "../protocol/Frame.js"
 import { DEFAULT_PORTS, type PortRange } from "../protocol/Ports.js"
+import type { OriginPolicy } from "../protocol/WebContent.js"
 
 export { BadConfig, DEFAULT_PORTS, formatRange, parsePortRange, type PortRange, portsOf } from "../protocol/Ports.js"
 
@@ -36,6 +37,8 @@ export interface ServerConfig {
   /** The lock backend's password (from TABMUX_LOCK_BACKEND_PASSWORD or --lock-backend-password-file), kept off the command line. */
   readonly lockBackendPassword?: string | undefined
   readonly serverVersion: string
+  /** Where agents of this server may go (`--allowed-origins`, `--blocked-origins`); none: anywhere on the web. */
+  readonly origins?: OriginPolicy | undefined
   /** The agent's name in the browser (its tab group's title), instead of the MCP client's name (`--session-name`). */
   readonly sessionName?: string | undefined
   /** Its tab group's colour (`--session-color`); else one no other connected agent uses. */

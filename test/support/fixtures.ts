@@ -29,6 +29,10 @@ const f = document.createDocumentFragment()
 for (let i = 0; i < 200000; i++) { const d = document.createElement("div"); d.textContent = "item " + i; f.appendChild(d) }
 document.body.appendChild(f)
 </script>`),
+  // Ways out to another origin: a link, a page's own script.
+  "links-out": (cross) =>
+    page("Links out", `<h1>Links out</h1><a href="${cross}/elsewhere-secret">Elsewhere</a>
+<button onclick="location.href = '${cross}/elsewhere-secret'">Go by script</button>`),
   // Hostile to the budget: 120,000 elements inside one open shadow root (the light DOM holds a handful).
   "huge-shadow": () =>
     page("Huge shadow", `<h1>Huge shadow</h1><x-host></x-host><script>
@@ -224,6 +228,10 @@ export const serveFixtures = async (): Promise<Fixtures> => {
     }
     if (name === "pixel.png") {
       res.writeHead(200, { "content-type": "image/png" }).end(PIXEL)
+      return
+    }
+    if (name === "redirect") {
+      res.writeHead(302, { location: url.searchParams.get("to") ?? "/" }).end()
       return
     }
     if (name === "missing") {

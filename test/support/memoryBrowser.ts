@@ -37,6 +37,7 @@ export const make = Effect.gen(function*() {
       }),
     ungroup: (ids) => note(`ungroup ${ids.join(",")}`),
     setBadge: (text) => note(`badge "${text}"`),
+    limitOrigins: () => Effect.void,
     tabsInGroup: (group) => Effect.map(Ref.get(tabs), (m) => [...m.values()].filter((t) => t.group === group).map((t) => t.id)),
     sharedTabs: (owned) =>
       Effect.map(Ref.get(tabs), (m) => [...m.values()].filter((t) => (shareAll.value ? !owned.has(t.id) : t.group === SHARED))),
