@@ -6,6 +6,9 @@ import type { Status, StatusRequest } from "./Status.js"
 
 const ask = (request: StatusRequest) => chrome.runtime.sendMessage(request)
 
+/** What the last control the user pressed could not do, shown until the next one. */
+let notice: string | undefined
+
 const button = (label: string, description: string, request: StatusRequest) => {
   const b = el("button", label) as HTMLButtonElement
   b.type = "button"
@@ -13,7 +16,14 @@ const button = (label: string, description: string, request: StatusRequest) => {
   b.setAttribute("aria-description", description)
   b.addEventListener("click", () => {
     b.disabled = true
-    void ask(request).finally(refresh)
+    void ask(request).then(
+      (answer: { done?: boolean; error?: string } | undefined) => {
+        notice = answer?.done === true ? undefined : `${label}: ${answer?.error ?? "nothing to do (it is gone already)"}`
+      },
+      (e: unknown) => {
+        notice = `${label}: the tabmux worker did not answer (${String(e)})`
+      }
+    ).finally(refresh)
   })
   return b
 }
@@ -29,6 +39,7 @@ const render = (status: Status) => {
   const root = document.getElementById("root")!
   root.replaceChildren()
   root.append(el("h1", `tabmux: ${status.instances.length} agent${status.instances.length === 1 ? "" : "s"} connected`))
+  if (notice !== undefined) root.append(el("p", notice, "error"))
   if (status.trust.source === "none") {
     root.append(el("p",
       "Not paired with tabmux: the extension connects to no server until it can prove it is yours. " +

@@ -55,9 +55,10 @@ beforeAll(async () => {
   fixtures = await serveFixtures()
   browser = await launch({ ports: PORTS })
   workspace = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-roots-"))
+  // In front, as the user sees it: a page in a background tab is throttled, which held a press's request for seconds.
   statusUrl = await browser.evaluateInWorker<string>(`(async () => {
     const url = chrome.runtime.getURL("status.html")
-    await chrome.tabs.create({ url, active: false })
+    await chrome.tabs.create({ url, active: true })
     return url
   })()`)
 }, 60_000)
@@ -77,14 +78,6 @@ describe.sequential("the user in control", () => {
     await call(agent, "browser_snapshot", { tab })
     expect(await attached(url)).toBe(true)
     await onStatusPage(`return press(item("Form"), "Take back")`)
-    // Seen in this test's first press only, and not when the worker was inspected first: the press has no
-    // effect (the popup still lists the tab; the worker got the request). Cause not found yet (see the
-    // closing note of issue #20). Pressed again then, as a person would, and said so in the output.
-    const noEffect = await waitFor(async () => (await attached(url)) === false, 5_000).then(() => false, () => true)
-    if (noEffect) {
-      console.log("take back: the first press had no effect; pressing again. The popup showed:", await browser.evaluateInPage(statusUrl, "document.body.innerText"))
-      await onStatusPage(`return press(item("Form"), "Take back")`)
-    }
     await waitFor(async () => (await attached(url)) === false, 10_000)
     expect(await failure(agent, "browser_snapshot", { tab })).toContain(`The user took ${tab} back`)
     const listed = (await call(agent, "browser_tabs", { action: "list" })).structuredContent.tabs
