@@ -6,12 +6,19 @@
  * here; the status page lists the same groups. Usage: npm run screenshots
  */
 import * as Fs from "node:fs"
+import * as Http from "node:http"
 import { extensionIdFromKey, readManifest } from "../src/server/Extension.js"
 import { launch } from "../src/server/ManagedBrowser.js"
 import { tabmux } from "../bench/lib.js"
 
 const PORTS = "18780-18787"
-const page = (title: string) => `data:text/html,<title>${encodeURIComponent(title)}</title><h1>${encodeURIComponent(title)}</h1>`
+// Pages served on loopback (Chrome loads no data: URL for an extension): each titled as its path says.
+const pages = Http.createServer((req, res) => {
+  const title = decodeURIComponent((req.url ?? "/").slice(1)).replace(/[<>&"]/g, "")
+  res.writeHead(200, { "content-type": "text/html" }).end(`<!doctype html><title>${title}</title><h1>${title}</h1>`)
+})
+await new Promise<void>((r) => pages.listen(0, "127.0.0.1", r))
+const page = (title: string) => `http://127.0.0.1:${(pages.address() as { port: number }).port}/${encodeURIComponent(title)}`
 const browser = await launch({ ports: PORTS })
 const agents = []
 try {
@@ -36,11 +43,12 @@ try {
   const status = `chrome-extension://${extensionIdFromKey(readManifest().key)}/status.html`
   await browser.evaluateInWorker(`chrome.tabs.create({ url: ${JSON.stringify(status)}, active: true }).then(() => true)`)
   await new Promise((r) => setTimeout(r, 1500))
-  await browser.pageCommand(status, "Emulation.setDeviceMetricsOverride", { width: 420, height: 520, deviceScaleFactor: 2, mobile: false })
+  await browser.pageCommand(status, "Emulation.setDeviceMetricsOverride", { width: 460, height: 720, deviceScaleFactor: 2, mobile: false })
   const shot = await browser.pageCommand(status, "Page.captureScreenshot", { format: "png" })
   Fs.writeFileSync("docs/images/status-page.png", Buffer.from(shot.data, "base64"))
   console.log("wrote docs/images/status-page.png")
 } finally {
   await Promise.all(agents.map((a) => a.close()))
   await browser.close()
+  pages.close()
 }
