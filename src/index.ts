@@ -14,3 +14,5 @@ export * as PortClaims from "./server/PortClaims.js"
 export * as PortRegistry from "./server/PortRegistry.js"
 export * as ServerIdentity from "./server/ServerIdentity.js"
 export * as TabmuxServer from "./server/TabmuxServer.js"
+/** The user's secret: `Bridge.layerWithoutListener` needs it (`UserSecret.layer(dir)`, or `layerFromHex` where the embedder runs its own extension side). */
+export * as UserSecret from "./server/UserSecret.js"

@@ -45,14 +45,16 @@ export const layer = (config: ServerConfig) => {
         })))))
     }))
     : Layer.empty
-  const listener = PortClaims.listenerLayer.pipe(Layer.provide(exclusive), Layer.provideMerge(PortClaims.layer))
+  const listener = PortClaims.listenerLayer.pipe(Layer.provide(exclusive), Layer.provide(PortClaims.layer))
+  // What an embedder gets: the Bridge, the claimed port, the server's identity and config. The
+  // secret, the lock service, the workspace and the port service stay inside.
   return Layer.mergeAll(WebSocketServer.layer, Heartbeat.layer, Mcp.layer).pipe(
-    Layer.provideMerge(Workspace.layer),
+    Layer.provide(Workspace.layer),
     Layer.provideMerge(bridgeLayer),
-    Layer.provideMerge(UserSecret.layer(config.dir)),
+    Layer.provide(UserSecret.layer(config.dir)),
     Layer.provideMerge(listener),
     Layer.provideMerge(ServerIdentity.layer),
-    Layer.provideMerge(lockLayer),
+    Layer.provide(lockLayer),
     Layer.provideMerge(configLayer)
   )
 }

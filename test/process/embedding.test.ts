@@ -9,8 +9,9 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
 import { Duration, Effect, Exit, Layer, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
-import { Config, Mcp, PortClaims, ServerIdentity, TabmuxServer } from "../../src/index.js"
+import { Bridge, Config, Mcp, PortClaims, ServerIdentity, TabmuxServer, UserSecret } from "../../src/index.js"
 import { PROTOCOL_VERSION } from "../../src/protocol/index.js"
+import { handshake, makePeer, SECRET } from "../support/memory.js"
 import { connectAsExtension, secretOf } from "../support/peer.js"
 import { readRegistry, tempRuntimeDir, waitFor } from "../support/server.js"
 
@@ -178,6 +179,21 @@ describe.sequential("embedded server with a WebSocket peer", () => {
     const after: any = await client.callTool({ name: "browser_tabs", arguments: { action: "list" } })
     expect(after.isError).toBeFalsy()
     await hangUp(second.ws)
+  })
+
+  it("an embedder's own transport: Bridge.layerWithoutListener with what the package exports serves a proven peer", async () => {
+    const layer = Bridge.layerWithoutListener({ port: 18500 }).pipe(
+      Layer.provide(UserSecret.layerFromHex(SECRET)),
+      Layer.provide(ServerIdentity.layer),
+      Layer.provide(Layer.succeed(Config.ServerConfig, Config.make({ allowOrigins: [], dir })))
+    )
+    const welcome = await Effect.runPromise(Effect.gen(function*() {
+      const bridge = yield* Bridge.Bridge
+      const peer = yield* makePeer
+      yield* Effect.fork(bridge.serve(peer.transport))
+      return yield* handshake(peer, { port: 18500 })
+    }).pipe(Effect.provide(layer), Effect.scoped))
+    expect(welcome).toMatchObject({ type: "welcome", protocol: PROTOCOL_VERSION })
   })
 
   it("without an extension, a call fails after connect-wait with advice", async () => {
