@@ -102,7 +102,11 @@ export const Snapshot = Schema.Struct({
     current: Schema.optional(Schema.String),
     group: Schema.optional(Schema.Number)
   })),
-  leases: Schema.Array(Schema.Struct({ tab: Schema.Number, instanceId: Schema.String, ttlMs: Schema.Number, expiresAt: Schema.Number }))
+  leases: Schema.Array(Schema.Struct({ tab: Schema.Number, instanceId: Schema.String, ttlMs: Schema.Number, expiresAt: Schema.Number })),
+  /** The user paused all agents. */
+  paused: Schema.optional(Schema.Boolean),
+  /** Agents the user disconnected (by instance id): not connected again. */
+  disconnected: Schema.optional(Schema.Array(Schema.String))
 })
 export type Snapshot = typeof Snapshot.Type
 
@@ -416,7 +420,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
       v.lease === undefined
         ? []
         : [{ tab: v.tab, instanceId: v.lease.who.instanceId, ttlMs: Duration.toMillis(v.lease.ttl), expiresAt: v.lease.expiresAt }])
-    return { instances, leases }
+    return { instances, leases, paused: yield* locks.paused, disconnected: [...(yield* Ref.get(disconnectedByUser))] }
   })
 
   /** A tab closed outside our handlers (by the user): forget it and tell its owner. */
@@ -438,6 +442,9 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
   const restore = (s: Snapshot) =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
+      // The user's word stands across a worker restart: a pause, and the agents they disconnected.
+      if (s.paused === true) yield* locks.pause(true)
+      yield* Ref.set(disconnectedByUser, new Set(s.disconnected ?? []))
       const exists = (entries: ReadonlyArray<readonly [string, number]>) =>
         Effect.filter(entries, ([, tab]) => Effect.map(browser.getTab(tab), Option.isSome))
       for (const saved of s.instances) {

@@ -113,6 +113,19 @@ describe("disconnect policies", () => {
       expect(yield* closes(memory)).toEqual([])
     }))
 
+  it.scoped("the user's pause and the agents they disconnected stand across a worker restart", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryBrowser.make
+      const before = yield* setup(Option.none(), memory)
+      const { instance } = yield* before.connect(registration({ policy: "close" }), 1)
+      yield* before.locks.pause(true)
+      expect(yield* before.instances.disconnect(instance.id)).toBe(true)
+      const saved = yield* before.instances.snapshot
+      const after = yield* setup(Option.some(saved), memory)
+      expect(yield* after.locks.paused).toBe(true)
+      expect(yield* after.instances.isDisconnected(instance.id)).toBe(true)
+    }))
+
   it.scoped("a restored instance whose server never comes back is cleaned up after the restore grace", () =>
     Effect.gen(function*() {
       const memory = yield* MemoryBrowser.make
