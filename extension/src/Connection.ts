@@ -4,10 +4,11 @@
  * orders them), answer pings, forward events, and watch for silence. When the socket
  * closes, the instance's scope closes: its tabs are handled, then its locks released.
  */
-import { Clock, Deferred, Duration, Effect, Exit, FiberMap, Mailbox, Option, Ref, type Scope, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, FiberMap, Option, Ref, type Scope, Stream } from "effect"
 import { FrameRefused, PageError, Session } from "../../src/protocol/index.js"
 import * as CallSpans from "./CallSpans.js"
 import { Credentials } from "./Credentials.js"
+import { Sockets } from "./Sockets.js"
 import { handle, type Needs } from "./Handlers.js"
 import { Instances, tabsOf } from "./Instances.js"
 import { TabLocks } from "./TabLocks.js"
@@ -28,57 +29,14 @@ export interface ConnectionOptions {
   readonly silenceLimit: Duration.Duration
 }
 
-interface Socket {
-  readonly incoming: Mailbox.ReadonlyMailbox<unknown>
-  readonly send: (data: string | Uint8Array) => Effect.Effect<void>
-  readonly close: Effect.Effect<void>
-}
-
-/**
- * Whether anything listens on the port. A plain request, not a WebSocket: Chromium
- * reports a refused WebSocket only after 1-4 s (measured, headless Chromium 156), a
- * refused fetch in under 10 ms; the server answers it with 403, which is enough.
- */
-const listening = (port: number): Effect.Effect<boolean> =>
-  Effect.promise((signal) =>
-    fetch(`http://127.0.0.1:${port}/`, { mode: "no-cors", cache: "no-store", credentials: "omit", signal }).then(() => true, () => false)
-  ).pipe(Effect.timeoutTo({ duration: Duration.seconds(2), onTimeout: () => false, onSuccess: (up) => up }))
-
-/** Opens ws://127.0.0.1:port; `None` when the upgrade fails. */
-const open = (port: number): Effect.Effect<Option.Option<Socket>> =>
-  Effect.flatMap(Mailbox.make<unknown>(), (incoming) =>
-    Effect.async<Option.Option<Socket>>((resume) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}`)
-      ws.binaryType = "arraybuffer"
-      let opened = false
-      ws.onopen = () => {
-        opened = true
-        resume(Effect.succeed(Option.some({
-          incoming,
-          send: (data) =>
-            Effect.sync(() => {
-              if (ws.readyState === WebSocket.OPEN) ws.send(data as string | Uint8Array<ArrayBuffer>)
-            }),
-          close: Effect.sync(() => ws.close(1000))
-        })))
-      }
-      ws.onmessage = (event) => {
-        incoming.unsafeOffer(event.data)
-      }
-      ws.onclose = () => {
-        incoming.unsafeDone(Exit.void)
-        if (!opened) resume(Effect.succeed(Option.none()))
-      }
-      return Effect.sync(() => ws.close())
-    }))
-
-export const connect = (port: number, options: ConnectionOptions): Effect.Effect<Outcome, never, Needs | Credentials> =>
+export const connect = (port: number, options: ConnectionOptions): Effect.Effect<Outcome, never, Needs | Credentials | Sockets> =>
   Effect.gen(function*() {
     const { key } = yield* Effect.flatMap(Credentials, (c) => c.get)
     if (Option.isNone(key)) return { _tag: "Unpaired" } as const
-    if (!(yield* listening(port))) return { _tag: "Refused" } as const
+    const sockets = yield* Sockets
+    if (!(yield* sockets.listening(port))) return { _tag: "Refused" } as const
     const opened = yield* Effect.acquireRelease(
-      open(port).pipe(Effect.timeoutTo({ duration: options.handshakeTimeout, onTimeout: Option.none, onSuccess: (s) => s })),
+      sockets.open(port).pipe(Effect.timeoutTo({ duration: options.handshakeTimeout, onTimeout: Option.none, onSuccess: (s) => s })),
       (s) => Option.match(s, { onNone: () => Effect.void, onSome: (s) => s.close })
     )
     if (Option.isNone(opened)) return { _tag: "Rejected", reason: "something listens there, but not a tabmux server that accepts us" } as const

@@ -12,6 +12,7 @@ import * as Instances from "./Instances.js"
 import * as Pages from "./Pages.js"
 import * as Persistence from "./Persistence.js"
 import * as Settings from "./Settings.js"
+import * as Sockets from "./Sockets.js"
 import * as Status from "./Status.js"
 import * as TabLocks from "./TabLocks.js"
 
@@ -45,7 +46,8 @@ const program = Effect.gen(function*() {
     Layer.provideMerge(Pages.layer),
     Layer.provideMerge(Driver.chromeLayer),
     Layer.provideMerge(Settings.chromeLayer),
-    Layer.provideMerge(Credentials.chromeLayer)
+    Layer.provideMerge(Credentials.chromeLayer),
+    Layer.provideMerge(Sockets.browserLayer)
   )
   return yield* Layer.launch(App)
 })
