@@ -15,11 +15,14 @@ import { driverError, type Modal, type PageRecord, Pages } from "./Pages.js"
 import * as Snapshot from "./Snapshot.js"
 import { _keyDefinitions, type KeyDefinition, type KeyInput } from "puppeteer-core/internal/common/USKeyboardLayout.js"
 
-/** Scrolls the element into view and checks a click at its centre would reach it. Runs with `this` = the element. */
-const PREPARE = `function (action) {
+/**
+ * Scrolls the element into view (`align`: where in the viewport, as scrollIntoView's
+ * block and inline) and checks a click at its centre would reach it. Runs with `this` = the element.
+ */
+const PREPARE = `function (action, align) {
   const el = this.nodeType === 1 ? this : this.parentElement
   if (!el || !el.isConnected) return { error: "gone" }
-  el.scrollIntoView({ block: "center", inline: "center", behavior: "instant" })
+  el.scrollIntoView({ block: align, inline: align, behavior: "instant" })
   const rect = el.getBoundingClientRect()
   const style = el.ownerDocument.defaultView.getComputedStyle(el)
   if (rect.width === 0 || rect.height === 0 || style.visibility === "hidden") return { error: "hidden" }
@@ -183,12 +186,38 @@ export const frameOffset = (page: PageRecord, session: string | undefined): Effe
 
 export type ActionKind = "click" | "hover" | "type" | "select" | "drag"
 
+/** How long an action waits for what covers its element to go (a toast, an overlay, a sticky header): Playwright MCP's action timeout. */
+export const COVERED_WAIT = Duration.seconds(5)
+/** Where the element is put in the viewport on each try: the centre, then the other scroll alignments, as Playwright does. */
+const ALIGNS = ["center", "end", "start", "nearest"] as const
+/** Pauses between tries (the last one repeats). */
+const BACKOFF = [0, 20, 100, 100, 500]
+
+/**
+ * Checks again while the element is covered: first at the other scroll alignments, then
+ * after growing pauses, until `COVERED_WAIT`; the last answer (what covers it) is returned then.
+ */
+const untilUncovered = <A extends { readonly error?: unknown } | undefined, E, R>(
+  first: Effect.Effect<A, E, R>,
+  again: (align: typeof ALIGNS[number]) => Effect.Effect<A, E, R>
+) =>
+  Effect.gen(function*() {
+    const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(COVERED_WAIT)
+    let ready = yield* first
+    for (let attempt = 1; ready?.error === "covered"; attempt++) {
+      if ((yield* Clock.currentTimeMillis) >= deadline) break
+      yield* Effect.sleep(Duration.millis(BACKOFF[Math.min(attempt - 1, BACKOFF.length - 1)]!))
+      ready = yield* again(ALIGNS[attempt % ALIGNS.length]!)
+    }
+    return ready
+  })
+
 /** Resolves a ref, scrolls its element into view, checks it can take `action`, and returns the point to aim at. */
 const target = (page: PageRecord, ref: string, element: string | undefined, action: ActionKind) =>
   Effect.gen(function*() {
     const node = yield* Snapshot.resolve(page, ref)
     const what = element ? `${element} (${ref})` : ref
-    const ready = yield* callOn(page.tab, node, PREPARE, [action])
+    const ready = yield* untilUncovered(callOn(page.tab, node, PREPARE, [action, "center"]), (align) => callOn(page.tab, node, PREPARE, [action, align]))
     if (ready?.error === "gone") return yield* Effect.fail(new StaleRef({ message: `stale ref ${ref}: its element is no longer in the page: take a new snapshot` }))
     if (ready?.error === "hidden") return yield* Effect.fail(new NotActionable({ message: `${what} is not visible (zero size, hidden, or outside the page)` }))
     if (ready?.error === "disabled") return yield* Effect.fail(new NotActionable({ message: `${what} is disabled` }))
@@ -197,7 +226,7 @@ const target = (page: PageRecord, ref: string, element: string | undefined, acti
       return yield* Effect.fail(new NotWebContent({ message: `${what} links to a ${ready.scheme} URL, which would open another application (Chrome asks the user first, and that prompt blocks the page): agents only drive web content; read the link's address with browser_evaluate instead` }))
     }
     if (ready?.error === "covered") {
-      return yield* Effect.fail(new NotActionable({ message: `${what} is covered by another element, ${ready.by}, which would get the click: close or scroll away what covers it first` }))
+      return yield* Effect.fail(new NotActionable({ message: `${what} is covered by another element, ${ready.by}, which would get the click (checked for ${Duration.format(COVERED_WAIT)}, at every scroll alignment): close or scroll away what covers it first` }))
     }
     const driver = yield* Driver
     const quads = yield* driver.send(page.tab, "DOM.getContentQuads", { objectId: node.objectId }, node.session).pipe(

@@ -586,7 +586,17 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(later.structuredContent.snapshot).toContain(`heading "Sign up"`)
 
     const covered = await open("covered")
+    const refusedAt = Date.now()
     expect(await failure("browser_click", { ref: refIn(covered, /button "Covered button"/) })).toContain(`covered by another element, <div.overlay> "Cookie banner"`)
+    // What stays covered is refused only after the action's wait (5 s), as Playwright does.
+    expect(Date.now() - refusedAt).toBeGreaterThanOrEqual(4_500)
+    // Covered for a moment (a toast over the button): the click waits for it to go, then lands.
+    const toast = await open("toast")
+    await call(agent, "browser_click", { ref: refIn(toast, /button "Import"/) })
+    const waited = Date.now()
+    await call(agent, "browser_click", { ref: refIn(toast, /button "Deploy"/) })
+    console.log(`a toast over the button: the click landed ${Date.now() - waited} ms later, once it was gone`)
+    expect(await out()).toBe("deployed")
 
     // A fixed header, a sticky sidebar and a scrolled container do not keep a click from its element.
     const layout = await open("layout")

@@ -172,6 +172,11 @@ zone.addEventListener("drop", async (e) => {
   covered: () =>
     page("Covered", `<button onclick="document.title = 'clicked'">Covered button</button>
 <div class="overlay" style="position:fixed;inset:0;background:rgba(0,0,0,.3)">Cookie banner</div>`),
+  // A toast over the Deploy button for 1.5 s after an import, as a flow editor shows one.
+  toast: () =>
+    page("Toast", `<button onclick="const t = document.getElementById('toast'); t.style.display = 'block'; setTimeout(() => { t.style.display = 'none' }, 1500)">Import</button>
+<button style="position:fixed;left:20px;top:200px" onclick="out('deployed')">Deploy</button>
+<div id="toast" style="display:none;position:fixed;left:0;top:180px;width:300px;height:80px;background:#333;color:white">Imported: 2 nodes</div>${show}`),
   link: () => page("Link", `<a href="/form">Go to the form</a>`),
   hover: () =>
     page("Hover", `<div id="h" style="padding:20px" onmouseenter="this.textContent = 'Hovered!'">Hover me</div>`),
