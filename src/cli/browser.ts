@@ -34,7 +34,13 @@ export const defaultProfile = (env: NodeJS.ProcessEnv = process.env) =>
 /** The lock that keeps one browser per profile: named after the profile's full path. */
 export const profileLock = (profile: string) => `browser-${Crypto.createHash("sha256").update(Path.resolve(profile)).digest("hex").slice(0, 16)}`
 
-export const browser = (options: { readonly profile: string; readonly headless: boolean; readonly dir: string; readonly ports: string }) =>
+export const browser = (options: {
+  readonly profile: string
+  readonly headless: boolean
+  readonly window?: { readonly width: number; readonly height: number }
+  readonly dir: string
+  readonly ports: string
+}) =>
   Effect.scoped(Effect.gen(function*() {
     const binary = Chromium.find()
     if (binary === undefined) return yield* new BrowserFailed({ message: new NoBrowser().message })
@@ -67,7 +73,7 @@ export const browser = (options: { readonly profile: string; readonly headless: 
     }
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
-        ChildProcess.spawn(binary, [...Chromium.flags({ profile, extension: { by: "pipe" }, headless: options.headless }), "about:blank"], {
+        ChildProcess.spawn(binary, [...Chromium.flags({ profile, extension: { by: "pipe" }, headless: options.headless, window: options.window }), "about:blank"], {
           stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"]
         })
       ),

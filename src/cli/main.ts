@@ -262,6 +262,7 @@ const commands = {
     flags: {
       profile: Flags.text({ placeholder: "directory", description: "The browser profile to use (default: tabmux's own, in your data folder; printed at start); one tabmux browser per profile." }),
       headless: Flags.boolean({ description: "Run without a window." }),
+      windowSize: Flags.text({ placeholder: "WxH", description: "The window's size (default 1280x720, Playwright's); a narrow one, like 800x600, shows pages' mobile layouts." }),
       dir,
       ports
     },
@@ -269,7 +270,12 @@ const commands = {
       Effect.gen(function*() {
         const { browser, defaultProfile, lockLayer } = yield* Effect.promise(() => import("./browser.js"))
         const range = yield* parsePorts(flags.ports)
-        yield* browser({ profile: flags.profile ?? defaultProfile(), headless: flags.headless, dir: flags.dir, ports: ServerConfig.formatRange(range) }).pipe(
+        const size = /^(\d{3,5})x(\d{3,5})$/.exec(flags.windowSize ?? "1280x720")
+        if (size === null) {
+          return yield* new ServerConfig.BadConfig({ setting: "--window-size", value: flags.windowSize ?? "", expected: "WIDTHxHEIGHT in pixels, like 1280x720" })
+        }
+        const window = { width: Number(size[1]), height: Number(size[2]) }
+        yield* browser({ profile: flags.profile ?? defaultProfile(), headless: flags.headless, window, dir: flags.dir, ports: ServerConfig.formatRange(range) }).pipe(
           Effect.provide(lockLayer(flags.dir))
         )
       }).pipe(reportFailure)

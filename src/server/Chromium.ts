@@ -55,8 +55,15 @@ export const find = (env: NodeJS.ProcessEnv = process.env): string | undefined =
  * (`--headless=new`) runs extensions, their service workers and chrome.debugger. The
  * sandbox is off only where Chromium refuses it (running as root).
  */
-export const flags = (o: { readonly profile: string; readonly headless: boolean; readonly extension: ExtensionRoute }): Array<string> => [
+export const flags = (o: {
+  readonly profile: string
+  readonly headless: boolean
+  readonly extension: ExtensionRoute
+  /** The window's size (default 1280×720, Playwright's: pages lay out as agents trained on it expect). */
+  readonly window?: { readonly width: number; readonly height: number } | undefined
+}): Array<string> => [
   ...(o.headless ? ["--headless=new", "--disable-gpu"] : []),
+  `--window-size=${o.window?.width ?? 1280},${o.window?.height ?? 720}`,
   ...(process.getuid?.() === 0 ? ["--no-sandbox"] : []),
   "--disable-quic", "--no-first-run", "--no-default-browser-check",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",

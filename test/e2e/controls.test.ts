@@ -148,6 +148,8 @@ describe.sequential("the user in control", () => {
     })()`)
     expect(group).toEqual({ title: "Research bot", color: "purple" })
     expect(await onStatusPage<boolean>(`return !!item("Research bot")`)).toBe(true)
+    // The managed browser's window is Playwright's default, 1280×720: pages lay out for a desktop.
+    expect((await call(agent, "browser_evaluate", { function: "() => innerWidth" })).content[0].text).toBe("1280")
     await call(agent, "browser_tabs", { action: "close" })
   })
 
