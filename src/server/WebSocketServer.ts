@@ -101,9 +101,17 @@ export const layer = Layer.scopedDiscard(
         run(warn(`refused a WebSocket connection: ${refused}`))
         return respond(socket, refused.startsWith(String(UNPROVEN_CONNECTIONS)) ? "503 Service Unavailable" : "403 Forbidden")
       }
+      // Counted until the peer proves itself or its socket closes (also when the upgrade never completes).
       unproven++
+      let counted = true
+      const settle = () => {
+        if (!counted) return
+        counted = false
+        unproven--
+      }
+      socket.once("close", settle)
       wss.handleUpgrade(request, socket, head, (ws) => {
-        run(Effect.flatMap(fromWebSocket(ws, socket, () => unproven--), bridge.serve))
+        run(Effect.flatMap(fromWebSocket(ws, socket, settle), bridge.serve))
       })
     }
     const detach = serveUpgrades(onUpgrade)

@@ -4,6 +4,7 @@
  * root, another Unix user's process is cut off before it is read or answered.
  */
 import * as Fs from "node:fs"
+import * as Net from "node:net"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
@@ -74,6 +75,23 @@ describe.sequential("strangers before the proof", () => {
     console.log(`6 strangers × 4 frames of 32 MiB: server RSS ${before.rss.toFixed(0)} → ${after.rss.toFixed(0)} MB, peak ${after.peak.toFixed(0)} MB`)
     expect(cut.every(Boolean)).toBe(true)
     expect(after.peak - before.peak).toBeLessThan(64)
+    await servesItsUser()
+  })
+
+  it("upgrades abandoned half-way do not use up the places of peers proving themselves", { timeout: 30_000 }, async () => {
+    // Twenty upgrade requests whose sockets close before the answer: none may keep a place.
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((resolve) => {
+        const socket = Net.connect({ port, host: "127.0.0.1" }, () => {
+          socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: ${ORIGIN}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+          socket.destroy()
+          resolve()
+        })
+        socket.on("error", () => resolve())
+      })
+    }
+    await new Promise((r) => setTimeout(r, 300))
     await servesItsUser()
   })
 
