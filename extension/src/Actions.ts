@@ -35,6 +35,16 @@ const PREPARE = `function (action, align) {
     return { error: "external", scheme: new URL(link.href, el.baseURI).protocol }
   }
   const view = el.ownerDocument.defaultView
+  // Still outside the viewport after scrolling: no scroll brings it in (a closed off-canvas menu, say).
+  if (rect.right <= 0 || rect.bottom <= 0 || rect.left >= view.innerWidth || rect.top >= view.innerHeight) {
+    let box = el
+    for (let a = el.parentElement; a; a = a.parentElement) {
+      if (view.getComputedStyle(a).position === "fixed") { box = a; break }
+    }
+    const boxId = box.id ? "#" + box.id : ""
+    const boxCls = typeof box.className === "string" && box.className.trim() ? "." + box.className.trim().split(/\\s+/).slice(0, 3).join(".") : ""
+    return { error: "offscreen", container: "<" + box.localName + boxId + boxCls + ">" }
+  }
   const x = Math.min(Math.max(rect.left + rect.width / 2, 0), view.innerWidth - 1)
   const y = Math.min(Math.max(rect.top + rect.height / 2, 0), view.innerHeight - 1)
   let hit = el.ownerDocument.elementFromPoint(x, y)
@@ -224,6 +234,12 @@ const target = (page: PageRecord, ref: string, element: string | undefined, acti
     if (ready?.error === "readonly") return yield* Effect.fail(new NotActionable({ message: `${what} is read-only: nothing was typed` }))
     if (ready?.error === "external") {
       return yield* Effect.fail(new NotWebContent({ message: `${what} links to a ${ready.scheme} URL, which would open another application (Chrome asks the user first, and that prompt blocks the page): agents only drive web content; read the link's address with browser_evaluate instead` }))
+    }
+    if (ready?.error === "offscreen") {
+      return yield* Effect.fail(new NotActionable({
+        message: `${what} is off-screen, inside ${ready.container}, which no scroll brings into view (a closed menu or panel?): ` +
+          "open it first, or use another element of that name (the snapshot marks unreachable ones [offscreen])"
+      }))
     }
     if (ready?.error === "covered") {
       return yield* Effect.fail(new NotActionable({ message: `${what} is covered by another element, ${ready.by}, which would get the click (checked for ${Duration.format(COVERED_WAIT)}, at every scroll alignment): close or scroll away what covers it first` }))

@@ -320,6 +320,19 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
     return a
   })()
 
+  /**
+   * Whether no scroll can bring the element into view: it lies outside the viewport and
+   * either before the page's start or in a fixed container (a closed off-canvas menu).
+   */
+  const unreachable = (el: Element) => {
+    const r = el.getBoundingClientRect()
+    if (r.width === 0 && r.height === 0) return false
+    if (r.right > 0 && r.bottom > 0 && r.left < innerWidth && r.top < innerHeight) return false
+    if (r.right + scrollX <= 0 || r.bottom + scrollY <= 0) return true
+    for (let a = el.parentElement; a !== null; a = a.parentElement) if (style(a).position === "fixed") return true
+    return false
+  }
+
   const statesOf = (el: Element, role: string): string => {
     const out: Array<string> = []
     const aria = (name: string) => el.getAttribute(name)
@@ -346,6 +359,7 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
     if ((el as HTMLInputElement).required === true || aria("aria-required") === "true") out.push("required")
     if (((role === "textbox" || role === "searchbox" || role === "spinbutton") && input.readOnly === true) || aria("aria-readonly") === "true") out.push("readonly")
     if (aria("aria-invalid") === "true") out.push("invalid")
+    if (ACTIONABLE.has(role) && unreachable(el)) out.push("offscreen")
     if ((el.localName === "dialog" && el.matches(":modal")) || aria("aria-modal") === "true") out.push("modal")
     return out.map((s) => ` [${s}]`).join("")
   }

@@ -598,6 +598,17 @@ describe.sequential("browser tools on fixture pages", () => {
     console.log(`a toast over the button: the click landed ${Date.now() - waited} ms later, once it was gone`)
     expect(await out()).toBe("deployed")
 
+    // A link inside a closed off-canvas menu is marked [offscreen] and refused at once, naming the menu; the page's own one works.
+    const offcanvas = await open("offcanvas")
+    expect(offcanvas).toMatch(/link "Docs" \[offscreen\] \[ref=/)
+    const hidden = /link "Docs" \[offscreen\] \[ref=(\w+)\]/.exec(offcanvas)![1]!
+    const refusedFast = Date.now()
+    expect(await failure("browser_click", { ref: hidden })).toContain("off-screen, inside <nav#menu.offcanvas>")
+    expect(Date.now() - refusedFast).toBeLessThan(3_000)
+    const reachable = /link "Docs" \[ref=(\w+)\]/.exec(offcanvas)![1]!
+    await call(agent, "browser_click", { ref: reachable })
+    expect(await out()).toBe("page docs")
+
     // A fixed header, a sticky sidebar and a scrolled container do not keep a click from its element.
     const layout = await open("layout")
     for (const [name, said] of [["Button 7", "section 7"], ["Deep inside", "inner clicked"], ["Side nine", "side 9"], ["Button 0", "section 0"], ["Side one", "side 1"]]) {

@@ -177,6 +177,10 @@ zone.addEventListener("drop", async (e) => {
     page("Toast", `<button onclick="const t = document.getElementById('toast'); t.style.display = 'block'; setTimeout(() => { t.style.display = 'none' }, 1500)">Import</button>
 <button style="position:fixed;left:20px;top:200px" onclick="out('deployed')">Deploy</button>
 <div id="toast" style="display:none;position:fixed;left:0;top:180px;width:300px;height:80px;background:#333;color:white">Imported: 2 nodes</div>${show}`),
+  // A closed off-canvas menu (fixed, moved out of the viewport) holding a link also on the page.
+  offcanvas: () =>
+    page("Off canvas", `<nav id="menu" class="offcanvas" style="position:fixed;top:0;left:0;width:250px;height:100%;transform:translateX(-100%)"><a href="#docs" onclick="out('menu docs')">Docs</a></nav>
+<main><h1>Off canvas</h1><a href="#docs" onclick="out('page docs')">Docs</a></main>${show}`),
   link: () => page("Link", `<a href="/form">Go to the form</a>`),
   hover: () =>
     page("Hover", `<div id="h" style="padding:20px" onmouseenter="this.textContent = 'Hovered!'">Hover me</div>`),
