@@ -412,7 +412,7 @@ export const describeModal = (modal: Modal | undefined) =>
   modal === undefined
     ? undefined
     : modal.kind === "dialog"
-    ? `a ${modal.type} dialog is open: ${JSON.stringify(modal.message)}${modal.type === "prompt" ? ` (default ${JSON.stringify(modal.defaultPrompt)})` : ""}; answer it with browser_handle_dialog`
+    ? `${/^[aeiou]/.test(modal.type) ? "an" : "a"} ${modal.type} dialog is open: ${JSON.stringify(modal.message)}${modal.type === "prompt" ? ` (default ${JSON.stringify(modal.defaultPrompt)})` : ""}; answer it with browser_handle_dialog`
     : `a file chooser is open${modal.multiple ? " (for several files)" : ""}; answer it with browser_file_upload`
 
 /** Where a tab is, as Chrome reports it (so it works while a dialog blocks the page's script). */

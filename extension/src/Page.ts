@@ -341,7 +341,8 @@ const MAX_SAVED_BODY = 10 * 1024 * 1024
 
 export const networkRequest = (tab: number, id: string, whole: boolean) =>
   Effect.gen(function*() {
-    const page = yield* Effect.flatMap(Pages, (pages) => pages.prepare(tab))
+    // Chrome answers no body while a dialog blocks the page: say so at once, as the other tools do.
+    const page = yield* modalFree(tab)
     const r = page.requests.get(id)
     if (r === undefined) {
       return yield* Effect.fail(new BadParams({ message: `no request ${JSON.stringify(id)} on this page since it loaded: list them with browser_network_requests` }))

@@ -43,10 +43,11 @@ const render = (status: Status) => {
   if (status.trust.source === "none") {
     root.append(el("p",
       "Not paired with tabmux: the extension connects to no server until it can prove it is yours. " +
-        "Run `tabmux install` in a terminal (then reload the extension), or paste the token of `tabmux pair` into the options page. " +
+        "Run \"tabmux install\" in a terminal (then reload the extension), or paste the token \"tabmux pair\" prints into the options page. " +
         `(native host: ${status.trust.hostProblem ?? "unavailable"})`, "error"))
   } else {
-    root.append(el("p", `Paired through the ${status.trust.source}; scanning ports ${status.range}.`, "muted"))
+    const paired = status.trust.source === "native host" ? "Paired with your tabmux servers through the native host" : "Paired with your tabmux servers by a pairing token"
+    root.append(el("p", `${paired}; scanning ports ${status.range}.`, "muted"))
   }
   const pause = el("p", undefined, "controls")
   const toggle = el("input") as HTMLInputElement
@@ -61,7 +62,7 @@ const render = (status: Status) => {
   if (status.paused) pause.append(el("span", " — agents are paused: their calls fail until you resume, and no lease runs out.", "error"))
   root.append(pause)
   if (status.instances.length === 0) {
-    root.append(el("p", "No tabmux server found. Start an AI client configured with tabmux, or run `tabmux status` in a terminal."))
+    root.append(el("p", "No tabmux server found. Start an AI client configured with tabmux, or run \"tabmux status\" in a terminal."))
   }
   for (const instance of status.instances) {
     const section = el("section", undefined, "instance")

@@ -693,8 +693,13 @@ describe.sequential("browser tools on fixture pages", () => {
   it("dialogs are reported as modal state and answered with browser_handle_dialog", async () => {
     const page = await open("dialogs")
     const alerted: any = await call(agent, "browser_click", { ref: refIn(page, /button "Alert"/) })
-    expect(alerted.structuredContent.modal).toContain(`alert dialog is open: "Hello from alert"`)
+    expect(alerted.structuredContent.modal).toContain(`an alert dialog is open: "Hello from alert"`)
     expect(await failure("browser_snapshot", {})).toContain("answer it with browser_handle_dialog first")
+    // Reading a request's body while the dialog blocks the page answers at once too.
+    const requestId = (await call(agent, "browser_network_requests", {})).structuredContent.requests[0]?.id ?? "1"
+    const askedAt = Date.now()
+    expect(await failure("browser_network_request", { id: requestId })).toContain("answer it with browser_handle_dialog first")
+    expect(Date.now() - askedAt).toBeLessThan(2_000)
     expect(await failure("browser_click", { ref: refIn(page, /button "Confirm"/) })).toContain("answer it with browser_handle_dialog first")
     const closed: any = await call(agent, "browser_handle_dialog", { accept: true })
     expect(closed.structuredContent.modal).toBeUndefined()

@@ -9,8 +9,9 @@ describe("generated tool reference", () => {
     expect(Fs.readFileSync("docs/TOOLS.md", "utf8")).toBe(toolsMarkdown() + "\n")
   })
 
-  it("README lists every tool, as `npm run docs` writes it", () => {
+  it("README lists every tool, as `npm run docs` writes it, and counts them right", () => {
     const readme = Fs.readFileSync("README.md", "utf8")
+    expect(readme).toContain(`**Tools** (${tools.length}, `)
     const list = /<!-- tools:start -->\n([\s\S]*?)<!-- tools:end -->/.exec(readme)?.[1]
     expect(list).toBe(readmeToolList() + "\n")
     for (const t of tools) expect(list).toContain(`\`${t.name}\``)
