@@ -20,7 +20,7 @@ const ports = Flags.text({
   placeholder: "first-last",
   env: "TABMUX_PORTS",
   default: ServerConfig.formatRange(ServerConfig.DEFAULT_PORTS),
-  description: `Port range to claim a port from (the extension scans the same range). Env TABMUX_PORTS; default ${ServerConfig.formatRange(ServerConfig.DEFAULT_PORTS)}.`
+  description: `Port range: a server claims its port from it, and the extension scans it (set both alike). Env TABMUX_PORTS; default ${ServerConfig.formatRange(ServerConfig.DEFAULT_PORTS)}.`
 })
 const dir = Flags.text({
   placeholder: "directory",
@@ -143,12 +143,16 @@ const serverFlags = {
   logFile: Flags.text({ placeholder: "file", env: "TABMUX_LOG_FILE", description: "Also append logs to this file. Env TABMUX_LOG_FILE." })
 }
 
-/** Prints a failure as one clear message on stderr and exits non-zero; never a stack trace for expected errors. */
+/**
+ * Prints a failure as one clear message on stderr and exits non-zero (2 for bad input:
+ * an option or variable that is not right, as for an unknown option; 1 otherwise); never a
+ * stack trace for expected errors.
+ */
 const reportFailure = <A, E extends { readonly message: string }, R>(effect: Effect.Effect<A, E, R>) =>
   effect.pipe(
     Effect.catchAll((e) =>
       Console.error(`tabmux: ${e.message}`).pipe(Effect.zipRight(Effect.sync(() => {
-        process.exitCode = 1
+        process.exitCode = (e as { readonly _tag?: unknown })._tag === "BadConfig" ? 2 : 1
       })))
     )
   )
@@ -380,6 +384,15 @@ const print = (text: string) => Effect.sync(() => void process.stdout.write(text
 
 const main = (argv: ReadonlyArray<string>): Effect.Effect<void> => {
   const [first, ...rest] = argv
+  // The spellings people try first: `tabmux -v`, `tabmux help [command]`.
+  if (first === "-v" && rest.length === 0) return print(packageVersion())
+  if (first === "help") {
+    const about = rest[0]
+    if (about === undefined) return print(rootHelp())
+    return (names as Array<string>).includes(about)
+      ? print(commandHelp(about as Name))
+      : usageError(new Flags.UsageError({ message: `unknown command "${about}"` }))
+  }
   if (first === undefined || first.startsWith("-")) {
     if (argv.includes("--version")) return print(packageVersion())
     const parsed = Flags.parse(serverFlags, argv)

@@ -25,6 +25,11 @@ describe("tabmux CLI", () => {
     }
     const version = run(["--version"])
     expect(version.stdout.trim()).toBe(JSON.parse(Fs.readFileSync("package.json", "utf8")).version)
+    // The spellings people try first.
+    expect(run(["-v"]).stdout.trim()).toBe(version.stdout.trim())
+    expect(run(["help"]).stdout).toBe(help.stdout)
+    expect(run(["help", "status"]).stdout).toBe(run(["status", "--help"]).stdout)
+    expect(run(["help", "nothing"]).status).toBe(2)
   })
 
   it("an unknown option or command is named on one line, with the usage, and exits 2 (no dump)", () => {
@@ -78,9 +83,10 @@ describe("tabmux CLI", () => {
     Fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
   })
 
-  it("refuses a bad port range with the setting named, and exits non-zero", () => {
+  it("refuses a bad port range with the setting named, and exits 2 as for any bad input", () => {
     const bad = run(["--ports", "99-1"], { TABMUX_DIR: tempRuntimeDir() })
-    expect(bad.status).toBe(1)
+    expect(bad.status).toBe(2)
+    expect(run([], { TABMUX_DIR: tempRuntimeDir(), TABMUX_PORTS: "abc" }).status).toBe(2)
     expect(bad.stderr).toContain("invalid --ports / TABMUX_PORTS \"99-1\"")
     expect(bad.stdout).toBe("")
   })
