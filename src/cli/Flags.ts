@@ -6,6 +6,7 @@
  */
 import { Data, Either } from "effect"
 import * as Fs from "node:fs"
+import * as Path from "node:path"
 import { parseArgs } from "node:util"
 
 /** What was wrong with the command line; printed on one line with the usage, exit code 2. */
@@ -41,6 +42,17 @@ export function text(o: Base & { readonly placeholder: string; readonly default?
     decode: (given, variable) => Either.right(last(given) ?? fromEnv(variable) ?? o.default)
   })
 }
+
+/** A path, made absolute against the working directory (what is saved, like a native host's launcher, must not depend on where it was typed). */
+export const path = (o: Base & { readonly placeholder: string; readonly default: string }): Flag<string> =>
+  flag({
+    type: "string",
+    multiple: false,
+    placeholder: o.placeholder,
+    description: o.description,
+    env: o.env,
+    decode: (given, variable) => Either.right(Path.resolve(last(given) ?? fromEnv(variable) ?? o.default))
+  })
 
 export const number = (o: Base & { readonly placeholder: string; readonly default: number }): Flag<number> =>
   flag({

@@ -22,7 +22,7 @@ const ports = Flags.text({
   default: ServerConfig.formatRange(ServerConfig.DEFAULT_PORTS),
   description: `Port range: a server claims its port from it, and the extension scans it (set both alike). Env TABMUX_PORTS; default ${ServerConfig.formatRange(ServerConfig.DEFAULT_PORTS)}.`
 })
-const dir = Flags.text({
+const dir = Flags.path({
   placeholder: "directory",
   env: "TABMUX_DIR",
   default: ServerConfig.defaultDir(),

@@ -127,6 +127,21 @@ describe("native-messaging host", () => {
     expect(run(["doctor"], env).stdout).toMatch(/warn +native-messaging host: not installed/)
   })
 
+  it("install --dir with a relative path saves the absolute one in the launcher, so it works from anywhere", () => {
+    const env = fakeHome()
+    const cwd = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-cwd-"))
+    try {
+      const installed = ChildProcess.spawnSync(process.execPath, [BIN, "install", "--dir", "relrt"], { env: { ...process.env, ...env }, cwd, encoding: "utf8" })
+      expect(installed.status, installed.stderr).toBe(0)
+      const launcher = Fs.readFileSync(Path.join(env.XDG_DATA_HOME, "tabmux", "native-host.sh"), "utf8")
+      expect(launcher).toContain(Path.join(cwd, "relrt"))
+      expect(launcher).not.toMatch(/["' ]relrt\b/)
+    } finally {
+      Fs.rmSync(cwd, { recursive: true, force: true })
+      Fs.rmSync(env.HOME, { recursive: true, force: true })
+    }
+  })
+
   it("a server on the default directory installs the host when it is missing, and says so on stderr", async () => {
     const home = fakeHome()
     const runtime = tempRuntimeDir()
