@@ -243,7 +243,8 @@ const commands = {
     flags: { dir, staleAfter, json: Flags.boolean({ description: "Print JSON instead of a table." }) },
     run: (flags) =>
       Effect.promise(() => import("./status.js")).pipe(
-        Effect.flatMap(({ status }) => status({ dir: flags.dir, staleAfter: Duration.seconds(flags.staleAfter), json: flags.json }))
+        Effect.flatMap(({ status }) => status({ dir: flags.dir, staleAfter: Duration.seconds(flags.staleAfter), json: flags.json })),
+        reportFailure
       )
   }),
   doctor: command({

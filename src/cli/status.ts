@@ -2,6 +2,7 @@
 import { Clock, Console, Duration, Effect, Option } from "effect"
 import { Locks } from "../protocol/index.js"
 import * as PortRegistry from "../server/PortRegistry.js"
+import { existingPrivateDir } from "../server/RuntimeDir.js"
 
 export const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
@@ -10,6 +11,12 @@ export const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
 
 export const status = (options: { readonly dir: string; readonly staleAfter: Duration.Duration; readonly json: boolean }) =>
   Effect.gen(function*() {
+    // A folder that cannot be the runtime directory is said, as the server and doctor say it (not "no server").
+    if (!(yield* existingPrivateDir(options.dir))) {
+      return yield* Console.log(options.json
+        ? JSON.stringify({ dir: options.dir, servers: [], swept: [] })
+        : `No tabmux server is running (no runtime directory at ${options.dir}).`)
+    }
     const now = yield* Clock.currentTimeMillis
     const entries = yield* PortRegistry.list(options.dir, now, options.staleAfter)
     const swept = yield* PortRegistry.sweep(options.dir, entries)

@@ -91,6 +91,22 @@ describe("tabmux CLI", () => {
     expect(bad.stdout).toBe("")
   })
 
+  it("status on a folder that cannot be the runtime directory says why, as the server would, and exits 1", () => {
+    const file = Path.join(tempRuntimeDir(), "a-file")
+    Fs.writeFileSync(file, "")
+    const open = tempRuntimeDir()
+    Fs.chmodSync(open, 0o755)
+    for (const [dir, said] of [[file, "it is not a directory"], [open, "its mode is 755, open to other users"]] as const) {
+      const r = run(["status"], { TABMUX_DIR: dir })
+      expect(r.status, dir).toBe(1)
+      expect(r.stderr).toContain(said)
+      expect(r.stdout).not.toContain("No tabmux server is running")
+    }
+    const missing = run(["status"], { TABMUX_DIR: Path.join(open, "nothing-here") })
+    expect(missing.status).toBe(0)
+    expect(missing.stdout).toContain("no runtime directory at")
+  })
+
   it("status lists live servers and sweeps the records of dead ones", async () => {
     const dir = tempRuntimeDir()
     const server = spawnTabmux(["--ports", "18500-18501"], { TABMUX_DIR: dir })
