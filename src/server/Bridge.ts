@@ -185,16 +185,20 @@ export const make = (options: { readonly port: number }) =>
     const waitedInVain = yield* Ref.make(false)
     /** The user disconnected this agent in the browser: calls fail at once, saying so. */
     const disconnectedByUser = yield* Ref.make(false)
+    /** A peer failed the same-user proof since the last extension connected: the likely cause of "not connected". */
+    const proofFailed = yield* Ref.make(false)
 
     const waitForLink = (method: string) => {
       const notConnected = (waited: Duration.Duration, byUser = false) =>
-        new ExtensionNotConnected({ method, port: options.port, range: config.ports, waited, extensionDir, byUser })
+        Effect.map(Ref.get(proofFailed), (unpaired) =>
+          new ExtensionNotConnected({ method, port: options.port, range: config.ports, waited, extensionDir, byUser, unpaired }))
       return Effect.flatMap(Effect.all([Ref.get(waitedInVain), Ref.get(disconnectedByUser)]), ([gaveUp, byUser]) =>
-        byUser ? Effect.fail(notConnected(Duration.zero, true)) : gaveUp ? Effect.fail(notConnected(Duration.zero)) : active.changes.pipe(
+        byUser ? Effect.flip(notConnected(Duration.zero, true)) : gaveUp ? Effect.flip(notConnected(Duration.zero)) : active.changes.pipe(
           Stream.filterMap((l) => l),
           Stream.runHead,
           Effect.flatten,
-          Effect.timeoutFail({ duration: config.connectWait, onTimeout: () => notConnected(config.connectWait) }),
+          Effect.timeout(config.connectWait),
+          Effect.catchTag("TimeoutException", () => Effect.flip(notConnected(config.connectWait))),
           Effect.tapError(() => Ref.set(waitedInVain, true)),
           Effect.catchTag("NoSuchElementException", () => Effect.die("extension state stream ended"))
         ))
@@ -257,6 +261,7 @@ export const make = (options: { readonly port: number }) =>
       send: (frame: Frame) => Effect.Effect<void> = (frame) => transport.send(encodeFrame(frame))
     ) =>
       Effect.gen(function*() {
+        if (reason === "auth") yield* Ref.set(proofFailed, true)
         yield* warnRefused(`refused an extension connection (${reason}): ${message}`)
         yield* send({ type: "reject", reason, message })
         yield* transport.close(CloseCode.Rejected, reason)
@@ -421,6 +426,7 @@ export const make = (options: { readonly port: number }) =>
           return yield* reject(transport, "busy", "this server is already connected to another browser profile", send)
         }
         yield* Ref.set(waitedInVain, false)
+        yield* Ref.set(proofFailed, false)
         yield* Effect.addFinalizer(() => closeLink(link))
         // A name the user gave this agent (--session-name) stays; else the MCP client's, followed as it becomes known.
         const clientName = config.sessionName ?? (yield* identity.clientName.get)

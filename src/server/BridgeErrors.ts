@@ -11,6 +11,8 @@ export class ExtensionNotConnected extends Data.TaggedError("ExtensionNotConnect
   readonly extensionDir: string
   /** The user disconnected this agent in the browser (the tabmux popup's "Disconnect"). */
   readonly byUser?: boolean
+  /** An extension reached this server but could not prove it is this user's (not paired with this secret). */
+  readonly unpaired?: boolean
 }> {
   override get message() {
     if (this.byUser === true) {
@@ -18,8 +20,14 @@ export class ExtensionNotConnected extends Data.TaggedError("ExtensionNotConnect
         "Tell the user; they can let it back by restarting this MCP server (the client's tabmux entry)."
     }
     const waited = Duration.toMillis(this.waited) === 0 ? "it was not connected after the last wait either" : `waited ${Duration.format(this.waited)}`
+    if (this.unpaired === true) {
+      return `The tabmux browser extension reached this server (port ${this.port}) but could not prove it belongs to this user: ` +
+        "it is not paired with this user's secret. To fix: run `tabmux install` (the native-messaging host pairs it with no clicks), " +
+        "or paste the token `tabmux pair` prints into the extension's options; then reload the extension."
+    }
     return `The tabmux browser extension is not connected to this server (port ${this.port}; ${waited}). ` +
-      `To fix: install or enable the tabmux extension in Chrome (chrome://extensions, "Load unpacked": ${this.extensionDir}); ` +
+      "To fix, in this order: pair it (`tabmux install` sets up the native-messaging host; where that cannot run, `tabmux pair`); " +
+      `install or enable it in Chrome (chrome://extensions, "Load unpacked": ${this.extensionDir}); ` +
       `make sure its port range includes ${this.port} (this server's range is ${formatRange(this.range)}, set by --ports / TABMUX_PORTS); ` +
       "then run `tabmux status` to see servers and their connections."
   }

@@ -432,6 +432,21 @@ describe("Bridge", () => {
         }).pipe(Effect.provide(TestBridge)))
     })
 
+    it.effect("after a peer failed the proof, a call that finds no extension says the cause is pairing", () =>
+      Effect.gen(function*() {
+        const bridge = yield* Bridge
+        const peer = yield* makePeer
+        yield* Effect.fork(bridge.serve(peer.transport))
+        yield* handshake(peer, { port: 18000, secret: OTHER_SECRET })
+        yield* peer.send({ type: "auth", proof: "00".repeat(32) })
+        expect((yield* peer.next).type).toBe("reject")
+        const call = yield* Effect.fork(bridge.call("tabs.list", {}))
+        yield* TestClock.adjust("2 seconds")
+        const error = yield* Fiber.join(call).pipe(Effect.flip)
+        expect(error.message).toContain("could not prove it belongs to this user")
+        expect(error.message).toContain("tabmux install")
+      }).pipe(Effect.provide(TestBridge)))
+
     it.effect("calls made before the proof are not sent to an unproven peer", () =>
       Effect.gen(function*() {
         const bridge = yield* Bridge
