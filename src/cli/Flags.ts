@@ -44,15 +44,10 @@ export function text(o: Base & { readonly placeholder: string; readonly default?
 }
 
 /** A path, made absolute against the working directory (what is saved, like a native host's launcher, must not depend on where it was typed). */
-export const path = (o: Base & { readonly placeholder: string; readonly default: string }): Flag<string> =>
-  flag({
-    type: "string",
-    multiple: false,
-    placeholder: o.placeholder,
-    description: o.description,
-    env: o.env,
-    decode: (given, variable) => Either.right(Path.resolve(last(given) ?? fromEnv(variable) ?? o.default))
-  })
+export const path = (o: Base & { readonly placeholder: string; readonly default: string }): Flag<string> => {
+  const given = text(o)
+  return { ...given, decode: (values, variable) => Either.map(given.decode(values, variable), (p) => Path.resolve(p)) }
+}
 
 export const number = (o: Base & { readonly placeholder: string; readonly default: number }): Flag<number> =>
   flag({
