@@ -39,6 +39,8 @@ export const doctor = (options: {
   readonly lockStrategy: "auto" | "kernel" | "directory"
 }) =>
   Effect.gen(function*() {
+    // Before any check reads it (the lock check does): whether the secret was there already.
+    const existed = yield* Effect.promise(() => Fs.access(UserSecret.secretPath(options.dir)).then(() => true, () => false))
     const checks: Array<Check> = []
     const now = yield* Clock.currentTimeMillis
 
@@ -110,7 +112,7 @@ export const doctor = (options: {
       ok: secret._tag === "Right",
       title: `user secret ${UserSecret.secretPath(options.dir)}`,
       detail: secret._tag === "Right"
-        ? ["present, 0600: servers and the extension prove to each other they are yours with it"]
+        ? [`${existed ? "present" : "created now (it was missing)"}, 0600: servers and the extension prove to each other they are yours with it`]
         : [secret.left.message]
     })
 

@@ -162,6 +162,12 @@ const parsePorts = (text: string) => {
   return range instanceof ServerConfig.BadConfig ? Effect.fail(range) : Effect.succeed(range)
 }
 
+/** A token as `tabmux status` shows it (16 characters of base64url), or the bad input named. */
+const resumeToken = (token: string | undefined) =>
+  token === undefined || /^[A-Za-z0-9_-]{16}$/.test(token)
+    ? Effect.succeed(token)
+    : Effect.fail(new ServerConfig.BadConfig({ setting: "--resume / TABMUX_RESUME", value: token, expected: "a server's token as `tabmux status` shows it (16 letters, digits, - or _)" }))
+
 /** Where the agent may go, from --allowed-origins and --blocked-origins; none when neither is given. */
 const originPolicy = (allowed: string | undefined, blocked: string | undefined) =>
   Effect.gen(function*() {
@@ -218,7 +224,7 @@ const serveServer = (flags: Flags.Values<typeof serverFlags>, defaultDir: boolea
       serverVersion: packageVersion(),
       onDisconnect: flags.onDisconnect,
       keepGrace: Duration.seconds(flags.keepGrace),
-      resume: flags.resume,
+      resume: yield* resumeToken(flags.resume),
       origins: yield* originPolicy(flags.allowedOrigins, flags.blockedOrigins),
       sessionName: sessionName(flags.sessionName),
       sessionColor: flags.sessionColor === "auto" ? undefined : flags.sessionColor,

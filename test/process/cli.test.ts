@@ -87,6 +87,9 @@ describe("tabmux CLI", () => {
     const bad = run(["--ports", "99-1"], { TABMUX_DIR: tempRuntimeDir() })
     expect(bad.status).toBe(2)
     expect(run([], { TABMUX_DIR: tempRuntimeDir(), TABMUX_PORTS: "abc" }).status).toBe(2)
+    const resume = run(["--resume", "bad-token"], { TABMUX_DIR: tempRuntimeDir() })
+    expect(resume.status).toBe(2)
+    expect(resume.stderr).toContain("--resume / TABMUX_RESUME")
     expect(bad.stderr).toContain("invalid --ports / TABMUX_PORTS \"99-1\"")
     expect(bad.stdout).toBe("")
   })
@@ -173,6 +176,9 @@ describe("tabmux CLI", () => {
     }
     expect(ok.stdout).toContain("allowed origin chrome-extension://")
     expect(ok.status).toBe(0)
+    // It says what it made: the secret was missing the first time, present the next.
+    expect(ok.stdout).toContain("created now (it was missing)")
+    expect(run(["doctor", "--ports", "18502-18503"], { TABMUX_DIR: dir }).stdout).not.toContain("created now")
     Fs.chmodSync(dir, 0o755)
     const bad = run(["doctor", "--ports", "18502-18503"], { TABMUX_DIR: dir })
     expect(bad.status).toBe(1)
