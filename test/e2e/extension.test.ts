@@ -23,6 +23,8 @@ interface Agent {
 }
 
 const dir = tempRuntimeDir()
+/** A range of its own: never the default one (8765-8796), where a user's real servers and extension live. */
+const PORTS = "18900-18919"
 /** The agents' MCP root: uploads come from here, PDFs go here. */
 const workspace = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-workspace-"))
 let browser: Browser
@@ -49,7 +51,7 @@ const start = async (name: string, env: Record<string, string> = {}): Promise<Ag
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [BIN],
-    env: { ...process.env, TABMUX_DIR: dir, TABMUX_CONNECT_WAIT: "10", ...env } as Record<string, string>,
+    env: { ...process.env, TABMUX_DIR: dir, TABMUX_PORTS: PORTS, TABMUX_CONNECT_WAIT: "10", ...env } as Record<string, string>,
     stderr: "pipe"
   })
   const { client } = clientWithRoots(name, [workspace])
@@ -78,7 +80,7 @@ const chromeTabs = () =>
 beforeAll(async () => {
   fixtures = await serveFixtures()
   base = fixtures.base
-  browser = await launch({ dir })
+  browser = await launch({ dir, ports: PORTS })
 }, 60_000)
 
 afterAll(async () => {
@@ -321,9 +323,9 @@ describe.sequential("extension in headless Chromium", () => {
         return document.getElementById("message").textContent
       })()`)
     expect(await typed("99-1")).toContain("invalid port range")
-    expect(await browser.evaluateInWorker("chrome.storage.local.get('ports').then((s) => s.ports ?? null)")).toBe(null)
-    expect(await typed("8765-8796")).toBe("Saved: scanning 8765-8796.")
-    expect(await browser.evaluateInWorker("chrome.storage.local.get('ports').then((s) => s.ports)")).toBe("8765-8796")
+    expect(await browser.evaluateInWorker("chrome.storage.local.get('ports').then((s) => s.ports ?? null)")).toBe(PORTS)
+    expect(await typed(PORTS)).toBe(`Saved: scanning ${PORTS}.`)
+    expect(await browser.evaluateInWorker("chrome.storage.local.get('ports').then((s) => s.ports)")).toBe(PORTS)
 
     // "Share all my tabs": off by default; on, a plain user tab becomes visible to agents as shared.
     const b = agents[0]!
