@@ -48,6 +48,8 @@ const decode = <A, I>(schema: Schema.Schema<A, I>, method: string) => (value: un
  */
 const whereIs = (tab: number) =>
   Effect.flatMap(Driver, (d) => d.send(tab, "Page.getNavigationHistory")).pipe(
+    // During a swap of the page's process (an error page after a refused navigation, say) the page is briefly not there.
+    Effect.retry({ while: (e) => /Not attached to an active page/i.test(e.message), times: 10, schedule: Schedule.spaced(Duration.millis(50)) }),
     Effect.flatMap(decode(History, "Page.getNavigationHistory")),
     Effect.map((h) => {
       const entry = h.entries[h.currentIndex]
@@ -105,8 +107,8 @@ export const navigate = (tab: number, target: string, web: WebContentOptions) =>
       if (result.errorText && /BLOCKED_BY_CLIENT/.test(result.errorText) && web.origins !== undefined) {
         // Held to the user's origins on the way (a redirect): the error page stands at the URL that was refused.
         yield* Effect.sleep(Duration.millis(100))
-        const landed = yield* whereIs(tab)
-        yield* checkUrl(landed.url, web)
+        const landed = yield* Effect.option(whereIs(tab))
+        if (Option.isSome(landed)) yield* checkUrl(landed.value.url, web)
         return yield* Effect.fail(new NotWebContent({ message: `could not load ${url}: it led to an origin this agent may not visit (--allowed-origins / --blocked-origins)` }))
       }
       if (result.errorText) return yield* Effect.fail(new NavigationFailed({ message: `could not load ${url}: ${result.errorText}` }))
