@@ -3,9 +3,13 @@
  * the Bridge sends is queued. Before the handshake frames cross as text; after it, `send`
  * seals and `next` opens with the session's keys, as the real extension does.
  */
-import { Effect, Exit, Mailbox, Option, Queue, Ref } from "effect"
+import { Duration, Effect, Exit, Layer, Mailbox, Option, Queue, Ref, SubscriptionRef } from "effect"
 import { importSecret, PROTOCOL_VERSION, Session } from "../../src/protocol/index.js"
+import * as BridgeModule from "../../src/server/Bridge.js"
 import type { Transport } from "../../src/server/Bridge.js"
+import * as ServerConfig from "../../src/server/Config.js"
+import { ServerIdentity } from "../../src/server/ServerIdentity.js"
+import * as UserSecret from "../../src/server/UserSecret.js"
 
 export interface Ciphers {
   readonly out: Session.Cipher
@@ -67,6 +71,29 @@ export const SECRET = "ab".repeat(32)
 export const OTHER_SECRET = "cd".repeat(32)
 
 type Peer = Effect.Effect.Success<typeof makePeer>
+
+/**
+ * The server's real Bridge on `port` (the range is `port`-`port + 1`), with the test secret and
+ * a fixed identity (instance "i-1", token "tok", pid 42), its services merged for the test.
+ */
+export const testBridge = (options: { readonly port: number; readonly clientName: string; readonly connectWait?: Duration.DurationInput }) =>
+  BridgeModule.layerWithoutListener({ port: options.port }).pipe(
+    Layer.provideMerge(Layer.effect(ServerIdentity, Effect.map(SubscriptionRef.make(options.clientName), (clientName) => ({
+      instanceId: "i-1",
+      token: "tok",
+      pid: 42,
+      processStartTime: undefined,
+      startedAt: 0,
+      serverVersion: "0.0.0",
+      clientName
+    })))),
+    Layer.provideMerge(UserSecret.layerFromHex(SECRET)),
+    Layer.provideMerge(Layer.succeed(ServerConfig.ServerConfig, ServerConfig.make({
+      allowOrigins: [],
+      ports: { first: options.port, last: options.port + 1 },
+      ...(options.connectWait === undefined ? {} : { connectWait: Duration.decode(options.connectWait) })
+    })))
+  )
 
 /**
  * The extension's side of the handshake, the real extension's own code

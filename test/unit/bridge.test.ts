@@ -1,33 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Layer, Option, Stream, SubscriptionRef, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Option, Stream, SubscriptionRef, TestClock } from "effect"
 import { Methods, PROTOCOL_VERSION } from "../../src/protocol/index.js"
-import * as BridgeModule from "../../src/server/Bridge.js"
 import { Bridge } from "../../src/server/Bridge.js"
-import * as ServerConfig from "../../src/server/Config.js"
 import { ServerIdentity } from "../../src/server/ServerIdentity.js"
-import * as UserSecret from "../../src/server/UserSecret.js"
-import { handshake, hello, makePeer, OTHER_SECRET, SECRET } from "../support/memory.js"
+import { handshake, hello, makePeer, OTHER_SECRET, testBridge } from "../support/memory.js"
 
-const config = ServerConfig.make({ allowOrigins: [], ports: { first: 18000, last: 18001 }, connectWait: Duration.seconds(2) })
-
-const identityLayer = Layer.effect(
-  ServerIdentity,
-  Effect.map(SubscriptionRef.make("test-client"), (clientName) => ({
-    instanceId: "i-1",
-    token: "tok",
-    pid: 42,
-    processStartTime: undefined,
-    startedAt: 0,
-    serverVersion: "0.0.0",
-    clientName
-  }))
-)
-
-const TestBridge = BridgeModule.layerWithoutListener({ port: 18000 }).pipe(
-  Layer.provideMerge(identityLayer),
-  Layer.provideMerge(UserSecret.layerFromHex(SECRET)),
-  Layer.provideMerge(Layer.succeed(ServerConfig.ServerConfig, config))
-)
+const TestBridge = testBridge({ port: 18000, clientName: "test-client", connectWait: "2 seconds" })
 
 /** A peer whose handshake is done: the welcome has been read. */
 const connected = Effect.gen(function*() {

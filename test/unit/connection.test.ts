@@ -5,7 +5,7 @@
  * its policy). Nothing here is a fake of either end's logic: only the socket is memory.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Layer, Mailbox, Option, Ref, Stream, SubscriptionRef, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Layer, Mailbox, Option, Ref, Stream, TestClock } from "effect"
 import { connect, type ConnectionOptions } from "../../extension/src/Connection.js"
 import { Credentials } from "../../extension/src/Credentials.js"
 import * as Driver from "../../extension/src/Driver.js"
@@ -14,12 +14,8 @@ import * as Pages from "../../extension/src/Pages.js"
 import { type Socket, Sockets } from "../../extension/src/Sockets.js"
 import * as TabLocks from "../../extension/src/TabLocks.js"
 import { importSecret } from "../../src/protocol/index.js"
-import * as BridgeModule from "../../src/server/Bridge.js"
 import { Bridge, type Transport } from "../../src/server/Bridge.js"
-import * as ServerConfig from "../../src/server/Config.js"
-import { ServerIdentity } from "../../src/server/ServerIdentity.js"
-import * as UserSecret from "../../src/server/UserSecret.js"
-import { SECRET } from "../support/memory.js"
+import { SECRET, testBridge } from "../support/memory.js"
 import * as MemoryBrowser from "../support/memoryBrowser.js"
 
 const PORT = 18600
@@ -30,19 +26,7 @@ const options: ConnectionOptions = {
   silenceLimit: Duration.seconds(60)
 }
 
-const server = BridgeModule.layerWithoutListener({ port: PORT }).pipe(
-  Layer.provideMerge(Layer.effect(ServerIdentity, Effect.map(SubscriptionRef.make("agent-m"), (clientName) => ({
-    instanceId: "i-m",
-    token: "tok-m",
-    pid: 7,
-    processStartTime: undefined,
-    startedAt: 0,
-    serverVersion: "0.0.0",
-    clientName
-  })))),
-  Layer.provideMerge(UserSecret.layerFromHex(SECRET)),
-  Layer.provideMerge(Layer.succeed(ServerConfig.ServerConfig, ServerConfig.make({ allowOrigins: [], ports: { first: PORT, last: PORT } })))
-)
+const server = testBridge({ port: PORT, clientName: "agent-m" })
 
 /**
  * A socket pair in memory: the extension's end is `Sockets.open`'s answer, the server's a
