@@ -247,11 +247,8 @@ const run = {
   "tab.unlock": (call: Call, params: ParamsOf<"tab.unlock">) =>
     Effect.gen(function*() {
       const locks = yield* TabLocks
-      const { handle, shared, tab } = yield* resolve(call.instance, params.tab)
-      const released = yield* locks.unlock(tab, yield* Ref.get(call.instance.who))
-      // A shared tab no agent holds is the user's alone again: off the debugger.
-      if (shared) yield* Effect.flatMap(Instances, (i) => i.letGo(tab))
-      return { tab: handle, released }
+      const { handle, tab } = yield* resolve(call.instance, params.tab)
+      return { tab: handle, released: yield* locks.unlock(tab, yield* Ref.get(call.instance.who)) }
     }),
   "locks.figures": (call: Call) =>
     Effect.gen(function*() {

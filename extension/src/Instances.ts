@@ -143,8 +143,6 @@ export class Instances extends Context.Tag("tabmux/Instances")<Instances, {
   readonly disconnect: (instanceId: string) => Effect.Effect<boolean>
   /** Whether the user disconnected the instance with this id. */
   readonly isDisconnected: (instanceId: string) => Effect.Effect<boolean>
-  /** A shared tab an agent no longer holds (its lease ended): detached unless another agent holds it. */
-  readonly letGo: (tab: number) => Effect.Effect<void>
 }>() {}
 
 /** A display name unique among connected instances: the client's name, plus a short id when two share it. */
@@ -435,8 +433,8 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
       }
     })
   yield* Effect.forkScoped(Stream.runForEach(browser.tabRemoved, onTabRemoved))
-  // A shared tab whose lease ran out is the user's alone again (unless another agent holds it).
-  yield* Effect.forkScoped(Stream.runForEach(Stream.filter(locks.events, (e) => e._tag === "LeaseExpired"), (e) => letGo(e.tab)))
+  // A shared tab whose lease ended (ran out, or let go) is the user's alone again (unless another agent holds it).
+  yield* Effect.forkScoped(Stream.runForEach(locks.events, (e) => letGo(e.tab)))
 
   /** After a worker restart: every instance comes back detached, with its tabs that still exist and its leases. */
   const restore = (s: Snapshot) =>
@@ -532,8 +530,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
     takeBack,
     tookBack: Stream.fromPubSub(tookBack),
     disconnect,
-    isDisconnected: (instanceId) => Effect.map(Ref.get(disconnectedByUser), (s) => s.has(instanceId)),
-    letGo
+    isDisconnected: (instanceId) => Effect.map(Ref.get(disconnectedByUser), (s) => s.has(instanceId))
   })
 })
 

@@ -66,7 +66,10 @@ export class TabGone extends Data.TaggedError("TabGone")<{ readonly tab: string 
 /** The waiting instance disconnected (its calls end with it). */
 export class InstanceGone extends Data.TaggedError("InstanceGone")<{ readonly instanceId: string }> {}
 
-export type LockEvent = { readonly _tag: "LeaseExpired"; readonly tab: number; readonly who: Who }
+export type LockEvent =
+  | { readonly _tag: "LeaseExpired"; readonly tab: number; readonly who: Who }
+  /** Its holder let the lease go (`unlock`). */
+  | { readonly _tag: "LeaseReleased"; readonly tab: number; readonly who: Who }
 
 export interface TabLockView {
   readonly tab: number
@@ -329,7 +332,10 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
       update(tab, (s) =>
         s.lease?.who.instanceId === who.instanceId ? [{ ...s, lease: undefined }, s.lease] as const : [s, undefined] as const
       ).pipe(
-        Effect.tap((released) => (released === undefined ? Effect.void : Effect.zipRight(FiberMap.remove(timers, tab), leaseEnded(released, now, false)))),
+        Effect.tap((released) =>
+          released === undefined ? Effect.void : Effect.zipRight(FiberMap.remove(timers, tab), leaseEnded(released, now, false)).pipe(
+            Effect.zipRight(PubSub.publish(events, { _tag: "LeaseReleased" as const, tab, who }))
+          )),
         Effect.map((released) => released !== undefined)
       ))
 
