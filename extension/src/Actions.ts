@@ -11,7 +11,8 @@ import type * as Protocol from "../../src/protocol/index.js"
 import { BadParams, type CallFailure, ModalOpen, NotActionable, NotWebContent, PageError, StaleRef } from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
 import { type CdpEvent, Driver } from "./Driver.js"
-import { driverError, type Modal, type PageRecord, Pages } from "./Pages.js"
+import { driverError, type Modal, type PageRecord } from "./PageRecord.js"
+import { pageOf } from "./TabSessions.js"
 import * as Snapshot from "./Snapshot.js"
 import { _keyDefinitions, type KeyDefinition, type KeyInput } from "puppeteer-core/internal/common/USKeyboardLayout.js"
 
@@ -445,9 +446,8 @@ export const acting = <R>(
   act: (page: PageRecord) => Effect.Effect<string, CallFailure, R>
 ) =>
   Effect.scoped(Effect.gen(function*() {
-    const pages = yield* Pages
     const driver = yield* Driver
-    const page = yield* pages.prepare(tab)
+    const page = yield* pageOf(tab)
     yield* modalOpen(page, options.answers)
     const consoleBefore = page.consoleSeq
     const events = yield* driver.subscribe

@@ -9,7 +9,7 @@
 import { Deferred, Duration, Effect, Fiber, Schema } from "effect"
 import type { CallFailure } from "../../src/protocol/index.js"
 import { Driver } from "./Driver.js"
-import { pageError } from "./Pages.js"
+import { pageError } from "./PageRecord.js"
 
 const RETRY = Duration.millis(300)
 const TRIES = 6

@@ -31,7 +31,7 @@ import type { Driver } from "./Driver.js"
 import { type Instance, Instances, tabsOf } from "./Instances.js"
 import * as Actions from "./Actions.js"
 import * as Page from "./Page.js"
-import { Pages } from "./Pages.js"
+import { pageOf, TabSessions } from "./TabSessions.js"
 import * as Snapshot from "./Snapshot.js"
 import { InstanceGone, LockTimeout, TabGone, TabLocks } from "./TabLocks.js"
 
@@ -41,7 +41,7 @@ export interface Call {
   readonly progress: (message: string) => Effect.Effect<void>
 }
 
-export type Needs = Browser | Instances | TabLocks | Driver | Pages
+export type Needs = Browser | Instances | TabLocks | Driver | TabSessions
 
 /** How long an operation waits for a tab another call holds. */
 const OP_WAIT = Duration.seconds(8)
@@ -200,7 +200,10 @@ const onPage = <A extends object, R>(
   Effect.gen(function*() {
     const resolved = yield* pageTab(call.instance, handle)
     yield* leasedIfShared(call, resolved)
-    const guarded = Effect.zipRight(webContentOnly(call.instance, resolved.handle, resolved.tab, leaving), op(resolved.tab))
+    const guarded = webContentOnly(call.instance, resolved.handle, resolved.tab, leaving).pipe(
+      Effect.zipRight(pageOf(resolved.tab)),
+      Effect.zipRight(op(resolved.tab))
+    )
     const result = yield* Effect.raceFirst(locked(call, resolved.handle, resolved.tab, guarded), closedMeanwhile(resolved.handle, resolved.tab))
     return { tab: resolved.handle, ...result }
   })
@@ -282,7 +285,7 @@ const run = {
   "page.snapshot": (call: Call, params: ParamsOf<"page.snapshot">) =>
     onPage(call, params.tab, (tab) =>
       Effect.gen(function*() {
-        const page = yield* Effect.flatMap(Pages, (p) => p.prepare(tab))
+        const page = yield* pageOf(tab)
         if (page.modal?.kind === "dialog") return yield* Effect.fail(new ModalOpen({ message: `Cannot read the page now: ${Actions.describeModal(page.modal)} first.` }))
         const shot = yield* Snapshot.take(tab, { from: params.ref, depth: params.depth })
         const where = yield* Actions.whereIs(tab)

@@ -13,8 +13,8 @@
 import { Clock, Context, Deferred, Duration, Effect, FiberId, FiberMap, Layer, Option, PubSub, Ref, Schema, type Scope, Stream, SynchronizedRef } from "effect"
 import { type DisconnectPolicy, notWebContent, type WebContentOptions } from "../../src/protocol/index.js"
 import { Browser, GROUP_COLORS, type GroupColor } from "./Browser.js"
-import { Driver } from "./Driver.js"
 import { TabLocks, type Who } from "./TabLocks.js"
+import { TabSessions } from "./TabSessions.js"
 
 export type { DisconnectPolicy }
 
@@ -154,7 +154,7 @@ export const RESTORE_GRACE = Duration.seconds(60)
 
 export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
   const browser = yield* Browser
-  const driver = yield* Driver
+  const sessions = yield* TabSessions
   const locks = yield* TabLocks
   const tookBack = yield* PubSub.unbounded<number>()
   /** Instances the user disconnected (by id): never registered again. */
@@ -210,7 +210,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
   /** Detaches a shared tab no agent holds now (no lease, no call running, nobody waiting). */
   const letGo = (tab: number) =>
     Effect.gen(function*() {
-      if (Option.isNone(yield* ownerOf(tab)) && !(yield* locks.inUse(tab))) yield* driver.release(tab)
+      if (Option.isNone(yield* ownerOf(tab)) && !(yield* locks.inUse(tab))) yield* sessions.end(tab)
     })
 
   /** The connection ended: tabs by policy first, then locks; whatever leaves the agent leaves the debugger. */
@@ -223,7 +223,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
           break
         case "release":
           yield* browser.ungroup(owned)
-          yield* Effect.forEach(owned, driver.release, { discard: true })
+          yield* Effect.forEach(owned, sessions.end, { discard: true })
           break
         case "keep":
           break
@@ -497,7 +497,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
       yield* PubSub.publish(tookBack, tab.tab)
       yield* locks.unlock(tab.tab, yield* Ref.get(instance.value.who))
       if (!tab.shared) yield* browser.ungroup([tab.tab])
-      yield* driver.release(tab.tab)
+      yield* sessions.end(tab.tab)
       yield* Effect.logInfo(`the user took ${handle} back from ${(yield* Ref.get(instance.value.who)).name}`)
       return true
     })

@@ -8,7 +8,8 @@ import * as Actions from "./Actions.js"
 import { capture, drawFrame } from "./Capture.js"
 import { describeModal } from "./Actions.js"
 import { Driver } from "./Driver.js"
-import { type ConsoleLevel, type PageRecord, pageError, Pages, type RequestEntry } from "./Pages.js"
+import { type ConsoleLevel, type PageRecord, pageError, type RequestEntry } from "./PageRecord.js"
+import { pageOf } from "./TabSessions.js"
 import * as Snapshot from "./Snapshot.js"
 
 const LOAD_CAP = Duration.seconds(30)
@@ -94,7 +95,7 @@ const loading = <E, R>(tab: number, act: Effect.Effect<boolean, E, R>) =>
     const loaded = !expectLoad || (yield* waitLoad)
     const { url, title } = yield* whereIs(tab)
     // The HTTP status of the document now shown (its main-frame Document request, the latest for its URL).
-    const page = yield* Effect.flatMap(Pages, (p) => p.prepare(tab))
+    const page = yield* pageOf(tab)
     const document = [...page.requests.values()].filter((r) => r.type === "Document" && r.session === undefined && r.url === url).at(-1)
     return { url, title, loaded, ...(document?.status === undefined ? {} : { status: document.status }) }
   }))
@@ -254,7 +255,7 @@ export const evaluate = (tab: number, source: string, args: ReadonlyArray<unknow
 
 /** Refuses to run page script while a dialog blocks the page (it would wait until the dialog closes). */
 const modalFree = (tab: number) =>
-  Effect.flatMap(Pages, (pages) => pages.prepare(tab)).pipe(
+  pageOf(tab).pipe(
     Effect.flatMap((page) =>
       page.modal?.kind === "dialog" ? Effect.fail(new ModalOpen({ message: `Cannot run page script now: ${describeModal(page.modal)} first.` })) : Effect.succeed(page)
     )
@@ -307,7 +308,7 @@ export const waitFor = (tab: number, o: { text?: string | undefined; textGone?: 
 const LEVELS = ["error", "warning", "info", "debug"] as const
 
 export const consoleMessages = (tab: number, level: ConsoleLevel, all: boolean) =>
-  Effect.map(Effect.flatMap(Pages, (pages) => pages.prepare(tab)), (page) => ({
+  Effect.map(pageOf(tab), (page) => ({
     messages: page.console
       .filter((m) => (all || m.seq > page.documentSeq) && LEVELS.indexOf(m.level) <= LEVELS.indexOf(level))
       .map((m) => ({ level: m.level, text: m.text, ...(m.where === undefined ? {} : { where: m.where }) }))
@@ -327,7 +328,7 @@ const summary = (r: RequestEntry) => ({
 })
 
 export const networkRequests = (tab: number, filter: string | undefined, includeStatic: boolean) =>
-  Effect.map(Effect.flatMap(Pages, (pages) => pages.prepare(tab)), (page) => ({
+  Effect.map(pageOf(tab), (page) => ({
     requests: [...page.requests.values()]
       // A static resource that failed is always listed: that is what an agent looks for.
       .filter((r) => (includeStatic || !STATIC.has(r.type) || r.failed !== undefined || (r.status ?? 0) >= 400) && (filter === undefined || r.url.toLowerCase().includes(filter.toLowerCase())))
@@ -390,7 +391,7 @@ export const networkRequest = (tab: number, id: string, whole: boolean) =>
 
 export const resize = (tab: number, width: number, height: number) =>
   Effect.gen(function*() {
-    yield* Effect.flatMap(Pages, (pages) => pages.prepare(tab))
+    yield* pageOf(tab)
     const driver = yield* Driver
     // A background tab takes a new size with a frame it draws, and draws none by itself:
     // set the size, make it draw, and again until the page reports the size (a capture

@@ -13,7 +13,8 @@ import { Effect, Option, Schema } from "effect"
 import { BadParams, type CallFailure, notWebContent, PageError, StaleRef } from "../../src/protocol/index.js"
 import { Driver } from "./Driver.js"
 import { pageElement, pageSelect, pageSnapshot, pageUrl, type SelectAnswer, type SnapshotAnswer, type SnapshotArgs } from "./PageScript.js"
-import { contextKey, type FrameRef, type PageRecord, Pages, type World, WORLD_NAME } from "./Pages.js"
+import { contextKey, type FrameRef, type PageRecord, type World, WORLD_NAME } from "./PageRecord.js"
+import { pageOf } from "./TabSessions.js"
 
 /**
  * Elements a page may hold for a snapshot to be taken: one budget for everything a
@@ -206,8 +207,7 @@ const frameLines = (
 /** Takes a snapshot of the tab's page; elements seen before keep their refs. */
 export const take = (tab: number, options: SnapshotOptions = {}) =>
   Effect.gen(function*() {
-    const pages = yield* Pages
-    const page = yield* pages.prepare(tab)
+    const page = yield* pageOf(tab)
     const maxDepth = options.depth ?? 1_000
     const start = options.from === undefined ? { frame: topOf(page), from: null } : yield* locate(page, options.from)
     const left: Left = { elements: ELEMENT_BUDGET, chars: SNAPSHOT_CHARS, cut: false }

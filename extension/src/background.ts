@@ -9,7 +9,7 @@ import * as Credentials from "./Credentials.js"
 import * as Discovery from "./Discovery.js"
 import * as Driver from "./Driver.js"
 import * as Instances from "./Instances.js"
-import * as Pages from "./Pages.js"
+import * as TabSessions from "./TabSessions.js"
 import * as Persistence from "./Persistence.js"
 import * as Settings from "./Settings.js"
 import * as Sockets from "./Sockets.js"
@@ -43,7 +43,7 @@ const program = Effect.gen(function*() {
     Layer.provideMerge(Instances.layer(saved)),
     Layer.provideMerge(TabLocks.layer),
     Layer.provideMerge(ChromeBrowser.layer),
-    Layer.provideMerge(Pages.layer),
+    Layer.provideMerge(TabSessions.layer),
     Layer.provideMerge(Driver.chromeLayer),
     Layer.provideMerge(Settings.chromeLayer),
     Layer.provideMerge(Credentials.chromeLayer),

@@ -10,7 +10,7 @@ import { connect, type ConnectionOptions } from "../../extension/src/Connection.
 import { Credentials } from "../../extension/src/Credentials.js"
 import * as Driver from "../../extension/src/Driver.js"
 import * as Instances from "../../extension/src/Instances.js"
-import * as Pages from "../../extension/src/Pages.js"
+import * as TabSessions from "../../extension/src/TabSessions.js"
 import { type Socket, Sockets } from "../../extension/src/Sockets.js"
 import * as TabLocks from "../../extension/src/TabLocks.js"
 import { importSecret } from "../../src/protocol/index.js"
@@ -55,7 +55,7 @@ const extension = (memory: MemoryBrowser.MemoryBrowser, sockets: Layer.Layer<Soc
   Instances.layer().pipe(
     Layer.provideMerge(TabLocks.layer),
     Layer.provideMerge(MemoryBrowser.layer(memory)),
-    Layer.provideMerge(Pages.layer.pipe(Layer.provideMerge(Driver.unavailable))),
+    Layer.provideMerge(TabSessions.layer.pipe(Layer.provideMerge(Driver.unavailable))),
     Layer.provideMerge(Layer.effect(Credentials, Effect.map(importSecret(SECRET), (key) => {
       const state = { key: Option.some(key), source: "pairing" as const, hostProblem: undefined, ports: [], range: Option.none() }
       return { get: Effect.succeed(state), changes: Stream.make(state) }

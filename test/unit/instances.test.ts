@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Layer, Option, Ref, Scope, Stream } from "effect"
 import { retryDelay } from "../../extension/src/Discovery.js"
 import * as Driver from "../../extension/src/Driver.js"
-import * as Pages from "../../extension/src/Pages.js"
+import * as TabSessions from "../../extension/src/TabSessions.js"
 import { handle } from "../../extension/src/Handlers.js"
 import * as Instances from "../../extension/src/Instances.js"
 import * as TabLocks from "../../extension/src/TabLocks.js"
@@ -13,7 +13,7 @@ const call = (instance: Instances.Instance) => ({ instance, progress: () => Effe
 const setup = Effect.gen(function*() {
   const memory = yield* MemoryBrowser.make
   const context = yield* Layer.build(
-    Instances.layer().pipe(Layer.provideMerge(TabLocks.layer), Layer.provideMerge(MemoryBrowser.layer(memory)), Layer.provideMerge(Pages.layer.pipe(Layer.provideMerge(Driver.unavailable))))
+    Instances.layer().pipe(Layer.provideMerge(TabLocks.layer), Layer.provideMerge(MemoryBrowser.layer(memory)), Layer.provideMerge(TabSessions.layer.pipe(Layer.provideMerge(Driver.unavailable))))
   )
   return { memory, context }
 })

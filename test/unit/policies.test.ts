@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Layer, Option, Ref, Scope, TestClock } from "effect"
 import * as Driver from "../../extension/src/Driver.js"
-import * as Pages from "../../extension/src/Pages.js"
+import * as TabSessions from "../../extension/src/TabSessions.js"
 import { handle } from "../../extension/src/Handlers.js"
 import * as Instances from "../../extension/src/Instances.js"
 import * as TabLocks from "../../extension/src/TabLocks.js"
@@ -22,7 +22,7 @@ const setup = (saved: Option.Option<Instances.Snapshot> = Option.none(), memory?
   Effect.gen(function*() {
     const browser = memory ?? (yield* MemoryBrowser.make)
     const context = yield* Layer.build(
-      Instances.layer(saved).pipe(Layer.provideMerge(TabLocks.layer), Layer.provideMerge(MemoryBrowser.layer(browser)), Layer.provideMerge(Pages.layer.pipe(Layer.provideMerge(Driver.unavailable))))
+      Instances.layer(saved).pipe(Layer.provideMerge(TabLocks.layer), Layer.provideMerge(MemoryBrowser.layer(browser)), Layer.provideMerge(TabSessions.layer.pipe(Layer.provideMerge(Driver.unavailable))))
     )
     const instances = yield* Instances.Instances.pipe(Effect.provide(context))
     const locks = yield* TabLocks.TabLocks.pipe(Effect.provide(context))

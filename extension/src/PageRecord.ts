@@ -1,14 +1,12 @@
 /**
- * What the extension keeps about each page it drives, fed by CDP events: the page's
- * child sessions (out-of-process iframes), its console messages and network requests
- * since it loaded, an open dialog or file chooser, and the refs of its latest snapshot.
- * A tab is prepared (CDP domains enabled) on first use after each attach; its record is
- * dropped when Chrome detaches from it. Records are changed only inside one synchronous
- * step (an event, or a `modify`), so no two fibers ever interleave on one.
+ * What the extension keeps about a page it drives, fed by CDP events: the page's child
+ * sessions (out-of-process iframes), its console messages and network requests since it
+ * loaded, an open dialog or file chooser, and the refs of its latest snapshot. A record
+ * lives as long as its tab's session (TabSessions). Records are changed only inside one
+ * synchronous step (an event, or a `modify`), so no two fibers ever interleave on one.
  */
-import { Context, Effect, Layer, Stream } from "effect"
 import { type CallFailure, NotWebContent, PageError } from "../../src/protocol/index.js"
-import { DETACHED, Driver, type DriverError } from "./Driver.js"
+import type { DriverError } from "./Driver.js"
 
 export type ConsoleLevel = "error" | "warning" | "info" | "debug"
 
@@ -104,12 +102,22 @@ export interface PageRecord {
 const MAX_CONSOLE = 500
 const MAX_REQUESTS = 500
 
-export class Pages extends Context.Tag("tabmux/Pages")<Pages, {
-  /** The tab's record, attaching and enabling what the tools need the first time. */
-  readonly prepare: (tab: number) => Effect.Effect<PageRecord, CallFailure>
-}>() {}
+/** A fresh record for a tab (its refs numbered in `epoch`). */
+export const empty = (tab: number, epoch: number): PageRecord => ({
+  tab,
+  mainFrame: "",
+  children: new Map(),
+  owners: new Map(),
+  console: [],
+  consoleSeq: 0,
+  documentSeq: 0,
+  downloads: [],
+  requests: new Map(),
+  modal: undefined,
+  refs: { epoch, next: 1, handedOut: [] },
+  contexts: new Map()
+})
 
-/** A CDP command that failed or answered what we cannot read, named by its method. */
 /**
  * A CDP command that failed, named by its method. Chrome refuses every command on a page
  * that embeds another extension's page: that is said plainly, with what to do instead.
@@ -140,7 +148,7 @@ const addConsole = (page: PageRecord, level: ConsoleLevel, text: string, where: 
 }
 
 /** Applies one CDP event to the page's record; returns the commands the event calls for (a new child session to enable). */
-const apply = (page: PageRecord, session: string | undefined, method: string, params: any): ReadonlyArray<string> => {
+export const apply = (page: PageRecord, session: string | undefined, method: string, params: any): ReadonlyArray<string> => {
   switch (method) {
     case "Target.attachedToTarget": {
       if (params.targetInfo?.type !== "iframe") return []
@@ -264,77 +272,3 @@ const apply = (page: PageRecord, session: string | undefined, method: string, pa
       return []
   }
 }
-
-/** What every session of a page (the page itself, or a child frame) has enabled. */
-const enable = (driver: Context.Tag.Service<Driver>, tab: number, session?: string) =>
-  Effect.forEach(
-    [
-      ["Page.enable", {}],
-      ["Runtime.enable", {}],
-      ["Network.enable", {}],
-      ["Log.enable", {}],
-      ["Page.setInterceptFileChooserDialog", { enabled: true }],
-      ["Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: false, flatten: true }]
-    ] as const,
-    ([method, params]) => driver.send(tab, method, params, session),
-    { discard: true }
-  )
-
-export const layer = Layer.scoped(
-  Pages,
-  Effect.gen(function*() {
-    const driver = yield* Driver
-    const records = new Map<number, PageRecord>()
-    // Epochs start at a random point, so a worker that restarts does not give a tab the epoch it had before.
-    let epochs = 1000 + Math.floor(Math.random() * 9000)
-
-    yield* driver.events.pipe(
-      Stream.runForEach((e) => {
-        if (e.method === DETACHED) return Effect.sync(() => records.delete(e.tab))
-        const page = records.get(e.tab)
-        if (page === undefined) return Effect.void
-        const children = apply(page, e.session, e.method, e.params)
-        // A new out-of-process frame gets the same domains as its page; a failure means it is already gone.
-        return children.length === 0
-          ? Effect.void
-          : Effect.forkDaemon(Effect.forEach(children, (child) => Effect.ignore(enable(driver, e.tab, child)), { discard: true }))
-      }),
-      Effect.forkScoped
-    )
-
-    const prepare = (tab: number) =>
-      Effect.suspend(() => {
-        const known = records.get(tab)
-        if (known !== undefined) return Effect.succeed(known)
-        const page: PageRecord = {
-          tab,
-          mainFrame: "",
-          children: new Map(),
-          owners: new Map(),
-          console: [],
-          consoleSeq: 0,
-          documentSeq: 0,
-          downloads: [],
-          requests: new Map(),
-          modal: undefined,
-          refs: { epoch: epochs++, next: 1, handedOut: [] },
-          contexts: new Map()
-        }
-        records.set(tab, page)
-        // A background tab acts as if focused, so focus, keyboard and :focus styles behave as in front.
-        return driver.claim(tab).pipe(
-          Effect.zipRight(enable(driver, tab)),
-          Effect.zipRight(driver.send(tab, "Emulation.setFocusEmulationEnabled", { enabled: true })),
-          Effect.zipRight(driver.send(tab, "Page.getFrameTree")),
-          Effect.map((tree) => {
-            page.mainFrame = String((tree as { frameTree?: { frame?: { id?: string } } }).frameTree?.frame?.id ?? "")
-            return page
-          }),
-          Effect.tapError(() => Effect.sync(() => records.delete(tab))),
-          Effect.mapError(driverError)
-        )
-      })
-
-    return { prepare }
-  })
-)
