@@ -40,6 +40,8 @@ export class Browser extends Context.Tag("tabmux/Browser")<Browser, {
   readonly sharedTabs: (owned: ReadonlySet<number>) => Effect.Effect<ReadonlyArray<TabSnapshot>>
   /** Tabs closed by anyone (the user included). */
   readonly tabRemoved: Stream.Stream<number>
+  /** Tabs opened from another tab (a popup, a link opened in a new tab), with the tab they came from. */
+  readonly tabOpenedFrom: Stream.Stream<{ readonly tab: number; readonly opener: number }>
   /**
    * Holds the documents `tabs` load (their pages and frames, by any navigation: a redirect,
    * a page's script, a click) to `policy`; `key` names the set of rules, replaced on each

@@ -95,6 +95,14 @@ export const layer = Layer.effect(
         }
         chrome.tabs.onRemoved.addListener(listener)
         return Effect.sync(() => chrome.tabs.onRemoved.removeListener(listener))
+      }),
+      // Not `chrome.tabs.onCreated`'s `openerTabId`: Chrome gives a background tab's popup the active tab as its opener.
+      tabOpenedFrom: Stream.async<{ readonly tab: number; readonly opener: number }>((emit) => {
+        const listener = (d: chrome.webNavigation.WebNavigationSourceCallbackDetails) => {
+          emit.single({ tab: d.tabId, opener: d.sourceTabId })
+        }
+        chrome.webNavigation.onCreatedNavigationTarget.addListener(listener)
+        return Effect.sync(() => chrome.webNavigation.onCreatedNavigationTarget.removeListener(listener))
       })
     })
   })

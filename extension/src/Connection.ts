@@ -49,7 +49,7 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
     const { welcome, session } = handshake
     const instances = yield* Instances
     if (yield* instances.isDisconnected(welcome.instanceId)) {
-      yield* session.send({ type: "event", name: "instance.disconnected", data: { by: "user" } }).pipe(Effect.ignore)
+      yield* session.send({ type: "event", name: "instance.disconnected", data: {} }).pipe(Effect.ignore)
       return { _tag: "Rejected", reason: `the user disconnected ${welcome.clientName} in the tabmux popup` } as const
     }
     const instance = yield* instances.register({
@@ -114,11 +114,10 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
         )
       )
 
-    const forwardClosedTabs = instances.closedByUser.pipe(
+    yield* Effect.forkScoped(instances.news.pipe(
       Stream.filter((e) => e.instanceId === instance.id),
-      Stream.runForEach((e) => say({ type: "event", name: "tab.closed", data: { tab: e.handle, by: "user" } }))
-    )
-    yield* Effect.forkScoped(forwardClosedTabs)
+      Stream.runForEach((e) => say(e.event))
+    ))
     const locks = yield* TabLocks
     const forwardExpiredLeases = locks.events.pipe(
       Stream.filter((e) => e._tag === "LeaseExpired" && e.who.instanceId === instance.id),
@@ -150,7 +149,7 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
     )
     // The user's "Disconnect" ends the connection too, after telling the server why.
     const kicked = Deferred.await(instance.kicked).pipe(
-      Effect.zipRight(say({ type: "event", name: "instance.disconnected", data: { by: "user" } }))
+      Effect.zipRight(say({ type: "event", name: "instance.disconnected", data: {} }))
     )
     yield* Effect.raceAll([reading, silence.pipe(Effect.zipRight(Effect.logWarning(`port ${port}: server silent, closing`))), kicked])
     yield* Effect.logInfo(`disconnected from ${welcome.clientName} on port ${port}`)

@@ -11,7 +11,7 @@
  * whole state is snapshotted so a restarted service worker rebuilds it.
  */
 import { Clock, Context, Deferred, Duration, Effect, FiberId, FiberMap, Layer, Option, PubSub, Ref, Schema, type Scope, Stream, SynchronizedRef } from "effect"
-import { type DisconnectPolicy, notWebContent, type WebContentOptions } from "../../src/protocol/index.js"
+import { type DisconnectPolicy, type Event, notWebContent, type WebContentOptions } from "../../src/protocol/index.js"
 import { Browser, GROUP_COLORS, type GroupColor } from "./Browser.js"
 import { TabLocks, type Who } from "./TabLocks.js"
 import { TabSessions } from "./TabSessions.js"
@@ -55,6 +55,9 @@ export const tabsOf = (instance: Instance): Effect.Effect<ReadonlyArray<NamedTab
     ...[...owned].map(([handle, tab]) => ({ handle, tab, shared: false })),
     ...[...shared].map(([handle, tab]) => ({ handle, tab, shared: true }))
   ])
+
+/** What an instance's server is told of its tabs without asking. */
+export type TabNews = Extract<Event, { readonly name: "tab.closed" | "tab.opened" }>
 
 export interface Registration {
   readonly id: string
@@ -130,8 +133,11 @@ export class Instances extends Context.Tag("tabmux/Instances")<Instances, {
   /** The instance that owns a tab, if any. */
   readonly ownerOf: (tab: number) => Effect.Effect<Option.Option<Instance>>
   readonly snapshot: Effect.Effect<Snapshot>
-  /** Emitted when a tab owned by an instance was closed by someone else (the user). */
-  readonly closedByUser: Stream.Stream<{ readonly instanceId: string; readonly handle: string }>
+  /**
+   * What happened to instances' tabs that no call of theirs did: the user closed one, or
+   * one of their pages opened a tab (which is then theirs too, under their origin rules).
+   */
+  readonly news: Stream.Stream<{ readonly instanceId: string; readonly event: TabNews }>
   /**
    * The user takes a tab back from an agent: it leaves the agent's group and the debugger,
    * the agent's calls on it (running or waiting) end, and its next call naming it is told.
@@ -161,7 +167,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
   const disconnectedByUser = yield* Ref.make<ReadonlySet<string>>(new Set())
   const registry = yield* SynchronizedRef.make(new Map<string, Instance>())
   const graceTimers = yield* FiberMap.make<string>()
-  const closed = yield* PubSub.unbounded<{ readonly instanceId: string; readonly handle: string }>()
+  const news = yield* PubSub.unbounded<{ readonly instanceId: string; readonly event: TabNews }>()
 
   const names = (except: string) =>
     Effect.flatMap(SynchronizedRef.get(registry), (map) =>
@@ -311,13 +317,26 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
       return instance
     })
 
-  const adopt = (instance: Instance, tab: number) =>
+  /** The tab becomes the instance's: a handle, its group, its origin rules. */
+  const own = (instance: Instance, tab: number) =>
     Effect.gen(function*() {
       const [handle] = yield* handleFor(instance, tab)
       yield* SynchronizedRef.update(instance.tabs, (m) => new Map(m).set(handle, tab))
-      yield* Ref.set(instance.current, Option.some(handle))
       yield* regroup(instance)
       return handle
+    })
+
+  const adopt = (instance: Instance, tab: number) =>
+    Effect.tap(own(instance, tab), (handle) => Ref.set(instance.current, Option.some(handle)))
+
+  /** A tab opened by an instance's page (a popup, a link to a new tab) is the instance's too; its current tab stays. */
+  const onTabOpened = ({ opener, tab }: { readonly tab: number; readonly opener: number }) =>
+    Effect.gen(function*() {
+      const owner = yield* ownerOf(opener)
+      if (Option.isNone(owner) || Option.isSome(yield* ownerOf(tab))) return
+      const from = (yield* tabsOf(owner.value)).find((t) => t.tab === opener)?.handle ?? "a tab"
+      const handle = yield* own(owner.value, tab)
+      yield* PubSub.publish(news, { instanceId: owner.value.id, event: { type: "event", name: "tab.opened", data: { tab: handle, from } } })
     })
 
   const drop = (instance: Instance, handle: string) =>
@@ -429,10 +448,11 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
         const handle = (yield* tabsOf(instance)).find((t) => t.tab === tab)?.handle
         if (handle === undefined) continue
         yield* drop(instance, handle)
-        yield* PubSub.publish(closed, { instanceId: instance.id, handle })
+        yield* PubSub.publish(news, { instanceId: instance.id, event: { type: "event", name: "tab.closed", data: { tab: handle } } })
       }
     })
   yield* Effect.forkScoped(Stream.runForEach(browser.tabRemoved, onTabRemoved))
+  yield* Effect.forkScoped(Stream.runForEach(browser.tabOpenedFrom, onTabOpened))
   // A shared tab whose lease ended (ran out, or let go) is the user's alone again (unless another agent holds it).
   yield* Effect.forkScoped(Stream.runForEach(locks.events, (e) => letGo(e.tab)))
 
@@ -526,7 +546,7 @@ export const make = (saved: Option.Option<Snapshot>) => Effect.gen(function*() {
     sync,
     ownerOf,
     snapshot,
-    closedByUser: Stream.fromPubSub(closed),
+    news: Stream.fromPubSub(news),
     takeBack,
     tookBack: Stream.fromPubSub(tookBack),
     disconnect,

@@ -8,7 +8,7 @@ import { CallFailure, FrameRefused } from "./Errors.js"
 import { Hex32 } from "./Handshake.js"
 
 /** Bumped on any change a peer of the previous version could misread. */
-export const PROTOCOL_VERSION = 4
+export const PROTOCOL_VERSION = 5
 
 const frame = <T extends string, F extends Schema.Struct.Fields>(type: T, fields: F) =>
   Schema.Struct({ type: Schema.Literal(type), ...fields })
@@ -112,12 +112,25 @@ export const Result = Schema.Union(
   frame("result", { id: CallId, ok: Schema.Literal(false), error: CallFailure, spans: Schema.optional(Schema.Array(SpanRecord)) })
 )
 
+const event = <N extends string, D extends Schema.Struct.Fields>(name: N, data: D) =>
+  frame("event", { name: Schema.Literal(name), data: Schema.Struct(data) })
+
 /**
- * extension → server: something happened that no call asked about (`tab.closed`,
- * `lease.expired`, ...), or progress of a call still running (`call.progress`, data
- * `{call, message}`: e.g. waiting for a tab another agent leases).
+ * extension → server: something happened that no call asked about, or progress of a call
+ * still running (e.g. waiting for a tab another agent leases). Tabs are named by handle.
  */
-export const Event = frame("event", { name: Schema.String, data: Schema.Unknown })
+export const Event = Schema.Union(
+  event("call.progress", { call: CallId, message: Schema.String }),
+  /** The user closed one of the agent's tabs. */
+  event("tab.closed", { tab: Schema.String }),
+  /** A page of the agent opened a tab (a popup, a link to a new tab): it is the agent's too. */
+  event("tab.opened", { tab: Schema.String, from: Schema.String }),
+  /** The agent's lease on a tab ran out. */
+  event("lease.expired", { tab: Schema.String }),
+  /** The user disconnected the agent (tabmux popup): its connection ends next. */
+  event("instance.disconnected", {})
+)
+export type Event = typeof Event.Type
 
 /** Keepalive, either direction. JSON on purpose: protocol-level ping frames do not keep an MV3 worker alive. */
 export const Ping = frame("ping", { at: Schema.Number })

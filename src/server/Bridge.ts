@@ -35,6 +35,7 @@ import {
   type Call,
   decodeFrame,
   encodeFrame,
+  type Event,
   type Frame,
   FrameRefused,
   Hello,
@@ -98,7 +99,8 @@ export interface Transport {
   readonly proven?: Effect.Effect<void>
 }
 
-export type EventFrame = Extract<Frame, { type: "event" }>
+/** What the extension tells of the agent's tabs (progress and disconnection are the Bridge's own). */
+export type EventFrame = Exclude<Event, { name: "call.progress" | "instance.disconnected" }>
 
 export interface ExtensionInfo {
   readonly hello: Hello
@@ -142,8 +144,6 @@ interface Link extends ExtensionInfo {
   readonly nextId: Ref.Ref<number>
   readonly missedPongs: Ref.Ref<number>
 }
-
-const ProgressData = Schema.Struct({ call: Schema.Int, message: Schema.String })
 
 /** The highest `tN` a result names, in its `tab` or its `tabs[].tab` (0 if none). */
 const highestHandle = (value: unknown): number => {
@@ -317,11 +317,14 @@ export const make = (options: { readonly port: number }) =>
             case "pong":
               return Ref.set(link.missedPongs, 0)
             case "event":
-              return frame.name === "call.progress"
-                ? reportProgress(link, frame.data)
-                : frame.name === "instance.disconnected"
-                ? Effect.zipRight(Ref.set(disconnectedByUser, true), Effect.logWarning("the user disconnected this agent in the browser (tabmux popup)"))
-                : PubSub.publish(events, frame)
+              switch (frame.name) {
+                case "call.progress":
+                  return reportProgress(link, frame.data)
+                case "instance.disconnected":
+                  return Effect.zipRight(Ref.set(disconnectedByUser, true), Effect.logWarning("the user disconnected this agent in the browser (tabmux popup)"))
+                default:
+                  return PubSub.publish(events, frame)
+              }
             case "error":
               return Effect.logWarning(`the extension refused a frame we sent: ${frame.error.message}`)
             default:
@@ -332,17 +335,12 @@ export const make = (options: { readonly port: number }) =>
       )
 
     /** Hands a `call.progress` event to the call it names, if that call asked for progress. */
-    const reportProgress = (link: Link, data: unknown) =>
-      Schema.decodeUnknown(ProgressData)(data).pipe(
-        Effect.flatMap(({ call, message }) =>
-          Effect.flatMap(Ref.get(link.pending), (pending) =>
-            Option.match(Option.flatMap(Option.flatMap(pending, HashMap.get(call)), (p) => p.progress), {
-              onNone: () => Effect.void,
-              onSome: (report) => report(message)
-            }))
-        ),
-        Effect.catchAll(() => badFrame(link.send, "call.progress needs {call, message}"))
-      )
+    const reportProgress = (link: Link, { call, message }: { readonly call: number; readonly message: string }) =>
+      Effect.flatMap(Ref.get(link.pending), (pending) =>
+        Option.match(Option.flatMap(Option.flatMap(pending, HashMap.get(call)), (p) => p.progress), {
+          onNone: () => Effect.void,
+          onSome: (report) => report(message)
+        }))
 
     /** Sends a ping every interval; ends when `keepaliveMisses` pings in a row went unanswered. */
     const keepalive = (link: Link) =>

@@ -66,14 +66,13 @@ export const layer = Layer.scopedDiscard(
     const notices = yield* Ref.make<ReadonlyArray<string>>([])
     const notice = (text: string) => Ref.update(notices, (n) => [...n, text].slice(-20))
     yield* Effect.forkScoped(Stream.runForEach(bridge.events, (e) => {
-      const tab = typeof (e.data as { tab?: unknown } | null)?.tab === "string" ? (e.data as { tab: string }).tab : "a tab"
       switch (e.name) {
         case "tab.closed":
-          return notice(`${tab} was closed by the user.`)
+          return notice(`${e.data.tab} was closed by the user.`)
+        case "tab.opened":
+          return notice(`${e.data.from}'s page opened a new tab, ${e.data.tab} (yours too; select it with browser_tabs {"action": "select", "tab": "${e.data.tab}"}).`)
         case "lease.expired":
-          return notice(`Your lease on ${tab} expired (unused for its ttlSeconds); lock it again before more multi-step work.`)
-        default:
-          return Effect.void
+          return notice(`Your lease on ${e.data.tab} expired (unused for its ttlSeconds); lock it again before more multi-step work.`)
       }
     }))
     yield* Effect.forkScoped(bridge.extensionChanges.pipe(

@@ -172,6 +172,24 @@ describe.sequential("the user in control", () => {
       if (after.isError) refusal(after.content[0].text)
       else expect(after.content[0].text).not.toMatch(/heading "elsewhere-secret"/)
     }
+    // A tab the agent's page opens (a link to a new tab, a popup) is the agent's, and held to its origins too.
+    for (const way of ["Elsewhere in a new tab", "Pop up"]) {
+      const page = (await call(agent, "browser_navigate", { url: `${fixtures.base}/links-out` })).content[0].text as string
+      const ref = new RegExp(`(?:link|button) "${way}" \\[ref=(\\w+)\\]`).exec(page)![1]
+      let told = JSON.stringify((await call(agent, "browser_click", { element: way, ref })).content)
+      const opened = await waitFor(async () => {
+        const list = await call(agent, "browser_tabs", { action: "list" })
+        told += JSON.stringify(list.content)
+        return list.structuredContent.tabs.find((t: any) => !t.current)?.tab as string | undefined
+      }, 10_000)
+      told += JSON.stringify((await call(agent, "browser_tabs", { action: "list" })).content)
+      expect(told).toContain(`opened a new tab, ${opened}`)
+      const inPopup: any = await agent.client.callTool({ name: "browser_snapshot", arguments: { tab: opened } })
+      expect(JSON.stringify(inPopup.content)).not.toContain("elsewhere-secret</")
+      if (inPopup.isError) refusal(inPopup.content[0].text)
+      else expect(inPopup.content[0].text).not.toMatch(/heading "elsewhere-secret"/)
+      await call(agent, "browser_tabs", { action: "close", tab: opened })
+    }
     // Of the page's two frames of /inner, the one of another origin loads nothing.
     await call(agent, "browser_navigate", { url: `${fixtures.base}/frames` })
     await new Promise((r) => setTimeout(r, 500))

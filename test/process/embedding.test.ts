@@ -127,7 +127,7 @@ describe.sequential("embedded server with a WebSocket peer", () => {
 
   it("a tab closed by the user and an expired lease are told at the end of the agent's next result, once", async () => {
     const { ws, send } = await peer((call) => ({ ok: true, value: { tabs: [] }, id: call.id }))
-    await send({ type: "event", name: "tab.closed", data: { tab: "t3", by: "user" } })
+    await send({ type: "event", name: "tab.closed", data: { tab: "t3" } })
     await send({ type: "event", name: "lease.expired", data: { tab: "t4" } })
     await new Promise((r) => setTimeout(r, 100))
     const told: any = await client.callTool({ name: "browser_tabs", arguments: { action: "list" } })
@@ -160,7 +160,7 @@ describe.sequential("embedded server with a WebSocket peer", () => {
     const result: any = await client.callTool({ name: "browser_tabs", arguments: { action: "list" } })
     expect(result.isError).toBeFalsy()
     const closed = new Promise((resolve) => ws.once("close", resolve))
-    ws.send(JSON.stringify({ type: "event", name: "tab.closed", data: { tab: "t1", by: "user" } }))
+    ws.send(JSON.stringify({ type: "event", name: "tab.closed", data: { tab: "t1" } }))
     await closed
     await waitFor(() => readRegistry(dir).find((r) => r.extension === undefined))
   })

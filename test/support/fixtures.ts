@@ -32,7 +32,9 @@ document.body.appendChild(f)
   // Ways out to another origin: a link, a page's own script.
   "links-out": (cross) =>
     page("Links out", `<h1>Links out</h1><a href="${cross}/elsewhere-secret">Elsewhere</a>
-<button onclick="location.href = '${cross}/elsewhere-secret'">Go by script</button>`),
+<button onclick="location.href = '${cross}/elsewhere-secret'">Go by script</button>
+<a href="${cross}/elsewhere-secret" target="_blank">Elsewhere in a new tab</a>
+<button onclick="window.open('${cross}/elsewhere-secret')">Pop up</button>`),
   // Hostile to the budget: 120,000 elements inside one open shadow root (the light DOM holds a handful).
   "huge-shadow": () =>
     page("Huge shadow", `<h1>Huge shadow</h1><x-host></x-host><script>

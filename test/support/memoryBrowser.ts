@@ -9,6 +9,7 @@ export const make = Effect.gen(function*() {
   const tabs = yield* Ref.make(new Map<number, TabSnapshot & { group: number | undefined }>())
   const log = yield* Ref.make<Array<string>>([])
   const removed = yield* PubSub.unbounded<number>()
+  const openedFrom = yield* PubSub.unbounded<{ readonly tab: number; readonly opener: number }>()
   /** The "share all tabs" option. */
   const shareAll = { value: false }
   let nextTab = 100
@@ -41,9 +42,13 @@ export const make = Effect.gen(function*() {
     tabsInGroup: (group) => Effect.map(Ref.get(tabs), (m) => [...m.values()].filter((t) => t.group === group).map((t) => t.id)),
     sharedTabs: (owned) =>
       Effect.map(Ref.get(tabs), (m) => [...m.values()].filter((t) => (shareAll.value ? !owned.has(t.id) : t.group === SHARED))),
-    tabRemoved: Stream.fromPubSub(removed)
+    tabRemoved: Stream.fromPubSub(removed),
+    tabOpenedFrom: Stream.fromPubSub(openedFrom)
   })
-  return { browser, log, tabs, note, shareAll }
+  /** A page of tab `opener` opens a tab (a popup). */
+  const openFrom = (opener: number, url: string) =>
+    Effect.tap(browser.openTab(url), (tab) => PubSub.publish(openedFrom, { tab: tab.id, opener }))
+  return { browser, log, tabs, note, shareAll, openFrom }
 })
 
 export type MemoryBrowser = Effect.Effect.Success<typeof make>

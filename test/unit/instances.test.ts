@@ -80,12 +80,32 @@ describe("Instances", () => {
       const i = yield* Instances.Instances.pipe(Effect.provide(context))
       const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60), web: { allowFile: false } })
       yield* handle(call(a), "tabs.new", {}).pipe(Effect.provide(context))
-      const reported = yield* Effect.fork(Stream.runHead(i.closedByUser))
+      const reported = yield* Effect.fork(Stream.runHead(i.news))
       yield* Effect.repeatN(Effect.yieldNow(), 10)
       yield* memory.browser.closeTab(100)
-      expect(yield* Fiber.join(reported)).toEqual(Option.some({ instanceId: "a", handle: "t1" }))
+      expect(yield* Fiber.join(reported)).toEqual(Option.some({ instanceId: "a", event: { type: "event", name: "tab.closed", data: { tab: "t1" } } }))
       const listed: any = yield* handle(call(a), "tabs.list", {}).pipe(Effect.provide(context))
       expect(listed.tabs).toEqual([])
+    }))
+
+  it.scoped("a tab an instance's page opens (a popup) is its own too, in its group; its current tab stays; others' pages' tabs are not", () =>
+    Effect.gen(function*() {
+      const { context, memory } = yield* setup
+      const i = yield* Instances.Instances.pipe(Effect.provide(context))
+      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60), web: { allowFile: false } })
+      yield* handle(call(a), "tabs.new", {}).pipe(Effect.provide(context))
+      const reported = yield* Effect.fork(Stream.runHead(i.news))
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      const popup = yield* memory.openFrom(100, "https://example.com/popup")
+      expect(yield* Fiber.join(reported)).toEqual(Option.some({ instanceId: "a", event: { type: "event", name: "tab.opened", data: { tab: "t2", from: "t1" } } }))
+      const listed: any = yield* handle(call(a), "tabs.list", {}).pipe(Effect.provide(context))
+      expect(listed.tabs.map((t: any) => [t.tab, t.current])).toEqual([["t1", true], ["t2", false]])
+      expect((yield* Ref.get(memory.tabs)).get(popup.id)?.group).toBe((yield* Ref.get(memory.tabs)).get(100)?.group)
+      // A tab opened from a tab no agent owns stays the user's.
+      const user = yield* memory.browser.openTab("https://example.com/")
+      yield* memory.openFrom(user.id, "https://example.com/other")
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      expect(((yield* handle(call(a), "tabs.list", {}).pipe(Effect.provide(context))) as any).tabs).toHaveLength(2)
     }))
 
   it.scoped("a tab the user drags into an instance's group becomes its own, with a new handle", () =>

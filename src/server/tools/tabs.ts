@@ -26,7 +26,7 @@ const describe = (tabs: ReadonlyArray<TabInfo>) =>
 export const browserTabs = make({
   name: "browser_tabs",
   description:
-    "List, open, select or close your browser tabs. You only ever see and drive tabs you opened (other agents' tabs are invisible to you). " +
+    "List, open, select or close your browser tabs. You only ever see and drive tabs you opened, and tabs your pages opened (popups), never other agents'. " +
     "Tabs are named by handles like \"t1\" that are never reused; other tools act on the current tab unless given a tab.",
   annotations: { title: "Manage tabs", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: Input,
