@@ -90,11 +90,16 @@ const list = (instance: Instance) =>
     return { tabs: tabs.flatMap(Option.toArray) }
   })
 
-const info = (instance: Instance, handle: string) =>
-  Effect.flatMap(list(instance), ({ tabs }) => {
-    const found = tabs.find((t) => t.tab === handle)
-    return found ? Effect.succeed(found) : Effect.fail(new TabNotFound({ message: `${handle} was closed.` }))
-  })
+/** The tab a call was about, and all the instance's tabs after it (so the agent needs no second call to list them). */
+const withList = (instance: Instance, handle: string) =>
+  Effect.flatMap(list(instance), ({ tabs }) =>
+    tabs.some((t) => t.tab === handle) ? Effect.succeed({ tab: handle, tabs }) : Effect.fail(new TabNotFound({ message: `${handle} was closed.` })))
+
+/** The page's snapshot added to a result, when asked for (a page that cannot be read adds none). */
+const thenSnapshot = (tab: number, wanted: boolean) => <A extends object>(result: A) =>
+  wanted
+    ? Snapshot.take(tab).pipe(Effect.map((s): A & { snapshot?: string } => ({ ...result, snapshot: s.text })), Effect.orElseSucceed(() => result))
+    : Effect.succeed(result)
 
 const lockError = (handle: string, e: LockTimeout | TabGone | InstanceGone): CallFailure => {
   switch (e._tag) {
@@ -213,14 +218,13 @@ const run = {
   "tabs.new": (call: Call, params: ParamsOf<"tabs.new">) =>
     Effect.gen(function*() {
       const url = yield* Page.checkUrl(params.url ?? "about:blank", call.instance.web)
-      const { opened, handle } = yield* openTab(call.instance, url)
-      return { tab: handle, url: opened.url, title: opened.title, current: true, shared: false }
+      return yield* withList(call.instance, (yield* openTab(call.instance, url)).handle)
     }),
   "tabs.select": (call: Call, params: ParamsOf<"tabs.select">) =>
     Effect.gen(function*() {
       const { handle, tab } = yield* resolve(call.instance, params.tab)
       yield* Effect.flatMap(Instances, (i) => i.select(call.instance, handle))
-      return yield* locked(call, handle, tab, info(call.instance, handle))
+      return yield* locked(call, handle, tab, withList(call.instance, handle))
     }),
   "tabs.close": (call: Call, params: ParamsOf<"tabs.close">) =>
     Effect.gen(function*() {
@@ -278,8 +282,10 @@ const run = {
           }))
       }
     }),
-  "page.navigate": (call: Call, params: ParamsOf<"page.navigate">) => onPage(call, params.tab, (tab) => Page.navigate(tab, params.url, call.instance.web), true),
-  "page.history": (call: Call, params: ParamsOf<"page.history">) => onPage(call, params.tab, (tab) => Page.history(tab, params.action, call.instance.web), true),
+  "page.navigate": (call: Call, params: ParamsOf<"page.navigate">) =>
+    onPage(call, params.tab, (tab) => Page.navigate(tab, params.url, call.instance.web).pipe(Effect.flatMap(thenSnapshot(tab, params.snapshot))), true),
+  "page.history": (call: Call, params: ParamsOf<"page.history">) =>
+    onPage(call, params.tab, (tab) => Page.history(tab, params.action, call.instance.web).pipe(Effect.flatMap(thenSnapshot(tab, params.snapshot))), true),
   "page.evaluate": (call: Call, params: ParamsOf<"page.evaluate">) =>
     onPage(call, params.tab, (tab) => Page.evaluate(tab, params.function, params.args, params.ref)),
   "page.snapshot": (call: Call, params: ParamsOf<"page.snapshot">) =>

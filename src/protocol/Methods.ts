@@ -41,7 +41,9 @@ export const PageState = Schema.Struct({
   url: Schema.String,
   title: Schema.String,
   loaded: Schema.Boolean,
-  status: Schema.optional(Schema.Int)
+  status: Schema.optional(Schema.Int),
+  /** The page's snapshot, when the call asked for one and the page could be read. */
+  snapshot: Schema.optional(Schema.String)
 })
 
 export const TabInfo = Schema.Struct({
@@ -58,6 +60,8 @@ export const TabInfo = Schema.Struct({
 export type TabInfo = typeof TabInfo.Type
 
 const TabList = Schema.Struct({ tabs: Schema.Array(TabInfo) })
+/** One tab the call was about, and all the instance's tabs after it. */
+const TabAndList = Schema.Struct({ tab: TabHandle, tabs: TabList.fields.tabs })
 
 
 export const InstanceInfo = Schema.Struct({
@@ -168,14 +172,14 @@ export const Methods = {
   /** Opens a tab in the background, in the instance's group, and makes it current. */
   "tabs.new": method({
     params: Schema.Struct({ url: Schema.optional(Schema.String) }),
-    result: TabInfo,
+    result: TabAndList,
     timeout: "30 seconds",
     changesPage: true
   }),
   /** Makes an owned tab the instance's current tab (does not steal the user's focus). */
   "tabs.select": method({
     params: Schema.Struct({ tab: TabHandle }),
-    result: TabInfo,
+    result: TabAndList,
     timeout: "30 seconds",
     changesPage: false
   }),
@@ -218,14 +222,14 @@ export const Methods = {
   }),
   /** Loads a URL in a tab and waits for its load event (capped); http(s), about: and data: URLs only. */
   "page.navigate": method({
-    params: Schema.Struct({ tab: Schema.optional(TabHandle), url: Schema.String }),
+    params: Schema.Struct({ tab: Schema.optional(TabHandle), url: Schema.String, snapshot: Schema.Boolean }),
     result: PageState,
     timeout: "45 seconds",
     changesPage: true
   }),
   /** Back or forward in the tab's history, or reload; waits for the load like `page.navigate`. */
   "page.history": method({
-    params: Schema.Struct({ tab: Schema.optional(TabHandle), action: Schema.Literal("back", "forward", "reload") }),
+    params: Schema.Struct({ tab: Schema.optional(TabHandle), action: Schema.Literal("back", "forward", "reload"), snapshot: Schema.Boolean }),
     result: PageState,
     timeout: "45 seconds",
     changesPage: true

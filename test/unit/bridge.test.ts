@@ -44,7 +44,7 @@ describe("Bridge", () => {
       const callA = yield* peer.next
       const callB = yield* peer.next
       expect(callA).toMatchObject({ type: "call", method: "tabs.select", params: { tab: "t1" } })
-      const tab = (t: string) => ({ tab: t, url: `https://${t}.test/`, title: t, current: true, shared: false })
+      const tab = (t: string) => ({ tab: t, tabs: [{ tab: t, url: `https://${t}.test/`, title: t, current: true, shared: false }] })
       yield* peer.send({ type: "result", id: callB.id, ok: true, value: tab("t2") })
       yield* peer.send({ type: "result", id: callA.id, ok: true, value: tab("t1") })
       expect((yield* Fiber.join(a)).tab).toBe("t1")

@@ -92,7 +92,7 @@ describe("Connection (extension) with the Bridge (server), over memory", () => {
       const { bridge, context } = yield* connected
       expect(Option.map(yield* bridge.extension, (e) => e.hello.browser)).toEqual(Option.some("MemoryChrome 1"))
       const opened = yield* bridge.call("tabs.new", { url: "http://x/1" })
-      expect(opened).toMatchObject({ tab: "t1", url: "http://x/1", current: true })
+      expect(opened).toMatchObject({ tab: "t1", tabs: [{ tab: "t1", url: "http://x/1", current: true }] })
       expect((yield* bridge.call("tabs.list", {})).tabs.map((t) => t.tab)).toEqual(["t1"])
       const instances = yield* Effect.provide(Instances.Instances, context)
       expect((yield* instances.list).map((i) => [i.name, i.tabs, i.attached])).toEqual([["agent-m", 1, true]])

@@ -1,21 +1,12 @@
 /** Page tools that read or set up a page (Playwright MCP's names); actions are in input.ts. */
-import { Effect, Option, Schema } from "effect"
-import { ConsoleLevel, RequestDetail, RequestSummary } from "../../protocol/index.js"
+import { Effect, Schema } from "effect"
+import { ConsoleLevel, PageState, RequestDetail, RequestSummary } from "../../protocol/index.js"
 import { Bridge } from "../Bridge.js"
 import { ServerConfig } from "../Config.js"
 import { Workspace } from "../Workspace.js"
 import { tabArgument } from "./arguments.js"
 import { BadArguments, make } from "./Tool.js"
 
-
-const PageState = Schema.Struct({
-  tab: Schema.String,
-  url: Schema.String,
-  title: Schema.String,
-  loaded: Schema.Boolean,
-  status: Schema.optional(Schema.Int),
-  snapshot: Schema.optional(Schema.String)
-})
 
 const describePage = (page: typeof PageState.Type) =>
   [
@@ -24,15 +15,10 @@ const describePage = (page: typeof PageState.Type) =>
     page.snapshot === undefined ? undefined : `Snapshot:\n${page.snapshot}`
   ].filter((l) => l !== undefined).join("\n")
 
-/** The page after a navigation, with a snapshot of it (as Playwright MCP answers) unless `--snapshot-after-action none`. */
-const withSnapshot = (page: Omit<typeof PageState.Type, "snapshot">) =>
-  Effect.gen(function*() {
-    const config = yield* ServerConfig
-    if (config.snapshotAfterAction === "none") return page
-    const bridge = yield* Bridge
-    const shot = yield* bridge.call("page.snapshot", { tab: page.tab }).pipe(Effect.option)
-    return Option.match(shot, { onNone: () => page, onSome: (s) => ({ ...page, snapshot: s.snapshot }) })
-  })
+const withTab = <P extends object>(tab: string | undefined, params: P) => (tab === undefined ? params : { ...params, tab })
+
+/** Whether a page call also answers with the page's snapshot (as Playwright MCP does), unless `--snapshot-after-action none`. */
+const snapshotAfter = Effect.map(ServerConfig, (config) => config.snapshotAfterAction === "full")
 
 export const browserNavigate = make({
   name: "browser_navigate",
@@ -45,8 +31,7 @@ export const browserNavigate = make({
   }),
   output: PageState,
   handler: (input) =>
-    Effect.flatMap(Bridge, (bridge) => bridge.call("page.navigate", input.tab === undefined ? { url: input.url } : { url: input.url, tab: input.tab })).pipe(
-      Effect.flatMap(withSnapshot),
+    Effect.flatMap(Effect.all([Bridge, snapshotAfter]), ([bridge, snapshot]) => bridge.call("page.navigate", withTab(input.tab, { url: input.url, snapshot }))).pipe(
       Effect.map((page) => ({ text: describePage(page), structured: page }))
     )
 })
@@ -59,8 +44,7 @@ const historyTool = (name: string, action: "back" | "forward" | "reload", title:
     input: Schema.Struct({ tab: tabArgument }),
     output: PageState,
     handler: (input) =>
-      Effect.flatMap(Bridge, (bridge) => bridge.call("page.history", input.tab === undefined ? { action } : { action, tab: input.tab })).pipe(
-        Effect.flatMap(withSnapshot),
+      Effect.flatMap(Effect.all([Bridge, snapshotAfter]), ([bridge, snapshot]) => bridge.call("page.history", withTab(input.tab, { action, snapshot }))).pipe(
         Effect.map((page) => ({ text: describePage(page), structured: page }))
       )
   })
@@ -97,8 +81,6 @@ export const browserEvaluate = make({
         Effect.map((r) => ({ text: r.truncated ? `${r.json}\n(cut at 64 KB)` : r.json, structured: r }))
       )
 })
-
-const withTab = <P extends object>(tab: string | undefined, params: P) => (tab === undefined ? params : { ...params, tab })
 
 export const browserSnapshot = make({
   name: "browser_snapshot",

@@ -40,16 +40,14 @@ export const browserTabs = make({
           return { text: describe(tabs), structured: { tabs } }
         }
         case "new": {
-          yield* bridge.call("tabs.new", input.url === undefined ? {} : { url: input.url })
-          const { tabs } = yield* bridge.call("tabs.list", {})
-          return { text: `Opened a new tab.\n${describe(tabs)}`, structured: { tabs } }
+          const { tab, tabs } = yield* bridge.call("tabs.new", input.url === undefined ? {} : { url: input.url })
+          return { text: `Opened ${tab}.\n${describe(tabs)}`, structured: { tabs } }
         }
         case "select": {
           if (input.tab === undefined) {
             return yield* new BadArguments({ tool: "browser_tabs", issue: "action \"select\" needs \"tab\" (a handle from action \"list\", like \"t1\")" })
           }
-          yield* bridge.call("tabs.select", { tab: input.tab })
-          const { tabs } = yield* bridge.call("tabs.list", {})
+          const { tabs } = yield* bridge.call("tabs.select", { tab: input.tab })
           return { text: `Selected ${input.tab}.\n${describe(tabs)}`, structured: { tabs } }
         }
         case "close": {
