@@ -123,7 +123,7 @@ export const connect = (port: number, options: ConnectionOptions): Effect.Effect
       Stream.filter((e) => e._tag === "LeaseExpired" && e.who.instanceId === instance.id),
       Stream.runForEach((e) =>
         Effect.gen(function*() {
-          const handle = (yield* tabsOf(instance)).find((t) => t.tab === e.tab)?.handle
+          const handle = Option.getOrUndefined(Option.flatMapNullable(yield* instances.agent(instance.id), (a) => tabsOf(a).find((t) => t.tab === e.tab)?.handle))
           if (handle !== undefined) yield* say({ type: "event", name: "lease.expired", data: { tab: handle } })
         })
       )

@@ -4,7 +4,7 @@
  * whose message tells the agent what to do. Every operation on a tab runs under its
  * lock; a call that has to wait reports its progress.
  */
-import { Duration, Effect, Option, ParseResult, Ref, Schema, Stream, SynchronizedRef } from "effect"
+import { Duration, Effect, Option, ParseResult, Schema, Stream } from "effect"
 import {
   BadParams,
   type CallFailure,
@@ -28,7 +28,7 @@ import {
 } from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
 import type { Driver } from "./Driver.js"
-import { type Instance, Instances, tabsOf } from "./Instances.js"
+import { type Agent, type Instance, Instances, tabsOf, who } from "./Instances.js"
 import * as Actions from "./Actions.js"
 import * as Page from "./Page.js"
 import { pageOf, TabSessions } from "./TabSessions.js"
@@ -46,23 +46,35 @@ export type Needs = Browser | Instances | TabLocks | Driver | TabSessions
 /** How long an operation waits for a tab another call holds. */
 const OP_WAIT = Duration.seconds(8)
 
-const ownTabs = (instance: Instance) =>
-  Effect.map(tabsOf(instance), (tabs) => (tabs.length === 0 ? "you have no tabs" : `your tabs: ${tabs.map((t) => t.handle).join(", ")}`))
+/** The caller's agent as it is now. */
+const agentOf = (instance: Instance) =>
+  Effect.flatMap(Instances, (i) => i.agent(instance.id)).pipe(
+    Effect.flatMap(Option.match({
+      onNone: (): Effect.Effect<Agent, CallFailure> => Effect.fail(new Internal({ message: "this instance is disconnecting" })),
+      onSome: Effect.succeed
+    }))
+  )
+
+const ownTabs = (agent: Agent) => {
+  const tabs = tabsOf(agent)
+  return tabs.length === 0 ? "you have no tabs" : `your tabs: ${tabs.map((t) => t.handle).join(", ")}`
+}
 
 /** The instance's tab for `handle` (default: its current tab), owned or shared, or an error listing its tabs. */
 const resolve = (instance: Instance, handle: string | undefined) =>
   Effect.gen(function*() {
-    const chosen = handle ?? Option.getOrUndefined(yield* Ref.get(instance.current))
+    const agent = yield* agentOf(instance)
+    const chosen = handle ?? agent.current
     if (chosen === undefined) return yield* Effect.fail(new TabNotFound({ message: "No current tab: open one with browser_tabs {\"action\": \"new\"}." }))
-    const owned = (yield* SynchronizedRef.get(instance.tabs)).get(chosen)
-    const shared = (yield* SynchronizedRef.get(instance.shared)).get(chosen)
+    const owned = agent.tabs.get(chosen)
+    const shared = agent.shared.get(chosen)
     const tab = owned ?? shared
-    if (tab === undefined && (yield* Ref.get(instance.takenBack)).has(chosen)) {
+    if (tab === undefined && agent.takenBack.has(chosen)) {
       return yield* Effect.fail(new TakenBack({ message: `The user took ${chosen} back: it is theirs again, and no agent may drive it. Open a tab of your own (browser_tabs {"action": "new"}).` }))
     }
     if (tab === undefined) {
-      const issued = /^t\d+$/.test(chosen) && Number(chosen.slice(1)) < (yield* Ref.get(instance.nextHandle))
-      return yield* Effect.fail(new TabNotFound({ message: `${issued ? `${chosen} is gone (closed, or the browser restarted)` : `No tab ${chosen} among yours`} (${yield* ownTabs(instance)}). ` +
+      const issued = /^t\d+$/.test(chosen) && Number(chosen.slice(1)) < agent.nextHandle
+      return yield* Effect.fail(new TabNotFound({ message: `${issued ? `${chosen} is gone (closed, or the browser restarted)` : `No tab ${chosen} among yours`} (${ownTabs(agent)}). ` +
           "List them with browser_tabs {\"action\": \"list\"}." }))
     }
     return { handle: chosen, tab, shared: owned === undefined }
@@ -72,17 +84,17 @@ const list = (instance: Instance) =>
   Effect.gen(function*() {
     const browser = yield* Browser
     const locks = yield* TabLocks
-    yield* Effect.flatMap(Instances, (i) => i.sync(instance))
+    yield* Effect.flatMap(Instances, (i) => i.sync(instance.id))
+    const agent = yield* agentOf(instance)
     const leases = new Map((yield* locks.view).flatMap((v) => (v.lease ? [[v.tab, v.lease.who] as const] : [])))
-    const current = yield* Ref.get(instance.current)
-    const tabs = yield* Effect.forEach(yield* tabsOf(instance), ({ handle, shared, tab }) =>
+    const tabs = yield* Effect.forEach(tabsOf(agent), ({ handle, shared, tab }) =>
       Effect.map(browser.getTab(tab), Option.map((s): TabInfo => {
         const holder = leases.get(tab)
         return {
           tab: handle,
           url: s.url,
           title: s.title,
-          current: Option.contains(current, handle),
+          current: agent.current === handle,
           shared,
           ...(holder === undefined ? {} : { leasedBy: holder.instanceId === instance.id ? "you" : holder.name })
         }
@@ -116,8 +128,8 @@ const lockError = (handle: string, e: LockTimeout | TabGone | InstanceGone): Cal
 const locked = <A, R>(call: Call, handle: string, tab: number, effect: Effect.Effect<A, CallFailure, R>) =>
   Effect.gen(function*() {
     const locks = yield* TabLocks
-    const who = yield* Ref.get(call.instance.who)
-    return yield* locks.withTab(tab, who, { wait: OP_WAIT, label: handle, onWait: call.progress }, effect).pipe(
+    const agent = yield* agentOf(call.instance)
+    return yield* locks.withTab(tab, who(agent), { wait: OP_WAIT, label: handle, onWait: call.progress }, effect).pipe(
       Effect.mapError((e) => (e instanceof LockTimeout || e instanceof TabGone || e instanceof InstanceGone ? lockError(handle, e) : e))
     )
   })
@@ -127,13 +139,13 @@ const locked = <A, R>(call: Call, handle: string, tab: number, effect: Effect.Ef
  * URL at every call, under its lock, since a tab can get there by history, by being
  * dragged into a group, or while nobody was looking.
  */
-const webContentOnly = (instance: Instance, handle: string, tab: number, leaving = false) =>
+const webContentOnly = (web: Agent["web"], handle: string, tab: number, leaving = false) =>
   Effect.flatMap(Browser, (browser) => browser.getTab(tab)).pipe(
     Effect.flatMap(Option.match({
       onNone: (): Effect.Effect<void, CallFailure> => Effect.fail(new TabClosed({ message: `${handle} was closed.` })),
       onSome: (t) => {
         // Navigating away from a page outside the agent's origins is allowed (nothing of it is read).
-        const refused = notWebContent(t.url, leaving ? { ...instance.web, origins: undefined } : instance.web)
+        const refused = notWebContent(t.url, leaving ? { ...web, origins: undefined } : web)
         return refused === undefined
           ? Effect.void
           : Effect.fail(new NotWebContent({ message: `${handle} shows ${t.url.split(/[?#]/)[0]}: ${refused}. Navigate it to a web page, or close it.` }))
@@ -179,7 +191,12 @@ const openTab = (instance: Instance, url: string) =>
     const opened = yield* browser.openTab(url).pipe(
       Effect.catchTag("BrowserError", (e) => Effect.fail(new Internal({ message: `could not open a tab: ${e.message}` })))
     )
-    return { opened, handle: yield* Effect.flatMap(Instances, (i) => i.adopt(instance, opened.id)) }
+    const handle = yield* Effect.flatMap(Instances, (i) => i.adopt(instance.id, opened.id))
+    if (Option.isNone(handle)) {
+      yield* browser.closeTab(opened.id)
+      return yield* Effect.fail(new Internal({ message: "this instance is disconnecting" }))
+    }
+    return { opened, handle: handle.value }
   }))
 
 /**
@@ -188,7 +205,7 @@ const openTab = (instance: Instance, url: string) =>
  */
 const pageTab = (instance: Instance, handle: string | undefined) =>
   Effect.gen(function*() {
-    if (handle === undefined && Option.isNone(yield* Ref.get(instance.current))) {
+    if (handle === undefined && (yield* agentOf(instance)).current === undefined) {
       const { handle, opened } = yield* openTab(instance, "about:blank")
       return { handle, tab: opened.id, shared: false }
     }
@@ -205,7 +222,8 @@ const onPage = <A extends object, R>(
   Effect.gen(function*() {
     const resolved = yield* pageTab(call.instance, handle)
     yield* leasedIfShared(call, resolved)
-    const guarded = webContentOnly(call.instance, resolved.handle, resolved.tab, leaving).pipe(
+    const agent = yield* agentOf(call.instance)
+    const guarded = webContentOnly(agent.web, resolved.handle, resolved.tab, leaving).pipe(
       Effect.zipRight(pageOf(resolved.tab)),
       Effect.zipRight(op(resolved.tab))
     )
@@ -217,13 +235,13 @@ const run = {
   "tabs.list": (call: Call) => list(call.instance),
   "tabs.new": (call: Call, params: ParamsOf<"tabs.new">) =>
     Effect.gen(function*() {
-      const url = yield* Page.checkUrl(params.url ?? "about:blank", call.instance.web)
+      const url = yield* Page.checkUrl(params.url ?? "about:blank", (yield* agentOf(call.instance)).web)
       return yield* withList(call.instance, (yield* openTab(call.instance, url)).handle)
     }),
   "tabs.select": (call: Call, params: ParamsOf<"tabs.select">) =>
     Effect.gen(function*() {
       const { handle, tab } = yield* resolve(call.instance, params.tab)
-      yield* Effect.flatMap(Instances, (i) => i.select(call.instance, handle))
+      yield* Effect.flatMap(Instances, (i) => i.select(call.instance.id, handle))
       return yield* locked(call, handle, tab, withList(call.instance, handle))
     }),
   "tabs.close": (call: Call, params: ParamsOf<"tabs.close">) =>
@@ -235,16 +253,15 @@ const run = {
         return yield* Effect.fail(new NotOwned({ message: `${handle} is a tab the user shared; only the user closes it. Unlock it when you are done (browser_tab_unlock).` }))
       }
       // Forget the handle before closing, so the tab's removal is not reported as the user's doing.
-      yield* locked(call, handle, tab, instances.drop(call.instance, handle).pipe(Effect.zipRight(browser.closeTab(tab))))
+      yield* locked(call, handle, tab, instances.drop(call.instance.id, handle).pipe(Effect.zipRight(browser.closeTab(tab))))
       return yield* list(call.instance)
     }),
   "tab.lock": (call: Call, params: ParamsOf<"tab.lock">) =>
     Effect.gen(function*() {
       const locks = yield* TabLocks
-      yield* Effect.flatMap(Instances, (i) => i.sync(call.instance))
+      yield* Effect.flatMap(Instances, (i) => i.sync(call.instance.id))
       const { handle, tab } = yield* resolve(call.instance, params.tab)
-      const who = yield* Ref.get(call.instance.who)
-      const lease = yield* locks.lease(tab, who, Duration.seconds(params.ttlSeconds), {
+      const lease = yield* locks.lease(tab, who(yield* agentOf(call.instance)), Duration.seconds(params.ttlSeconds), {
         wait: Duration.seconds(params.waitSeconds),
         label: handle,
         onWait: call.progress
@@ -255,7 +272,7 @@ const run = {
     Effect.gen(function*() {
       const locks = yield* TabLocks
       const { handle, tab } = yield* resolve(call.instance, params.tab)
-      return { tab: handle, released: yield* locks.unlock(tab, yield* Ref.get(call.instance.who)) }
+      return { tab: handle, released: yield* locks.unlock(tab, who(yield* agentOf(call.instance))) }
     }),
   "locks.figures": (call: Call) =>
     Effect.gen(function*() {
@@ -283,9 +300,9 @@ const run = {
       }
     }),
   "page.navigate": (call: Call, params: ParamsOf<"page.navigate">) =>
-    onPage(call, params.tab, (tab) => Page.navigate(tab, params.url, call.instance.web).pipe(Effect.flatMap(thenSnapshot(tab, params.snapshot))), true),
+    onPage(call, params.tab, (tab) => Effect.flatMap(agentOf(call.instance), (agent) => Page.navigate(tab, params.url, agent.web)).pipe(Effect.flatMap(thenSnapshot(tab, params.snapshot))), true),
   "page.history": (call: Call, params: ParamsOf<"page.history">) =>
-    onPage(call, params.tab, (tab) => Page.history(tab, params.action, call.instance.web).pipe(Effect.flatMap(thenSnapshot(tab, params.snapshot))), true),
+    onPage(call, params.tab, (tab) => Effect.flatMap(agentOf(call.instance), (agent) => Page.history(tab, params.action, agent.web)).pipe(Effect.flatMap(thenSnapshot(tab, params.snapshot))), true),
   "page.evaluate": (call: Call, params: ParamsOf<"page.evaluate">) =>
     onPage(call, params.tab, (tab) => Page.evaluate(tab, params.function, params.args, params.ref)),
   "page.snapshot": (call: Call, params: ParamsOf<"page.snapshot">) =>
@@ -338,7 +355,7 @@ const run = {
   "page.screenshot": (call: Call, params: ParamsOf<"page.screenshot">) => onPage(call, params.tab, (tab) => Page.screenshot(tab, params)),
   "page.pdf": (call: Call, params: ParamsOf<"page.pdf">) => onPage(call, params.tab, (tab) => Page.pdf(tab)),
   "instance.update": (call: Call, params: ParamsOf<"instance.update">) =>
-    Effect.flatMap(Instances, (instances) => instances.rename(call.instance, params.clientName)).pipe(Effect.as({}))
+    Effect.flatMap(Instances, (instances) => instances.rename(call.instance.id, params.clientName)).pipe(Effect.as({}))
 } satisfies { readonly [M in MethodName]: (call: Call, params: ParamsOf<M>) => Effect.Effect<unknown, CallFailure, Needs> }
 
 const issue = (e: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(e)

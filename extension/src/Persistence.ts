@@ -1,10 +1,11 @@
 /**
- * Keeps the instances' state in `chrome.storage.session` (cleared when the browser
- * quits, kept across service worker restarts): written when it changes (checked twice
- * a second), read once at start-up.
+ * Keeps the agents' state and their leases in `chrome.storage.session` (cleared when the
+ * browser quits, kept across service worker restarts): written after each change (changes
+ * that come while one is written are written together, once), read once at start-up.
  */
-import { Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
+import { Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import { Instances, Snapshot } from "./Instances.js"
+import { TabLocks } from "./TabLocks.js"
 
 const KEY = "tabmux.state"
 const SnapshotJson = Schema.parseJson(Snapshot)
@@ -15,15 +16,17 @@ export const load: Effect.Effect<Option.Option<Snapshot>> = Effect.promise(() =>
   Effect.catchAll((e) => Effect.logWarning(`saved state ignored (unreadable): ${e.message}`).pipe(Effect.as(Option.none())))
 )
 
-export const layer = (every: Duration.DurationInput = Duration.millis(500)) =>
+export const layer = (gather: Duration.DurationInput = Duration.millis(50)) =>
   Layer.scopedDiscard(Effect.gen(function*() {
     const instances = yield* Instances
-    let last = ""
-    const save = Effect.gen(function*() {
-      const text = Schema.encodeSync(SnapshotJson)(yield* instances.snapshot)
-      if (text === last) return
-      yield* Effect.promise(() => chrome.storage.session.set({ [KEY]: text }))
-      last = text
-    })
-    yield* Effect.forkScoped(Effect.repeat(save, Schedule.spaced(every)))
+    const locks = yield* TabLocks
+    yield* Stream.merge(instances.changes, locks.changes).pipe(
+      // One pending change stands for all that come meanwhile.
+      Stream.buffer({ capacity: 1, strategy: "sliding" }),
+      Stream.tap(() => Effect.sleep(gather)),
+      Stream.mapEffect(() => Effect.map(instances.snapshot, Schema.encodeSync(SnapshotJson))),
+      Stream.changes,
+      Stream.runForEach((text) => Effect.promise(() => chrome.storage.session.set({ [KEY]: text }))),
+      Effect.forkScoped
+    )
   }))

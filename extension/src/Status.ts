@@ -3,7 +3,7 @@
  * the user's own view of their browser, so it shows everything; agents never get it.
  * The worker answers `{type: "status"}` runtime messages with it.
  */
-import { Effect, Layer, Option, Ref, Runtime, Schema } from "effect"
+import { Effect, Layer, Option, Runtime, Schema } from "effect"
 import { Locks } from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
 import { Credentials } from "./Credentials.js"
@@ -72,13 +72,12 @@ export const status = Effect.gen(function*() {
     range: `${first}-${last}`,
     instances: yield* Effect.forEach(all, (i) =>
       Effect.gen(function*() {
-        const current = yield* Ref.get(i.current)
-        const tabs = yield* Effect.forEach(yield* tabsOf(i), ({ handle, shared, tab }) =>
-          Effect.map(browser.getTab(tab), Option.map((t): StatusTab => ({ handle, tab, title: t.title, url: t.url, shared, current: Option.contains(current, handle) }))))
+        const tabs = yield* Effect.forEach(tabsOf(i), ({ handle, shared, tab }) =>
+          Effect.map(browser.getTab(tab), Option.map((t): StatusTab => ({ handle, tab, title: t.title, url: t.url, shared, current: i.current === handle }))))
         return {
           id: i.id,
-          name: (yield* Ref.get(i.who)).name,
-          connected: yield* Ref.get(i.attached),
+          name: i.name,
+          connected: i.connected,
           busy: yield* Effect.forEach(views.filter((v) => v.busyWith?.instanceId === i.id), (v) => title(v.tab)),
           leases: yield* Effect.forEach(views.filter((v) => v.lease?.who.instanceId === i.id), (v) =>
             Effect.map(title(v.tab), (t) => ({ title: t, secondsLeft: Math.max(0, Math.round(((v.lease?.expiresAt ?? now) - now) / 1000)) }))),

@@ -8,7 +8,7 @@
  * waiter is a `Deferred` completed by whichever step grants it.
  */
 import type { Locks } from "../../src/protocol/index.js"
-import { Clock, Context, Data, Deferred, Duration, Effect, FiberMap, Layer, Option, PubSub, Ref, type Scope, Stream } from "effect"
+import { Clock, Context, Data, Deferred, Duration, Effect, FiberMap, Layer, Option, PubSub, Ref, type Scope, Stream, SubscriptionRef } from "effect"
 
 /** Who holds or waits: an instance, with the name other agents see in errors. */
 export interface Who {
@@ -124,6 +124,8 @@ export class TabLocks extends Context.Tag("tabmux/TabLocks")<TabLocks, {
   /** An instance's lock figures since it connected (kept until `releaseInstance`). */
   readonly figures: (instanceId: string) => Effect.Effect<LockFigures>
   readonly events: Stream.Stream<LockEvent>
+  /** Told whenever a lock, lease, waiter or the pause changes. */
+  readonly changes: Stream.Stream<void>
   /**
    * The user paused (or resumed) all agents: while paused no lease runs out; on resume
    * every lease has the time it had left when the pause began.
@@ -162,12 +164,12 @@ type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, 
 const holderName = (s: TabState | undefined) => s?.lease?.who.name ?? s?.op?.who.name
 
 export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = Effect.gen(function*() {
-  const tabs = yield* Ref.make(new Map<number, TabState>())
+  const tabs = yield* SubscriptionRef.make(new Map<number, TabState>())
   const timers = yield* FiberMap.make<number>()
   const events = yield* PubSub.unbounded<LockEvent>()
   const figures = yield* Ref.make(new Map<string, LockFigures>())
   /** When the user paused all agents, if they did. */
-  const pausedAt = yield* Ref.make(Option.none<number>())
+  const pausedAt = yield* SubscriptionRef.make(Option.none<number>())
   let nextId = 1
 
   const count = (instanceId: string, f: (figures: LockFigures) => LockFigures) =>
@@ -389,6 +391,7 @@ export const make: Effect.Effect<typeof TabLocks.Service, never, Scope.Scope> = 
     view,
     figures: (instanceId) => Effect.map(Ref.get(figures), (map) => map.get(instanceId) ?? noFigures),
     events: Stream.fromPubSub(events),
+    changes: Stream.merge(tabs.changes, pausedAt.changes).pipe(Stream.as(undefined)),
     pause,
     paused: Effect.map(Ref.get(pausedAt), Option.isSome),
     inUse: (tab) => Effect.map(Ref.get(tabs), (map) => map.has(tab))

@@ -18,6 +18,17 @@ const setup = Effect.gen(function*() {
   return { memory, context }
 })
 
+/** Agent "a" with one tab (t1, Chrome's 100), and the first piece of news about it, awaited. */
+const agentWithTab = Effect.gen(function*() {
+  const { context, memory } = yield* setup
+  const i = yield* Instances.Instances.pipe(Effect.provide(context))
+  const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60), web: { allowFile: false } })
+  yield* handle(call(a), "tabs.new", {}).pipe(Effect.provide(context))
+  const reported = yield* Effect.fork(Stream.runHead(i.news))
+  yield* Effect.repeatN(Effect.yieldNow(), 10)
+  return { a, context, memory, reported }
+})
+
 describe("Instances", () => {
   it.scoped("on disconnect, closes the instance's tabs first and only then releases its locks", () =>
     Effect.gen(function*() {
@@ -28,7 +39,7 @@ describe("Instances", () => {
       const a = yield* Effect.flatMap(instances, (i) => i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60), web: { allowFile: false } })).pipe(Scope.extend(scope))
       yield* handle(call(a), "tabs.new", { url: "http://x/1" }).pipe(Effect.provide(context))
       yield* handle(call(a), "tabs.new", { url: "http://x/2" }).pipe(Effect.provide(context))
-      const who = yield* Ref.get(a.who)
+      const who = Instances.who(Option.getOrThrow(yield* Effect.flatMap(instances, (i) => i.agent(a.id))))
       yield* locks.lease(100, who, Duration.seconds(60), { wait: Duration.seconds(1), label: "t1" })
       // Someone else waits for that tab: it must not get it before the tab is closed.
       const other = yield* Effect.fork(locks.withTab(100, { instanceId: "b", name: "b" }, { wait: Duration.seconds(10), label: "x" },
@@ -76,12 +87,7 @@ describe("Instances", () => {
 
   it.scoped("a tab the user closes is forgotten and reported to its owner", () =>
     Effect.gen(function*() {
-      const { context, memory } = yield* setup
-      const i = yield* Instances.Instances.pipe(Effect.provide(context))
-      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60), web: { allowFile: false } })
-      yield* handle(call(a), "tabs.new", {}).pipe(Effect.provide(context))
-      const reported = yield* Effect.fork(Stream.runHead(i.news))
-      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      const { a, context, memory, reported } = yield* agentWithTab
       yield* memory.browser.closeTab(100)
       expect(yield* Fiber.join(reported)).toEqual(Option.some({ instanceId: "a", event: { type: "event", name: "tab.closed", data: { tab: "t1" } } }))
       const listed: any = yield* handle(call(a), "tabs.list", {}).pipe(Effect.provide(context))
@@ -90,12 +96,7 @@ describe("Instances", () => {
 
   it.scoped("a tab an instance's page opens (a popup) is its own too, in its group; its current tab stays; others' pages' tabs are not", () =>
     Effect.gen(function*() {
-      const { context, memory } = yield* setup
-      const i = yield* Instances.Instances.pipe(Effect.provide(context))
-      const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60), web: { allowFile: false } })
-      yield* handle(call(a), "tabs.new", {}).pipe(Effect.provide(context))
-      const reported = yield* Effect.fork(Stream.runHead(i.news))
-      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      const { a, context, memory, reported } = yield* agentWithTab
       const popup = yield* memory.openFrom(100, "https://example.com/popup")
       expect(yield* Fiber.join(reported)).toEqual(Option.some({ instanceId: "a", event: { type: "event", name: "tab.opened", data: { tab: "t2", from: "t1" } } }))
       const listed: any = yield* handle(call(a), "tabs.list", {}).pipe(Effect.provide(context))
@@ -115,7 +116,7 @@ describe("Instances", () => {
       const a = yield* i.register({ id: "a", clientName: "agent-a", port: 1, policy: "close", token: "tok", grace: Duration.seconds(60), web: { allowFile: false } })
       yield* handle(call(a), "tabs.new", {}).pipe(Effect.provide(context))
       const userTab = yield* memory.browser.openTab("http://user/")
-      const group = Option.getOrThrow(yield* Ref.get(a.group))
+      const group = Option.getOrThrow(Option.flatMapNullable(yield* i.agent(a.id), (x) => x.group))
       yield* memory.browser.group([userTab.id], Option.some(group), "agent-a", "blue")
       const listed: any = yield* handle(call(a), "tabs.list", {}).pipe(Effect.provide(context))
       expect(listed.tabs.map((t: any) => [t.tab, t.url, t.shared])).toEqual([["t1", "about:blank", false], ["t2", "http://user/", false]])

@@ -100,7 +100,7 @@ describe("disconnect policies", () => {
       const memory = yield* MemoryBrowser.make
       const before = yield* setup(Option.none(), memory)
       const { instance } = yield* before.connect(registration({ policy: "close" }), 2)
-      yield* before.locks.lease(101, yield* Ref.get(instance.who), Duration.seconds(60), { wait: Duration.zero, label: "t2" })
+      yield* before.locks.lease(101, Instances.who(Option.getOrThrow(yield* before.instances.agent(instance.id))), Duration.seconds(60), { wait: Duration.zero, label: "t2" })
       const saved = yield* before.instances.snapshot
       expect(saved.leases.map((l) => [l.tab, l.instanceId])).toEqual([[101, "a"]])
 
