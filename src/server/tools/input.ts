@@ -35,7 +35,7 @@ export const act = (tab: string | undefined, action: PageAction) =>
   Effect.gen(function*() {
     const bridge = yield* Bridge
     const config = yield* ServerConfig
-    const result = yield* bridge.call("page.act", { action, snapshot: config.snapshotAfterAction === "full", ...(tab === undefined ? {} : { tab }) })
+    const result = yield* bridge.call("page.act", { action, snapshot: config.snapshotAfterAction === "full", tab })
     return { text: describeAction(result), structured: result }
   })
 

@@ -27,7 +27,7 @@ export const browserTabLock = make({
     Effect.gen(function*() {
       const bridge = yield* Bridge
       const lease = yield* bridge.call("tab.lock", {
-        ...(input.tab === undefined ? {} : { tab: input.tab }),
+        tab: input.tab,
         ttlSeconds: input.ttlSeconds ?? 60,
         waitSeconds: input.waitSeconds ?? 30
       })
@@ -46,7 +46,7 @@ export const browserTabUnlock = make({
   output: Schema.Struct({ tab: Schema.String, released: Schema.Boolean }),
   handler: (input) =>
     Effect.map(Bridge, (bridge) => bridge).pipe(
-      Effect.flatMap((bridge) => bridge.call("tab.unlock", input.tab === undefined ? {} : { tab: input.tab })),
+      Effect.flatMap((bridge) => bridge.call("tab.unlock", { tab: input.tab })),
       Effect.map((r) => ({
         text: r.released ? `Released ${r.tab}.` : `You did not hold ${r.tab} (nothing to release).`,
         structured: r

@@ -15,7 +15,6 @@ const describePage = (page: typeof PageState.Type) =>
     page.snapshot === undefined ? undefined : `Snapshot:\n${page.snapshot}`
   ].filter((l) => l !== undefined).join("\n")
 
-const withTab = <P extends object>(tab: string | undefined, params: P) => (tab === undefined ? params : { ...params, tab })
 
 /** Whether a page call also answers with the page's snapshot (as Playwright MCP does), unless `--snapshot-after-action none`. */
 const snapshotAfter = Effect.map(ServerConfig, (config) => config.snapshotAfterAction === "full")
@@ -31,7 +30,7 @@ export const browserNavigate = make({
   }),
   output: PageState,
   handler: (input) =>
-    Effect.flatMap(Effect.all([Bridge, snapshotAfter]), ([bridge, snapshot]) => bridge.call("page.navigate", withTab(input.tab, { url: input.url, snapshot }))).pipe(
+    Effect.flatMap(Effect.all([Bridge, snapshotAfter]), ([bridge, snapshot]) => bridge.call("page.navigate", { tab: input.tab, url: input.url, snapshot })).pipe(
       Effect.map((page) => ({ text: describePage(page), structured: page }))
     )
 })
@@ -44,7 +43,7 @@ const historyTool = (name: string, action: "back" | "forward" | "reload", title:
     input: Schema.Struct({ tab: tabArgument }),
     output: PageState,
     handler: (input) =>
-      Effect.flatMap(Effect.all([Bridge, snapshotAfter]), ([bridge, snapshot]) => bridge.call("page.history", withTab(input.tab, { action, snapshot }))).pipe(
+      Effect.flatMap(Effect.all([Bridge, snapshotAfter]), ([bridge, snapshot]) => bridge.call("page.history", { tab: input.tab, action, snapshot })).pipe(
         Effect.map((page) => ({ text: describePage(page), structured: page }))
       )
   })
@@ -75,8 +74,8 @@ export const browserEvaluate = make({
       bridge.call("page.evaluate", {
         function: input.function,
         args: input.args ?? [],
-        ...(input.ref === undefined ? {} : { ref: input.ref }),
-        ...(input.tab === undefined ? {} : { tab: input.tab })
+        ref: input.ref,
+        tab: input.tab
       })).pipe(
         Effect.map((r) => ({ text: r.truncated ? `${r.json}\n(cut at 64 KB)` : r.json, structured: r }))
       )
@@ -106,7 +105,7 @@ export const browserSnapshot = make({
   }),
   handler: ({ tab, filename, ...o }) =>
     Effect.gen(function*() {
-      const s = yield* Effect.flatMap(Bridge, (bridge) => bridge.call("page.snapshot", withTab(tab, o)))
+      const s = yield* Effect.flatMap(Bridge, (bridge) => bridge.call("page.snapshot", { ...o, tab }))
       const path = filename === undefined
         ? undefined
         : yield* Effect.flatMap(Workspace, (w) => w.save("browser_snapshot", filename, "", new TextEncoder().encode(`${s.snapshot}\n`)))
@@ -140,7 +139,7 @@ export const browserWaitFor = make({
         return yield* new BadArguments({ tool: "browser_wait_for", issue: "give text, textGone or time" })
       }
       const bridge = yield* Bridge
-      const r = yield* bridge.call("page.wait", withTab(tab, { ...o, timeoutSeconds: timeoutSeconds ?? 10 }))
+      const r = yield* bridge.call("page.wait", { tab, ...o, timeoutSeconds: timeoutSeconds ?? 10 })
       return { text: `Waited ${r.ms} ms: ${r.waited}.`, structured: r }
     })
 })
@@ -166,7 +165,7 @@ export const browserTakeScreenshot = make({
     Effect.gen(function*() {
       if (fullPage && o.ref) return yield* new BadArguments({ tool: "browser_take_screenshot", issue: "give fullPage or ref, not both" })
       const bridge = yield* Bridge
-      const shot = yield* bridge.call("page.screenshot", withTab(tab, { ...o, fullPage: fullPage ?? false, type: type ?? "png" }))
+      const shot = yield* bridge.call("page.screenshot", { tab, ...o, fullPage: fullPage ?? false, type: type ?? "png" })
       const bytes = Buffer.byteLength(shot.data, "base64")
       const saved = filename === undefined
         ? undefined
@@ -191,7 +190,7 @@ export const browserConsoleMessages = make({
   }),
   output: Schema.Struct({ tab: Schema.String, messages: Schema.Array(Schema.Struct({ level: ConsoleLevel, text: Schema.String, where: Schema.optional(Schema.String) })) }),
   handler: ({ tab, level, all }) =>
-    Effect.flatMap(Bridge, (bridge) => bridge.call("page.console", withTab(tab, { level: level ?? "info", ...(all === undefined ? {} : { all }) }))).pipe(
+    Effect.flatMap(Bridge, (bridge) => bridge.call("page.console", { tab, level: level ?? "info", all })).pipe(
       Effect.map((r) => ({
         text: r.messages.length === 0
           ? "No console messages."
@@ -212,7 +211,7 @@ export const browserNetworkRequests = make({
   }),
   output: Schema.Struct({ tab: Schema.String, requests: Schema.Array(RequestSummary) }),
   handler: ({ tab, filter, includeStatic }) =>
-    Effect.flatMap(Bridge, (bridge) => bridge.call("page.network", withTab(tab, { includeStatic: includeStatic ?? false, ...(filter === undefined ? {} : { filter }) }))).pipe(
+    Effect.flatMap(Bridge, (bridge) => bridge.call("page.network", { tab, includeStatic: includeStatic ?? false, filter })).pipe(
       Effect.map((r) => ({
         text: r.requests.length === 0
           ? "No requests."
@@ -238,7 +237,7 @@ export const browserNetworkRequest = make({
   handler: ({ tab, id, filename }) =>
     Effect.gen(function*() {
       const bridge = yield* Bridge
-      const { request: { bodyBase64, ...q }, ...r } = yield* bridge.call("page.request", withTab(tab, { id, ...(filename === undefined ? {} : { whole: true }) }))
+      const { request: { bodyBase64, ...q }, ...r } = yield* bridge.call("page.request", { tab, id, whole: filename !== undefined })
       if (filename !== undefined && bodyBase64 === undefined) {
         return yield* new BadArguments({ tool: "browser_network_request", issue: `filename: request ${id} has no body to save (${q.failed ?? (q.finished ? "the browser no longer has it, or it is over 10 MB" : "it has not finished")})` })
       }
@@ -275,7 +274,7 @@ export const browserResize = make({
   }),
   output: Schema.Struct({ tab: Schema.String, width: Schema.Int, height: Schema.Int }),
   handler: ({ tab, ...o }) =>
-    Effect.flatMap(Bridge, (bridge) => bridge.call("page.resize", withTab(tab, o))).pipe(
+    Effect.flatMap(Bridge, (bridge) => bridge.call("page.resize", { ...o, tab })).pipe(
       Effect.map((r) => ({ text: `${r.tab} now has a ${r.width}×${r.height} viewport.`, structured: r }))
     )
 })
@@ -292,7 +291,7 @@ export const browserPdfSave = make({
   handler: ({ tab, filename }) =>
     Effect.gen(function*() {
       const bridge = yield* Bridge
-      const printed = yield* bridge.call("page.pdf", withTab(tab, {}))
+      const printed = yield* bridge.call("page.pdf", { tab })
       const saved = yield* Effect.flatMap(Workspace, (w) =>
         w.save("browser_pdf_save", filename, `page-${printed.tab}-${Date.now()}.pdf`, Buffer.from(printed.data, "base64")))
       const bytes = Buffer.byteLength(printed.data, "base64")

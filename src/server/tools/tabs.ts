@@ -40,7 +40,7 @@ export const browserTabs = make({
           return { text: describe(tabs), structured: { tabs } }
         }
         case "new": {
-          const { tab, tabs } = yield* bridge.call("tabs.new", input.url === undefined ? {} : { url: input.url })
+          const { tab, tabs } = yield* bridge.call("tabs.new", { url: input.url })
           return { text: `Opened ${tab}.\n${describe(tabs)}`, structured: { tabs } }
         }
         case "select": {
@@ -51,7 +51,7 @@ export const browserTabs = make({
           return { text: `Selected ${input.tab}.\n${describe(tabs)}`, structured: { tabs } }
         }
         case "close": {
-          const { tabs } = yield* bridge.call("tabs.close", input.tab === undefined ? {} : { tab: input.tab })
+          const { tabs } = yield* bridge.call("tabs.close", { tab: input.tab })
           return { text: `Closed ${input.tab ?? "the current tab"}.\n${describe(tabs)}`, structured: { tabs } }
         }
       }
