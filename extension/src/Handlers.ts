@@ -7,6 +7,7 @@
 import { Duration, Effect, Option, ParseResult, Schema, Stream } from "effect"
 import {
   BadParams,
+  CALL_WAIT_SECONDS,
   type CallFailure,
   Internal,
   isMethodName,
@@ -44,7 +45,7 @@ export interface Call {
 export type Needs = Browser | Instances | TabLocks | Driver | TabSessions
 
 /** How long an operation waits for a tab another call holds. */
-const OP_WAIT = Duration.seconds(8)
+const OP_WAIT = Duration.seconds(CALL_WAIT_SECONDS)
 
 /** The caller's agent as it is now. */
 const agentOf = (instance: Instance) =>
@@ -70,11 +71,11 @@ const resolve = (instance: Instance, handle: string | undefined) =>
     const shared = agent.shared.get(chosen)
     const tab = owned ?? shared
     if (tab === undefined && agent.takenBack.has(chosen)) {
-      return yield* Effect.fail(new TakenBack({ message: `The user took ${chosen} back: it is theirs again, and no agent may drive it. Open a tab of your own (browser_tabs {"action": "new"}).` }))
+      return yield* Effect.fail(new TakenBack({ tab: chosen, message: `The user took ${chosen} back: it is theirs again, and no agent may drive it. Open a tab of your own (browser_tabs {"action": "new"}).` }))
     }
     if (tab === undefined) {
       const issued = /^t\d+$/.test(chosen) && Number(chosen.slice(1)) < agent.nextHandle
-      return yield* Effect.fail(new TabNotFound({ message: `${issued ? `${chosen} is gone (closed, or the browser restarted)` : `No tab ${chosen} among yours`} (${ownTabs(agent)}). ` +
+      return yield* Effect.fail(new TabNotFound({ tab: chosen, message: `${issued ? `${chosen} is gone (closed, or the browser restarted)` : `No tab ${chosen} among yours`} (${ownTabs(agent)}). ` +
           "List them with browser_tabs {\"action\": \"list\"}." }))
     }
     return { handle: chosen, tab, shared: owned === undefined }
@@ -105,7 +106,7 @@ const list = (instance: Instance) =>
 /** The tab a call was about, and all the instance's tabs after it (so the agent needs no second call to list them). */
 const withList = (instance: Instance, handle: string) =>
   Effect.flatMap(list(instance), ({ tabs }) =>
-    tabs.some((t) => t.tab === handle) ? Effect.succeed({ tab: handle, tabs }) : Effect.fail(new TabNotFound({ message: `${handle} was closed.` })))
+    tabs.some((t) => t.tab === handle) ? Effect.succeed({ tab: handle, tabs }) : Effect.fail(new TabNotFound({ tab: handle, message: `${handle} was closed.` })))
 
 /** The page's snapshot added to a result, when asked for (a page that cannot be read adds none). */
 const thenSnapshot = (tab: number, wanted: boolean) => <A extends object>(result: A) =>
@@ -113,12 +114,24 @@ const thenSnapshot = (tab: number, wanted: boolean) => <A extends object>(result
     ? Snapshot.take(tab).pipe(Effect.map((s): A & { snapshot?: string } => ({ ...result, snapshot: s.text })), Effect.orElseSucceed(() => result))
     : Effect.succeed(result)
 
-const lockError = (handle: string, e: LockTimeout | TabGone | InstanceGone): CallFailure => {
+/** What an agent can do about a wait that ran out: a call waits a fixed time, a lease as long as it asked. */
+const WAIT_ADVICE = {
+  call: `A call waits up to ${Duration.format(OP_WAIT)} for a tab another call or agent holds: try again later, ` +
+    "or queue for it as long as you need with browser_tab_lock {\"tab\": ..., \"waitSeconds\": ...} and act under your lease.",
+  lease: "Try again later, or wait longer (waitSeconds)."
+} as const
+
+const lockError = (handle: string, e: LockTimeout | TabGone | InstanceGone, waiting: keyof typeof WAIT_ADVICE = "call"): CallFailure => {
   switch (e._tag) {
     case "LockTimeout":
-      return new LockWaitedTooLong({ message: e.message })
+      return new LockWaitedTooLong({
+        message: `${e.message} ${WAIT_ADVICE[waiting]}`,
+        tab: handle,
+        holder: e.holder,
+        waitedSeconds: Duration.toSeconds(e.waited)
+      })
     case "TabGone":
-      return new TabClosed({ message: `${handle} was closed.` })
+      return new TabClosed({ tab: handle, message: `${handle} was closed.` })
     case "InstanceGone":
       return new Internal({ message: "this instance is disconnecting" })
   }
@@ -142,13 +155,13 @@ const locked = <A, R>(call: Call, handle: string, tab: number, effect: Effect.Ef
 const webContentOnly = (web: Agent["web"], handle: string, tab: number, leaving = false) =>
   Effect.flatMap(Browser, (browser) => browser.getTab(tab)).pipe(
     Effect.flatMap(Option.match({
-      onNone: (): Effect.Effect<void, CallFailure> => Effect.fail(new TabClosed({ message: `${handle} was closed.` })),
+      onNone: (): Effect.Effect<void, CallFailure> => Effect.fail(new TabClosed({ tab: handle, message: `${handle} was closed.` })),
       onSome: (t) => {
         // Navigating away from a page outside the agent's origins is allowed (nothing of it is read).
         const refused = notWebContent(t.url, leaving ? { ...web, origins: undefined } : web)
         return refused === undefined
           ? Effect.void
-          : Effect.fail(new NotWebContent({ message: `${handle} shows ${t.url.split(/[?#]/)[0]}: ${refused}. Navigate it to a web page, or close it.` }))
+          : Effect.fail(new NotWebContent({ url: t.url, message: `${handle} shows ${t.url.split(/[?#]/)[0]}: ${refused}. Navigate it to a web page, or close it.` }))
       }
     }))
   )
@@ -161,10 +174,10 @@ const webContentOnly = (web: Agent["web"], handle: string, tab: number, leaving 
 const closedMeanwhile = (handle: string, tab: number) =>
   Effect.raceFirst(
     Effect.flatMap(Browser, (browser) => Stream.runHead(Stream.filter(browser.tabRemoved, (id) => id === tab))).pipe(
-      Effect.zipRight(Effect.fail(new TabClosed({ message: `${handle} was closed while the call ran; nothing more was done in it.` })))
+      Effect.zipRight(Effect.fail(new TabClosed({ tab: handle, message: `${handle} was closed while the call ran; nothing more was done in it.` })))
     ),
     Effect.flatMap(Instances, (instances) => Stream.runHead(Stream.filter(instances.tookBack, (id) => id === tab))).pipe(
-      Effect.zipRight(Effect.fail(new TakenBack({ message: `The user took ${handle} back while the call ran; nothing more was done in it.` })))
+      Effect.zipRight(Effect.fail(new TakenBack({ tab: handle, message: `The user took ${handle} back while the call ran; nothing more was done in it.` })))
     )
   )
 
@@ -265,7 +278,7 @@ const run = {
         wait: Duration.seconds(params.waitSeconds),
         label: handle,
         onWait: call.progress
-      }).pipe(Effect.mapError((e) => lockError(handle, e)))
+      }).pipe(Effect.mapError((e) => lockError(handle, e, "lease")))
       return { tab: handle, ttlSeconds: params.ttlSeconds, expiresAt: lease.expiresAt }
     }),
   "tab.unlock": (call: Call, params: ParamsOf<"tab.unlock">) =>

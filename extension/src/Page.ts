@@ -24,7 +24,7 @@ const AFTER_READY = Duration.seconds(3)
  */
 export const checkUrl = (text: string, options: WebContentOptions): Effect.Effect<string, CallFailure> => {
   const refused = notWebContent(text, options)
-  if (refused !== undefined) return Effect.fail(new NotWebContent({ message: refused }))
+  if (refused !== undefined) return Effect.fail(new NotWebContent({ url: text, message: refused }))
   if (text.startsWith("data:")) {
     return Effect.fail(new BadParams({ message: "Chrome does not let extensions load data: URLs in a tab: serve the page over http(s), or open about:blank and build it with browser_evaluate" }))
   }
@@ -110,9 +110,9 @@ export const navigate = (tab: number, target: string, web: WebContentOptions) =>
         yield* Effect.sleep(Duration.millis(100))
         const landed = yield* Effect.option(whereIs(tab))
         if (Option.isSome(landed)) yield* checkUrl(landed.value.url, web)
-        return yield* Effect.fail(new NotWebContent({ message: `could not load ${url}: it led to an origin this agent may not visit (--allowed-origins / --blocked-origins)` }))
+        return yield* Effect.fail(new NotWebContent({ url, message: `could not load ${url}: it led to an origin this agent may not visit (--allowed-origins / --blocked-origins)` }))
       }
-      if (result.errorText) return yield* Effect.fail(new NavigationFailed({ message: `could not load ${url}: ${result.errorText}` }))
+      if (result.errorText) return yield* Effect.fail(new NavigationFailed({ url, message: `could not load ${url}: ${result.errorText}` }))
       // No loaderId: a same-document navigation (a #fragment), which fires no load event.
       return result.loaderId !== undefined
     })).pipe(

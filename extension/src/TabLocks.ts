@@ -51,8 +51,7 @@ export class LockTimeout extends Data.TaggedError("LockTimeout")<{
   readonly waited: Duration.Duration
 }> {
   override get message() {
-    return `${this.tab} is busy${this.holder ? `: ${this.holder} holds it` : ""}; gave up after ${Duration.format(this.waited)}. ` +
-      "Try again later, or wait longer (waitSeconds)."
+    return `${this.tab} is busy${this.holder ? `: ${this.holder} holds it` : ""}; gave up after ${Duration.format(this.waited)}.`
   }
 }
 

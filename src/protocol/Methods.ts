@@ -30,6 +30,9 @@ const method = <P, PI, R, RI>(spec: {
 }
 
 /** A tab as an agent addresses it: a per-instance handle (`t1`, `t2`, ...), never a Chrome tab id or index. */
+/** How long a call waits for a tab another call or agent holds before it fails (a lease waits as long as asked). */
+export const CALL_WAIT_SECONDS = 8
+
 export const TabHandle = Schema.String.pipe(
   Schema.pattern(/^t[1-9][0-9]*$/),
   Schema.annotations({ description: "A tab handle from browser_tabs, like \"t1\"." })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Layer, Option, Ref, Scope, Stream } from "effect"
+import { Duration, Effect, Exit, Fiber, Layer, Option, Ref, Scope, Stream, TestClock } from "effect"
 import { retryDelay } from "../../extension/src/Discovery.js"
 import * as Driver from "../../extension/src/Driver.js"
 import * as TabSessions from "../../extension/src/TabSessions.js"
@@ -92,6 +92,23 @@ describe("Instances", () => {
       expect(yield* Fiber.join(reported)).toEqual(Option.some({ instanceId: "a", event: { type: "event", name: "tab.closed", data: { tab: "t1" } } }))
       const listed: any = yield* handle(call(a), "tabs.list", {}).pipe(Effect.provide(context))
       expect(listed.tabs).toEqual([])
+    }))
+
+  it.scoped("a call on a tab another call holds waits 8 s, then fails naming the tab and how to wait longer (a lease), with its fields", () =>
+    Effect.gen(function*() {
+      const { a, context } = yield* agentWithTab
+      const locks = yield* TabLocks.TabLocks.pipe(Effect.provide(context))
+      // Another call of the agent's holds t1 (a long wait for text, say).
+      yield* Effect.fork(locks.withTab(100, { instanceId: "a", name: "agent-a" }, { wait: Duration.zero, label: "t1" }, Effect.never))
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      const waiting = yield* Effect.fork(Effect.flip(handle(call(a), "page.snapshot", { tab: "t1" }).pipe(Effect.provide(context))))
+      yield* TestClock.adjust(Duration.seconds(7))
+      expect(Option.isNone(yield* Fiber.poll(waiting))).toBe(true)
+      yield* TestClock.adjust(Duration.seconds(2))
+      const error: any = yield* Fiber.join(waiting)
+      expect(error).toMatchObject({ _tag: "LockTimeout", tab: "t1", holder: "agent-a", waitedSeconds: 8 })
+      expect(error.message).toContain("browser_tab_lock")
+      expect(error.message).not.toContain("(waitSeconds)")
     }))
 
   it.scoped("a tab an instance's page opens (a popup) is its own too, in its group; its current tab stays; others' pages' tabs are not", () =>

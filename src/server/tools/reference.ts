@@ -3,6 +3,7 @@
  * registry itself, so the documentation cannot drift from what clients are offered:
  * `npm run docs` writes it, and a test fails when the committed copy is out of date.
  */
+import { CALL_WAIT_SECONDS } from "../../protocol/index.js"
 import { tools } from "./index.js"
 
 interface JsonSchema {
@@ -54,7 +55,10 @@ const DIFFERENCES = [
   "(`mailto:`, `ftp:`, an app's own scheme) are not clicked: Chrome's prompt for them would block the page.",
   "- **`browser_drop`** takes files or data, not both at once (Chrome's drag carries one or the other).",
   "- **Tabs** are named by handles (`t1`) that are never reused, not by index, and every agent sees only its own tabs. " +
-  "Agents' tabs stay in the background: screenshots of them are slower (the browser draws a hidden tab only when asked).",
+  "Agents' tabs stay in the background: screenshots of them are slower (the browser draws a hidden tab only when asked). " +
+  "A tab a page of yours opens (a popup, a link to a new tab) is yours too; the next result says so.",
+  `- **Busy tabs**: a call on a tab another call or agent holds waits up to ${CALL_WAIT_SECONDS} s, then fails naming the holder; to wait longer, ` +
+  "queue for it with `browser_tab_lock` and its `waitSeconds`, and act under the lease.",
   "- **Not offered**: coordinate (vision) tools, test-assertion and locator-generation tools, `browser_install`."
 ]
 
