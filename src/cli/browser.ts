@@ -9,7 +9,6 @@
  * Runs until the browser exits; an interrupt (Ctrl-C) closes the browser.
  */
 import { Console, Data, Duration, Effect, Option } from "effect"
-import * as ChildProcess from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -17,7 +16,6 @@ import * as Path from "node:path"
 import * as Chromium from "../server/Chromium.js"
 import { extensionDir } from "../server/Extension.js"
 import * as InstanceLock from "../server/InstanceLock.js"
-import { NoBrowser } from "../server/ManagedBrowser.js"
 import { directoryProblem } from "../server/OwnedPath.js"
 import * as NativeHost from "../server/NativeHost.js"
 
@@ -43,7 +41,7 @@ export const browser = (options: {
 }) =>
   Effect.scoped(Effect.gen(function*() {
     const binary = Chromium.find()
-    if (binary === undefined) return yield* new BrowserFailed({ message: new NoBrowser().message })
+    if (binary === undefined) return yield* new BrowserFailed({ message: Chromium.notFound() })
     if (!Fs.existsSync(Path.join(extensionDir, "manifest.json"))) {
       return yield* new BrowserFailed({ message: `the extension is not built at ${extensionDir}: run npm run build` })
     }
@@ -71,30 +69,15 @@ export const browser = (options: {
     if (!options.headless && process.platform === "linux" && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
       return yield* new BrowserFailed({ message: "no display here (DISPLAY and WAYLAND_DISPLAY are unset): run `tabmux browser --headless`, or set DISPLAY" })
     }
-    const child = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        ChildProcess.spawn(binary, [...Chromium.flags({ profile, extension: { by: "pipe" }, headless: options.headless, window: options.window }), "about:blank"], {
-          stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"]
-        })
-      ),
-      (c) => Effect.sync(() => c.exitCode === null && c.signalCode === null && c.kill("SIGTERM"))
+    const running = yield* Effect.acquireRelease(
+      Effect.sync(() => Chromium.start(binary, [...Chromium.flags({ profile, extension: { by: "pipe" }, headless: options.headless, window: options.window }), "about:blank"])),
+      ({ child }) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGTERM"))
     )
-    let stderr = ""
-    child.stderr?.on("data", (d: Buffer) => void (stderr = (stderr + d.toString("utf8")).slice(-4000)))
-    const exited = Effect.async<number | null>((resume) => {
-      if (child.exitCode !== null || child.signalCode !== null) resume(Effect.succeed(child.exitCode))
-      else child.once("exit", (c) => resume(Effect.succeed(c)))
-    })
-    const loaded = yield* Effect.raceFirst(
-      Chromium.loadUnpacked(Chromium.devtoolsPipe(child), extensionDir),
-      Effect.map(exited, (code) => ({ error: `the browser exited (code ${code}) before loading the extension` }))
-    ).pipe(Effect.timeoutTo({ duration: Duration.seconds(30), onSuccess: (r) => r, onTimeout: () => ({ error: "the browser did not answer within 30 s" }) }))
-    if ("error" in loaded) {
-      const said = stderr.trim().split("\n").slice(-3).join(" / ")
-      return yield* new BrowserFailed({ message: `${binary}: ${loaded.error}${said ? ` (it said: ${said})` : ""}` })
-    }
+    const { child } = running
+    const loaded = yield* Chromium.loadExtension(running, extensionDir)
+    if ("error" in loaded) return yield* new BrowserFailed({ message: `${binary}: ${loaded.error}` })
     yield* Console.log(`started ${binary} (pid ${child.pid}) with the tabmux extension (${loaded.id}); profile ${profile}${options.headless ? "; headless" : ""}`)
-    const code = yield* exited
+    const code = yield* running.exited
     yield* Console.log(`the browser exited${code === null ? "" : ` (code ${code})`}`)
     if (code !== 0 && code !== null) process.exitCode = code
   }))

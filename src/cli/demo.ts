@@ -21,7 +21,8 @@ import { pathToFileURL } from "node:url"
 import { packageRoot } from "../server/Extension.js"
 import * as ManagedBrowser from "../server/ManagedBrowser.js"
 
-const PORTS = "18765-18772"
+/** The demo's own range by default: never the default one, where the user's real servers and extension live. */
+export const DEMO_PORTS = "18765-18772"
 
 const page = (title: string, body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>
@@ -58,6 +59,10 @@ const refOf = (snapshot: string, line: RegExp) => {
 
 export interface DemoOptions {
   readonly headed: boolean
+  /** The port range of the demo's servers and browser. */
+  readonly ports: string
+  /** Where to keep the screenshots (a folder of the user's own); none: taken into a temporary folder, removed at the end. */
+  readonly screenshots: string | undefined
 }
 
 export const demo = (options: DemoOptions) =>
@@ -81,12 +86,15 @@ export const demo = (options: DemoOptions) =>
     )
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     const browser = yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => ManagedBrowser.launch({ headless, ports: PORTS }), catch: (e) => e as Error }),
+      Effect.tryPromise({ try: () => ManagedBrowser.launch({ headless, ports: options.ports }), catch: (e) => e as Error }),
       (b) => Effect.promise(() => b.close())
     )
     yield* say("demo", `started Chromium (${headless ? "headless" : "with a window"}) with the tabmux extension, in a throwaway profile paired with this demo's servers (native-messaging host)`)
     const dir = browser.dir
-    const shots = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-demo-screenshots-"))
+    const shots = options.screenshots ?? (yield* Effect.acquireRelease(
+      Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-demo-screenshots-"))),
+      (folder) => Effect.sync(() => Fs.rmSync(folder, { recursive: true, force: true }))
+    ))
 
     // Two servers, started as MCP clients start them.
     const start = (name: string) =>
@@ -96,7 +104,7 @@ export const demo = (options: DemoOptions) =>
             const transport = new StdioClientTransport({
               command: process.execPath,
               args: [Path.join(packageRoot, "dist", "tabmux.mjs")],
-              env: { ...process.env, TABMUX_DIR: dir, TABMUX_PORTS: PORTS, TABMUX_CONNECT_WAIT: "30", TABMUX_LOG_LEVEL: process.env.TABMUX_DEMO_DEBUG ? "debug" : "warning" } as Record<string, string>,
+              env: { ...process.env, TABMUX_DIR: dir, TABMUX_PORTS: options.ports, TABMUX_CONNECT_WAIT: "30", TABMUX_LOG_LEVEL: process.env.TABMUX_DEMO_DEBUG ? "debug" : "warning" } as Record<string, string>,
               stderr: process.env.TABMUX_DEMO_DEBUG ? "inherit" : "ignore"
             })
             // Like Claude Code or VS Code, the client names its roots: the agents may save their screenshots there.
@@ -214,5 +222,7 @@ export const demo = (options: DemoOptions) =>
       }, 15_000)
     )
     yield* say("agent-forms", `exited: its tab was closed; ${left.filter((u) => u.startsWith(base)).length} demo tabs remain (agent-reader's and the shared one)`)
-    yield* say("demo", `done in ${((performance.now() - started) / 1000).toFixed(1)} s; screenshots in ${shots}`)
+    yield* say("demo", `done in ${((performance.now() - started) / 1000).toFixed(1)} s; ` + (options.screenshots === undefined
+      ? "the screenshots were removed with the demo's temporary folders (keep them with --screenshots <folder>)"
+      : `screenshots in ${shots}`))
   }))

@@ -5,6 +5,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Duration, Effect, Either } from "effect"
+import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { GROUP_COLORS } from "../protocol/Frame.js"
 import { parseOrigins } from "../protocol/WebContent.js"
@@ -12,6 +13,7 @@ import * as ServerConfig from "../server/Config.js"
 import { defaultOrigin, extensionDir, packageVersion } from "../server/Extension.js"
 import { readFileNoFollow } from "../server/Files.js"
 import * as Logging from "../server/Logging.js"
+import { directoryProblem } from "../server/OwnedPath.js"
 import { privateFileProblem } from "../server/UserSecret.js"
 import * as Flags from "./Flags.js"
 import { serve } from "./serve.js"
@@ -265,8 +267,31 @@ const commands = {
   }),
   demo: command({
     description: "Two scripted agents sharing one Chromium (started for the demo, headless by default), narrated; screenshots saved.",
-    flags: { headed: Flags.boolean({ description: "Show the browser window (where a display exists)." }) },
-    run: (flags) => Effect.promise(() => import("./demo.js")).pipe(Effect.flatMap(({ demo }) => demo({ headed: flags.headed })), reportFailure)
+    flags: {
+      headed: Flags.boolean({ description: "Show the browser window (where a display exists)." }),
+      ports: Flags.text({
+        placeholder: "first-last",
+        default: "18765-18772",
+        description: "The demo's own port range, for its two servers and its browser (not TABMUX_PORTS: the demo keeps off your servers' range); default 18765-18772."
+      }),
+      screenshots: Flags.text({ placeholder: "folder", description: "Keep the agents' screenshots in this folder of yours (default: not kept)." })
+    },
+    run: (flags) =>
+      Effect.gen(function*() {
+        const range = ServerConfig.parsePortRange("--ports", flags.ports)
+        if (range instanceof ServerConfig.BadConfig) return yield* range
+        if (range.last - range.first < 1) {
+          return yield* new ServerConfig.BadConfig({ setting: "--ports", value: flags.ports, expected: "a range of at least 2 ports (one per demo agent)" })
+        }
+        const screenshots = flags.screenshots === undefined ? undefined : Path.resolve(flags.screenshots)
+        if (screenshots !== undefined) {
+          Fs.mkdirSync(screenshots, { recursive: true, mode: 0o700 })
+          const problem = directoryProblem(screenshots)
+          if (problem !== undefined) return yield* new ServerConfig.BadConfig({ setting: "--screenshots", value: flags.screenshots!, expected: `a folder of your own (${problem})` })
+        }
+        const { demo } = yield* Effect.promise(() => import("./demo.js"))
+        yield* demo({ headed: flags.headed, ports: ServerConfig.formatRange(range), screenshots })
+      }).pipe(reportFailure)
   }),
   browser: command({
     description: "Start Chromium/Chrome with the tabmux extension in a dedicated profile (not your everyday one).",

@@ -1,12 +1,13 @@
 /**
- * Where a Chromium-based browser is: `CHROME_PATH` first, then the usual install paths of
- * Chromium, Google Chrome, Microsoft Edge and Brave on Linux (packages and snap), macOS and
- * Windows (machine-wide and per-user installs). Kept as plain data here: chrome-launcher's
- * finder knows only Google Chrome and Chromium, and @puppeteer/browsers finds only the
- * builds it downloads.
+ * Where a Chromium-based browser is: `CHROME_PATH` when set (and then only it), else the
+ * usual install paths of Chromium, Google Chrome, Microsoft Edge and Brave on Linux
+ * (packages and snap), macOS and Windows (machine-wide and per-user installs). Kept as
+ * plain data here: chrome-launcher's finder knows only Google Chrome and Chromium, and
+ * @puppeteer/browsers finds only the builds it downloads. Also how one is started with
+ * the extension over its DevTools pipe, and how its failure to start is told.
  */
-import { Effect } from "effect"
-import type * as ChildProcess from "node:child_process"
+import { Duration, Effect } from "effect"
+import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 
@@ -40,15 +41,23 @@ export const candidates = (env: NodeJS.ProcessEnv = process.env): ReadonlyArray<
   ]
 }
 
+const executable = (path: string) => {
+  try {
+    return Fs.statSync(path).isFile() && (Fs.accessSync(path, Fs.constants.X_OK), true)
+  } catch {
+    return false
+  }
+}
+
+/** The browser to start; none when there is none, or `CHROME_PATH` names something that cannot be one (it is never passed over). */
 export const find = (env: NodeJS.ProcessEnv = process.env): string | undefined =>
-  candidates(env).find((path) => {
-    try {
-      Fs.accessSync(path, Fs.constants.X_OK)
-      return true
-    } catch {
-      return false
-    }
-  })
+  env.CHROME_PATH ? (executable(env.CHROME_PATH) ? env.CHROME_PATH : undefined) : candidates(env).find(executable)
+
+/** Why no browser was found, and what to do. */
+export const notFound = (env: NodeJS.ProcessEnv = process.env): string =>
+  env.CHROME_PATH
+    ? `CHROME_PATH is ${env.CHROME_PATH}, which is not an executable file: set it to a Chromium or Chrome binary, or unset it to look in the usual places`
+    : `no Chromium or Chrome found (looked at ${candidates(env).join(", ")}): install one (Debian/Ubuntu: apt-get install chromium), or set CHROME_PATH to its binary`
 
 /**
  * Flags for a Chromium that loads the tabmux extension in its own profile. Headless
@@ -101,6 +110,12 @@ export const devtoolsPipe = (child: ChildProcess.ChildProcess): DevToolsPipe => 
   let buffer = ""
   const pending = new Map<number, (message: { result?: unknown; error?: { message?: unknown } }) => void>()
   const attached = new Set<string>()
+  let closed = false
+  fromBrowser.on("close", () => {
+    closed = true
+    for (const answer of pending.values()) answer({ error: { message: "the browser closed its DevTools pipe (it exited)" } })
+    pending.clear()
+  })
   fromBrowser.on("data", (d: Buffer) => {
     buffer += d.toString("utf8")
     for (let end = buffer.indexOf("\0"); end >= 0; end = buffer.indexOf("\0")) {
@@ -123,6 +138,7 @@ export const devtoolsPipe = (child: ChildProcess.ChildProcess): DevToolsPipe => 
   })
   const send = (method: string, params: object = {}, sessionId?: string) =>
     Effect.async<any, Error>((resume) => {
+      if (closed) return resume(Effect.fail(new Error(`${method}: the browser closed its DevTools pipe (it exited)`)))
       const id = nextId++
       pending.set(id, (m) => resume(m.error ? Effect.fail(new Error(`${method}: ${String(m.error.message ?? JSON.stringify(m.error))}`)) : Effect.succeed(m.result)))
       toBrowser.write(`${JSON.stringify({ id, method, params, ...(sessionId === undefined ? {} : { sessionId }) })}\0`)
@@ -130,6 +146,59 @@ export const devtoolsPipe = (child: ChildProcess.ChildProcess): DevToolsPipe => 
     })
   return { send, attached }
 }
+
+/** A browser started with its DevTools pipe. */
+export interface Running {
+  readonly child: ChildProcess.ChildProcess
+  readonly pipe: DevToolsPipe
+  /** Ends when the browser has exited, or could not start: its exit code (null: killed by a signal). */
+  readonly exited: Effect.Effect<number | null>
+  /** Its last lines on stderr, on one line (empty if it said nothing). */
+  readonly said: () => string
+}
+
+/**
+ * Starts a browser with its DevTools pipe. Nothing about it can crash this process: a
+ * binary that cannot run, a browser that exits at once (say, "No usable sandbox!") and
+ * the pipes it closes are all told through `exited` and `said`.
+ */
+export const start = (binary: string, args: ReadonlyArray<string>, options: { readonly detached?: boolean } = {}): Running => {
+  const child = ChildProcess.spawn(binary, args, { detached: options.detached ?? false, stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] })
+  let stderr = ""
+  let spawnError: string | undefined
+  child.stderr?.on("data", (d: Buffer) => void (stderr = (stderr + d.toString("utf8")).slice(-4000)))
+  for (const stream of [child.stdio[2], child.stdio[3], child.stdio[4]]) stream?.on("error", () => undefined)
+  const ended = new Promise<number | null>((resolve) => {
+    child.once("error", (e) => {
+      spawnError = e.message
+      resolve(null)
+    })
+    child.once("exit", (code) => resolve(code))
+  })
+  return {
+    child,
+    pipe: devtoolsPipe(child),
+    exited: Effect.promise(() => ended),
+    said: () => spawnError ?? stderr.trim().split("\n").slice(-3).join(" / ")
+  }
+}
+
+/**
+ * Loads the extension into a started browser, or says why not, with the browser's own
+ * words: its refusal, its exit (with what it printed), or no answer within 30 s.
+ */
+export const loadExtension = (running: Running, path: string): Effect.Effect<{ readonly id: string } | { readonly error: string }> =>
+  Effect.raceFirst(
+    loadUnpacked(running.pipe, path),
+    Effect.map(running.exited, (code) => ({ error: `the browser exited${code === null ? "" : ` (code ${code})`} before loading the extension` }))
+  ).pipe(
+    Effect.timeoutTo({ duration: Duration.seconds(30), onSuccess: (r) => r, onTimeout: () => ({ error: "the browser did not answer within 30 s" }) }),
+    Effect.map((r) => {
+      if (!("error" in r)) return r
+      const said = running.said()
+      return { error: `${r.error}${said ? `; it said: ${said}` : ""}` }
+    })
+  )
 
 /** Loads the unpacked extension through the browser's DevTools pipe. */
 export const loadUnpacked = (pipe: DevToolsPipe, path: string) =>

@@ -8,7 +8,6 @@
  * lets the caller evaluate in the extension's service worker (which keeps the worker
  * alive) and in pages. Started detached, killed as a process group.
  */
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -19,7 +18,7 @@ import * as NativeHost from "./NativeHost.js"
 
 export class NoBrowser extends Error {
   constructor() {
-    super(`no Chromium or Chrome found (looked at ${Chromium.candidates().join(", ")}): install one (Debian/Ubuntu: apt-get install chromium), or set CHROME_PATH to its binary`)
+    super(Chromium.notFound())
   }
 }
 
@@ -82,27 +81,32 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
   const spawn = async () => {
     // The extension goes in through the CDP pipe (as `tabmux browser` does: Google Chrome 137+
     // ignores --load-extension), and the helpers below use that pipe too.
-    const child = ChildProcess.spawn(binary, [
-      ...Chromium.flags({ profile, extension: { by: "pipe" }, headless: options.headless ?? true }),
-      "about:blank"
-    ], { detached: true, stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"] })
-    const pipe = Chromium.devtoolsPipe(child)
-    const loaded = await Effect.runPromise(Chromium.loadUnpacked(pipe, extensionDir).pipe(Effect.timeout("30 seconds"), Effect.option))
-    const refused = loaded._tag === "None" ? "no answer within 30 s" : "error" in loaded.value ? loaded.value.error : undefined
-    if (refused !== undefined) {
-      child.kill("SIGKILL")
-      throw new Error(`${binary} did not load the extension: ${refused}`)
+    const running = Chromium.start(binary, [...Chromium.flags({ profile, extension: { by: "pipe" }, headless: options.headless ?? true }), "about:blank"], { detached: true })
+    const loaded = await Effect.runPromise(Chromium.loadExtension(running, extensionDir))
+    if ("error" in loaded) {
+      try {
+        process.kill(-running.child.pid!, "SIGKILL")
+      } catch {}
+      throw new Error(`${binary}: ${loaded.error}`)
     }
     const cdp = {
-      attached: pipe.attached,
+      attached: running.pipe.attached,
       send: (method: string, params: object = {}, sessionId?: string) =>
-        Effect.runPromise(pipe.send(method, params, sessionId).pipe(
+        Effect.runPromise(running.pipe.send(method, params, sessionId).pipe(
           Effect.timeoutFail({ duration: "15 seconds", onTimeout: () => new Error(`${method}: no answer within 15 s`) })
         ))
     }
-    return { child, cdp }
+    return { child: running.child, cdp }
   }
-  let { child, cdp } = await spawn()
+  const removeFolders = () => {
+    Fs.rmSync(profile, { recursive: true, force: true })
+    if (ownDir) Fs.rmSync(dir, { recursive: true, force: true })
+  }
+  // A browser that cannot start leaves nothing behind: not its profile, not the folder holding the secret.
+  let { child, cdp } = await spawn().catch((e) => {
+    removeFolders()
+    throw e
+  })
   // However this process ends, the browser it started ends with it.
   const killGroup = () => {
     try {
@@ -174,14 +178,18 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
     close: async () => {
       process.off("exit", killGroup)
       await killed()
-      Fs.rmSync(profile, { recursive: true, force: true })
-      if (ownDir) Fs.rmSync(dir, { recursive: true, force: true })
+      removeFolders()
     }
   }
   if (options.ports !== undefined) {
-    // Right after launch the worker's target can answer before its extension APIs are bound: retry.
-    await waitFor(() => browser.evaluateInWorker<boolean>("typeof chrome === 'object' && !!chrome.storage").catch(() => false), 20_000)
-    await browser.evaluateInWorker(`chrome.storage.local.set({ ports: ${JSON.stringify(options.ports)} }).then(() => true)`)
+    try {
+      // Right after launch the worker's target can answer before its extension APIs are bound: retry.
+      await waitFor(() => browser.evaluateInWorker<boolean>("typeof chrome === 'object' && !!chrome.storage").catch(() => false), 20_000)
+      await browser.evaluateInWorker(`chrome.storage.local.set({ ports: ${JSON.stringify(options.ports)} }).then(() => true)`)
+    } catch (e) {
+      await browser.close()
+      throw e
+    }
   }
   return browser
 }

@@ -43,6 +43,35 @@ describe("tabmux browser", () => {
     }
   })
 
+  it("a browser that cannot start: its own words, a non-zero exit, no crash, nothing left behind (tabmux browser and the demo)", { timeout: 60_000 }, () => {
+    const tmp = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-nostart-"))
+    try {
+      // As Chromium does where it cannot sandbox itself.
+      const broken = Path.join(tmp, "chromium")
+      Fs.writeFileSync(broken, "#!/bin/sh\necho '[1:1:FATAL:zygote_host_impl_linux.cc(128)] No usable sandbox! Update your kernel' >&2\nexit 1\n", { mode: 0o755 })
+      const ownTmp = Fs.mkdtempSync(Path.join(tmp, "t-"))
+      const env = { ...process.env, TABMUX_DIR: tempRuntimeDir(), CHROME_PATH: broken, TMPDIR: ownTmp }
+      for (const args of [["browser", "--headless", "--profile", Path.join(tmp, "profile"), "--ports", PORTS], ["demo", "--ports", PORTS]]) {
+        const r = ChildProcess.spawnSync(process.execPath, [BIN, ...args], { env, encoding: "utf8", timeout: 45_000 })
+        expect(r.status, `${args[0]}: ${r.stderr}`).toBe(1)
+        expect(r.stderr).toContain("exited (code 1)")
+        expect(r.stderr).toContain("No usable sandbox!")
+        expect(r.stderr).not.toMatch(/Unhandled|EPIPE|ECONNRESET|\n\s+at /)
+        // The demo's profile, runtime folder (with its secret) and screenshots folder are gone.
+        expect(Fs.readdirSync(ownTmp)).toEqual([])
+      }
+      // A CHROME_PATH that names nothing is said, not passed over for another browser.
+      const missing = ChildProcess.spawnSync(process.execPath, [BIN, "browser", "--headless", "--profile", Path.join(tmp, "profile"), "--ports", PORTS], {
+        env: { ...env, CHROME_PATH: "/nonexistent" },
+        encoding: "utf8"
+      })
+      expect(missing.status).toBe(1)
+      expect(missing.stderr).toContain("CHROME_PATH is /nonexistent, which is not an executable file")
+    } finally {
+      Fs.rmSync(tmp, { recursive: true, force: true })
+    }
+  })
+
   it("with no display, says so and what to do, and exits non-zero", () => {
     const r = ChildProcess.spawnSync(process.execPath, [BIN, "browser", "--profile", Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-browser-profile-"))], {
       env: { ...process.env, TABMUX_DIR: tempRuntimeDir(), DISPLAY: "", WAYLAND_DISPLAY: "" },

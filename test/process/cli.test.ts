@@ -57,7 +57,7 @@ describe("tabmux CLI", () => {
     const profile = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-profile-"))
     const env = { TABMUX_DIR: tempRuntimeDir() }
     const start = async () => {
-      const child = ChildProcess.spawn(process.execPath, [BIN, "browser", "--headless", "--profile", profile], { env: { ...process.env, ...env } })
+      const child = ChildProcess.spawn(process.execPath, [BIN, "browser", "--headless", "--profile", profile, "--ports", "18500-18505"], { env: { ...process.env, ...env } })
       let out = ""
       child.stdout.on("data", (d) => (out += d))
       child.stderr.on("data", (d) => (out += d))
@@ -68,7 +68,7 @@ describe("tabmux CLI", () => {
     const { child: first, out } = await start()
     const pid = Number(/pid (\d+)\)/.exec(out)?.[1])
     expect(() => process.kill(pid, 0)).not.toThrow()
-    const second = run(["browser", "--headless", "--profile", profile], env)
+    const second = run(["browser", "--headless", "--profile", profile, "--ports", "18500-18505"], env)
     expect(second.status).toBe(1)
     expect(second.stderr).toContain(`a tabmux browser already runs with the profile ${profile} (tabmux pid ${first.pid})`)
     first.kill("SIGINT")
@@ -140,7 +140,7 @@ describe("tabmux CLI", () => {
     Fs.writeFileSync(liveTemp, "{")
     for (const args of [["status"], ["doctor"]]) {
       const started = Date.now()
-      const result = ChildProcess.spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, TABMUX_DIR: dir }, encoding: "utf8", timeout: 10_000 })
+      const result = ChildProcess.spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, TABMUX_DIR: dir, TABMUX_PORTS: "18500-18505" }, encoding: "utf8", timeout: 10_000 })
       const ms = Date.now() - started
       expect(result.error, `${args[0]} did not finish`).toBeUndefined()
       expect(ms, `${args[0]} took ${ms} ms`).toBeLessThan(5_000)

@@ -110,7 +110,7 @@ describe.skipIf(otherUser === undefined)("folders another user prepared", () => 
     const profile = foreign("tabmux-their-profile-")
     const dir = tempRuntimeDir()
     made.push(dir)
-    const run = ChildProcess.spawnSync(process.execPath, [BIN, "browser", "--profile", profile, "--headless"], {
+    const run = ChildProcess.spawnSync(process.execPath, [BIN, "browser", "--profile", profile, "--headless", "--ports", "18974-18975"], {
       env: { ...process.env, TABMUX_DIR: dir },
       encoding: "utf8",
       timeout: 30_000

@@ -25,11 +25,18 @@ export const otherUser = ((): string | undefined => {
 })()
 if (otherUser === undefined) console.log("cross-user attacks skipped: they need root to create a second Unix user")
 
-/** Runs `node args` as the other user. */
+const idOf = (flag: "-u" | "-g") => ChildProcess.execFileSync("id", [flag, OTHER], { encoding: "utf8" }).trim()
+
+/**
+ * Runs `node args` as the other user. Through `setpriv` and `env`, which both exec: the
+ * child is node itself, so killing it kills the attacker (`runuser` forks, and killing
+ * it left its child running for the rest of the run).
+ */
 export const asOther = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  ChildProcess.spawn("runuser", ["-u", OTHER, "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, ...args], {
-    stdio: ["pipe", "pipe", "pipe"]
-  })
+  ChildProcess.spawn("setpriv", [
+    `--reuid=${idOf("-u")}`, `--regid=${idOf("-g")}`, "--clear-groups", "--",
+    "env", `HOME=/`, `USER=${OTHER}`, `LOGNAME=${OTHER}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, ...args
+  ], { stdio: ["pipe", "pipe", "pipe"] })
 
 /** A folder the other user owns (for its runtime directory and what the attacker records). */
 export const otherDir = (prefix: string) => {
