@@ -235,11 +235,17 @@ export const apply = (page: PageRecord, session: string | undefined, method: str
       }
       return []
     }
+    case "Network.dataReceived": {
+      // The body's bytes as the page gets them (encodedDataLength at the end can be 0, or count the headers).
+      const entry = page.requests.get(params.requestId)
+      if (entry && typeof params.dataLength === "number") entry.size = (entry.size ?? 0) + params.dataLength
+      return []
+    }
     case "Network.loadingFinished": {
       const entry = page.requests.get(params.requestId)
       if (entry) {
         entry.finished = true
-        entry.size = params.encodedDataLength
+        entry.size ??= params.encodedDataLength
       }
       return []
     }

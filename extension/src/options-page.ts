@@ -51,7 +51,7 @@ void chrome.storage.local.get("pairing").then((stored) => {
 })
 document.getElementById("pair")!.addEventListener("click", () => {
   const token = pairing.value.trim().toLowerCase()
-  if (!isHex32(token)) return sayPaired("A pairing token is 64 hex digits, as `tabmux pair` prints it.", true)
+  if (!isHex32(token)) return sayPaired("A pairing token is 64 hex digits, as the command tabmux pair prints it.", true)
   void chrome.storage.local.set({ pairing: token }).then(() => {
     pairing.value = ""
     sayPaired("Paired: servers of this user will be found within a few seconds.")

@@ -18,12 +18,14 @@ import { privateFileProblem } from "../server/UserSecret.js"
 import * as Flags from "./Flags.js"
 import { serve } from "./serve.js"
 
-const ports = Flags.text({
-  placeholder: "first-last",
-  env: "TABMUX_PORTS",
-  default: ServerConfig.formatRange(ServerConfig.DEFAULT_PORTS),
-  description: `Port range: a server claims its port from it, and the extension scans it (set both alike). Env TABMUX_PORTS; default ${ServerConfig.formatRange(ServerConfig.DEFAULT_PORTS)}.`
-})
+const portRange = (role: string) =>
+  Flags.text({
+    placeholder: "first-last",
+    env: "TABMUX_PORTS",
+    default: ServerConfig.formatRange(ServerConfig.DEFAULT_PORTS),
+    description: `${role} Env TABMUX_PORTS; default ${ServerConfig.formatRange(ServerConfig.DEFAULT_PORTS)}.`
+  })
+const ports = portRange("Port range: a server claims its port from it, and the extension scans it (set both alike).")
 const dir = Flags.path({
   placeholder: "directory",
   env: "TABMUX_DIR",
@@ -300,7 +302,7 @@ const commands = {
       headless: Flags.boolean({ description: "Run without a window." }),
       windowSize: Flags.text({ placeholder: "WxH", description: "The window's size (default 1280x720, Playwright's); a narrow one, like 800x600, shows pages' mobile layouts." }),
       dir,
-      ports
+      ports: portRange("The range the extension in this browser scans for servers: your servers' range.")
     },
     run: (flags) =>
       Effect.gen(function*() {

@@ -71,7 +71,7 @@ export const notWebContent = (text: string, options: WebContentOptions): string 
   if (url.protocol === "file:") {
     return options.allowFile ? undefined : "file: URLs are not allowed (the user can allow them with --allow-file-urls)"
   }
-  return `${url.protocol} pages are not web content: agents may only load and drive http, https, data and about:blank`
+  return `${url.protocol} pages are not web content: agents may only load and drive web pages (http, https) and about:blank`
 }
 
 const safeProtocol = (inner: string) => {

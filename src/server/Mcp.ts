@@ -15,7 +15,6 @@ import {
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
-  McpError,
   ReadResourceRequestSchema,
   RootsListChangedNotificationSchema,
   SetLevelRequestSchema,
@@ -32,6 +31,12 @@ import { Workspace } from "./Workspace.js"
 import type { ToolResult } from "./tools/Tool.js"
 
 export class McpTransport extends Context.Tag("tabmux/McpTransport")<McpTransport, SdkTransport>() {}
+
+/**
+ * A JSON-RPC error for the client. Not the SDK's McpError: its message already starts
+ * with "MCP error <code>:", and the client adds that again ("MCP error -32602: MCP error -32602: ...").
+ */
+const protocolError = (code: number, message: string) => Object.assign(new Error(message), { code })
 
 export const INSTANCES_URI = "tabmux://instances"
 
@@ -142,7 +147,7 @@ export const layer = Layer.scopedDiscard(
     server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
       const tool = byName.get(request.params.name)
       if (tool === undefined) {
-        throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}". Tools: ${[...byName.keys()].join(", ")}`)
+        throw protocolError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}". Tools: ${[...byName.keys()].join(", ")}`)
       }
       const token = request.params._meta?.progressToken
       let step = 0
@@ -172,7 +177,7 @@ export const layer = Layer.scopedDiscard(
         fiber.addObserver((exit) => {
           extra.signal.removeEventListener("abort", cancel)
           if (Exit.isSuccess(exit)) resolve(exit.value)
-          else reject(new McpError(ErrorCode.InternalError, Cause.pretty(exit.cause)))
+          else reject(protocolError(ErrorCode.InternalError, Cause.isInterruptedOnly(exit.cause) ? "the call was cancelled" : Cause.pretty(exit.cause)))
         })
       })
     })
@@ -187,7 +192,7 @@ export const layer = Layer.scopedDiscard(
       }]
     }))
 
-    const unknownResource = (uri: string) => new McpError(RESOURCE_NOT_FOUND, `Unknown resource ${uri}. Resources: ${INSTANCES_URI}`)
+    const unknownResource = (uri: string) => protocolError(RESOURCE_NOT_FOUND, `Unknown resource ${uri}. Resources: ${INSTANCES_URI}`)
 
     // Subscribers of tabmux://instances hear when it changes (agents come and go, tabs are opened or closed).
     const subscribed = yield* Ref.make(false)
@@ -218,7 +223,7 @@ export const layer = Layer.scopedDiscard(
       if (request.params.uri !== INSTANCES_URI) throw unknownResource(request.params.uri)
       return new Promise((resolve, reject) => {
         const read = Effect.flatMap(Bridge, (bridge) => bridge.call("instances.list", {})).pipe(
-          Effect.mapError((e) => new McpError(ErrorCode.InternalError, e.message))
+          Effect.mapError((e) => protocolError(ErrorCode.InternalError, e.message))
         )
         run(read).addObserver((exit) =>
           Exit.isSuccess(exit)

@@ -744,7 +744,8 @@ describe.sequential("browser tools on fixture pages", () => {
     const loaded: any = await timed("click(fetch 400 ms)", () => call(agent, "browser_click", { ref: refIn(page, /button "Load"/) }))
     expect(loaded.structuredContent.snapshot).toContain("loaded 3 items")
     const requests = (await call(agent, "browser_network_requests", { filter: "api/slow" })).structuredContent.requests
-    expect(requests).toEqual([expect.objectContaining({ method: "GET", url: `${base}/api/slow?ms=400`, status: 200, finished: true })])
+    // Its size is its body's, as the page got it (the list once said "0 bytes" for a small response).
+    expect(requests).toEqual([expect.objectContaining({ method: "GET", url: `${base}/api/slow?ms=400`, status: 200, finished: true, size: JSON.stringify({ items: [1, 2, 3] }).length })])
     const detail = (await call(agent, "browser_network_request", { id: requests[0].id })).structuredContent.request
     expect(detail.body).toBe(JSON.stringify({ items: [1, 2, 3] }))
     expect(detail.responseHeaders["content-type"]).toBe("application/json")

@@ -119,7 +119,12 @@ describe("MCP over stdio", () => {
       expect(text(handle)).toContain("tab: expected string, got 3")
       const extra = await client.callTool({ name: "browser_tabs", arguments: { action: "list", index: 1 } })
       expect(text(extra)).toContain("index: is not an argument of this tool")
-      await expect(client.callTool({ name: "browser_nope", arguments: {} })).rejects.toThrow(/Unknown tool/)
+      // A number out of range names the range and the value, not the argument's description.
+      const small = await client.callTool({ name: "browser_resize", arguments: { width: 800, height: 10 } })
+      expect(text(small)).toContain("height: expected an integer from 100 to 10000, got 10")
+      // The client's error says its code once.
+      const unknown = await client.callTool({ name: "browser_nope", arguments: {} }).then(() => "", (e: Error) => e.message)
+      expect(unknown).toMatch(/^MCP error -32602: Unknown tool "browser_nope"/)
     } finally {
       await client.close()
     }

@@ -2,7 +2,7 @@
 import { Effect, Schema } from "effect"
 import { InstanceInfo } from "../../protocol/index.js"
 import { Bridge } from "../Bridge.js"
-import { tabArgument } from "./arguments.js"
+import { bounded, tabArgument } from "./arguments.js"
 import { make } from "./Tool.js"
 
 
@@ -15,12 +15,8 @@ export const browserTabLock = make({
   annotations: { title: "Lock a tab", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: Schema.Struct({
     tab: tabArgument,
-    ttlSeconds: Schema.optional(Schema.Number.pipe(Schema.between(1, 3600)).annotations({
-      description: "How long the lease lasts without any call from you (default 60)."
-    })),
-    waitSeconds: Schema.optional(Schema.Number.pipe(Schema.between(0, 600)).annotations({
-      description: "How long to wait if another agent holds the tab (default 30)."
-    }))
+    ttlSeconds: Schema.optional(bounded(1, 3600, "How long the lease lasts without any call from you (default 60).")),
+    waitSeconds: Schema.optional(bounded(0, 600, "How long to wait if another agent holds the tab (default 30)."))
   }),
   output: Schema.Struct({ tab: Schema.String, ttlSeconds: Schema.Number, expiresAt: Schema.Number }),
   handler: (input) =>

@@ -4,7 +4,7 @@ import { ConsoleLevel, PageState, RequestDetail, RequestSummary } from "../../pr
 import { Bridge } from "../Bridge.js"
 import { ServerConfig } from "../Config.js"
 import { Workspace } from "../Workspace.js"
-import { tabArgument } from "./arguments.js"
+import { bounded, tabArgument } from "./arguments.js"
 import { BadArguments, make } from "./Tool.js"
 
 
@@ -90,7 +90,7 @@ export const browserSnapshot = make({
   annotations: { title: "Page snapshot", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
     ref: Schema.optional(Schema.String.annotations({ description: "Show only this element's subtree (a ref from a snapshot, or a unique CSS selector)." })),
-    depth: Schema.optional(Schema.Int.pipe(Schema.between(1, 100)).annotations({ description: "Levels of nesting to show; deeper content is marked \"…\"." })),
+    depth: Schema.optional(bounded(1, 100, "Levels of nesting to show; deeper content is marked \"…\".", { int: true })),
     filename: Schema.optional(Schema.String.annotations({ description: "Also save the snapshot to this file: inside the client's roots or the output directory (relative names are in the output directory)." })),
     tab: tabArgument
   }),
@@ -128,8 +128,8 @@ export const browserWaitFor = make({
   input: Schema.Struct({
     text: Schema.optional(Schema.String.annotations({ description: "Wait until this text shows in the page." })),
     textGone: Schema.optional(Schema.String.annotations({ description: "Wait until this text no longer shows." })),
-    time: Schema.optional(Schema.Number.pipe(Schema.between(0, 60)).annotations({ description: "Seconds to wait (first, if combined)." })),
-    timeoutSeconds: Schema.optional(Schema.Number.pipe(Schema.between(0, 120)).annotations({ description: "Give up on text after this long (default 10)." })),
+    time: Schema.optional(bounded(0, 60, "Seconds to wait (first, if combined).")),
+    timeoutSeconds: Schema.optional(bounded(0, 120, "Give up on text after this long (default 10).")),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, waited: Schema.String, ms: Schema.Number }),
@@ -153,7 +153,7 @@ export const browserTakeScreenshot = make({
   annotations: { title: "Screenshot", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
     type: Schema.optional(Schema.Literal("png", "jpeg", "webp").annotations({ description: "Image format (default png)." })),
-    quality: Schema.optional(Schema.Int.pipe(Schema.between(0, 100)).annotations({ description: "JPEG quality, 0-100 (default 80)." })),
+    quality: Schema.optional(bounded(0, 100, "JPEG quality, 0-100 (default 80).", { int: true })),
     fullPage: Schema.optional(Schema.Boolean.annotations({ description: "Capture the whole scrollable page." })),
     ref: Schema.optional(Schema.String.annotations({ description: "Capture only this element (a ref from a snapshot, or a unique CSS selector)." })),
     element: Schema.optional(Schema.String.annotations({ description: "What the element is, in words." })),
@@ -268,8 +268,8 @@ export const browserResize = make({
   description: "Set the page's viewport size (emulated for this tab only: the window and other tabs are unchanged).",
   annotations: { title: "Resize the viewport", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: Schema.Struct({
-    width: Schema.Int.pipe(Schema.between(100, 10_000)).annotations({ description: "Width in CSS pixels." }),
-    height: Schema.Int.pipe(Schema.between(100, 10_000)).annotations({ description: "Height in CSS pixels." }),
+    width: bounded(100, 10_000, "Width in CSS pixels.", { int: true }),
+    height: bounded(100, 10_000, "Height in CSS pixels.", { int: true }),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, width: Schema.Int, height: Schema.Int }),
