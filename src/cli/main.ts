@@ -331,19 +331,30 @@ const commands = {
         const [UserSecret, NativeHost] = yield* Effect.promise(() => Promise.all([import("../server/UserSecret.js"), import("../server/NativeHost.js")]))
         yield* UserSecret.readOrCreate(flags.dir)
         const result = yield* NativeHost.install({ runtimeDir: flags.dir })
+        if (result.installed.length === 0) {
+          return yield* Console.error(
+            `no Chromium-family browser has run as this user yet (${result.absent.join(", ")}): start yours once, then run tabmux install again; ` +
+              "or pair the extension by hand (tabmux pair)"
+          ).pipe(Effect.zipRight(Effect.sync(() => void (process.exitCode = 1))))
+        }
         yield* Console.log(`installed the tabmux native-messaging host (launcher ${result.launcher}, runtime directory ${flags.dir}) for:`)
         for (const line of result.installed) yield* Console.log(`  ${line}`)
+        if (result.absent.length > 0) yield* Console.log(`not for ${result.absent.join(", ")}: not run as this user yet (tabmux install again after starting one)`)
         yield* Console.log("Reload the tabmux extension (chrome://extensions) if it was already running.")
       }).pipe(reportFailure)
   }),
   uninstall: command({
-    description: "Remove the native-messaging host that `tabmux install` (or a server) installed.",
-    flags: {},
-    run: () =>
+    description: "Remove the native-messaging host that `tabmux install` (or a server) installed; says what stays.",
+    flags: { dir },
+    run: (flags) =>
       Effect.gen(function*() {
-        const NativeHost = yield* Effect.promise(() => import("../server/NativeHost.js"))
+        const [NativeHost, UserSecret] = yield* Effect.promise(() => Promise.all([import("../server/NativeHost.js"), import("../server/UserSecret.js")]))
         const removed = yield* NativeHost.uninstall
         yield* Console.log(removed.length === 0 ? "no native-messaging host was installed" : `removed:\n${removed.map((r) => `  ${r}`).join("\n")}`)
+        yield* Console.log(
+          `Kept: your secret (${UserSecret.secretPath(flags.dir)}; a server started later uses it, and installs the host again), ` +
+            "and the extension in your browser (remove it in chrome://extensions). Remove the runtime directory to forget the secret."
+        )
       }).pipe(reportFailure)
   }),
   pair: command({

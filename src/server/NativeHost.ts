@@ -113,7 +113,13 @@ export const install = (options: { readonly runtimeDir: string }) =>
   Effect.gen(function*() {
     const launcherPath = yield* writeLauncher(launcherDir(), options.runtimeDir)
     const installed: Array<string> = []
+    /** Browsers that never ran as this user (no config folder): nothing is written for them. */
+    const absent: Array<string> = []
     for (const location of locations()) {
+      if (!(yield* present(location))) {
+        absent.push(location.browser)
+        continue
+      }
       yield* mkdirPrivate(location.dir)
       yield* writeFileAtomic(manifestFile(location.dir), manifest(launcherPath))
       if (location.registryKey !== undefined) {
@@ -122,8 +128,11 @@ export const install = (options: { readonly runtimeDir: string }) =>
       }
       installed.push(`${location.browser}: ${location.registryKey ?? manifestFile(location.dir)}`)
     }
-    return { launcher: launcherPath, installed }
+    return { launcher: launcherPath, installed, absent }
   })
+
+/** Whether the browser has run as this user: its config folder exists (on Windows, tabmux's own folder holds the manifests). */
+const present = (location: Location) => location.registryKey !== undefined ? Effect.succeed(true) : exists(Path.dirname(location.dir))
 
 /** Installs the host into one browser profile (`--user-data-dir`): the demo's, the tests', `tabmux browser`'s. */
 /** Installs the host into one browser profile only (`tabmux browser`, tests); with `ports`, it also tells that browser's extension the range to scan. */
@@ -156,10 +165,11 @@ export const check = Effect.gen(function*() {
   const launcherPath = Path.join(launcherDir(), launcherName)
   const launcherText = yield* Effect.promise(() => Fs.readFile(launcherPath, "utf8").catch(() => undefined))
   const launcherOk = launcherText !== undefined && launcherText.includes(cliPath()) && (yield* exists(cliPath()))
-  const browsers = yield* Effect.forEach(locations(), (l) => Effect.map(exists(manifestFile(l.dir)), (installed) => ({ ...l, installed })))
+  const browsers = yield* Effect.forEach(locations(), (l) => Effect.all({ installed: exists(manifestFile(l.dir)), present: present(l) }).pipe(Effect.map((s) => ({ ...l, ...s }))))
   /** The runtime directory the launcher hands the host. */
   const runtimeDir = /native-host["']? ["']?--dir["']? ["'](.*)["']\s*$/m.exec(launcherText ?? "")?.[1]?.replace(/'\\''/g, "'")
-  return { launcher: launcherPath, launcherOk, runtimeDir, browsers, ok: launcherOk && browsers.some((b) => b.installed) }
+  // Every browser that has run as this user has the host (one started since the last install gets it too).
+  return { launcher: launcherPath, launcherOk, runtimeDir, browsers, ok: launcherOk && browsers.some((b) => b.installed) && browsers.every((b) => b.installed || !b.present) }
 })
 
 /**

@@ -29,8 +29,10 @@ const frames = (stream: NodeJS.ReadableStream) => {
   return got
 }
 
-const fakeHome = () => {
+/** A home folder where the browsers named (their config folders) have run. */
+const fakeHome = (browsers: ReadonlyArray<string> = ["chromium"]) => {
   const home = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-home-"))
+  for (const b of browsers) Fs.mkdirSync(Path.join(home, ".config", b), { recursive: true })
   return { HOME: home, XDG_CONFIG_HOME: Path.join(home, ".config"), XDG_DATA_HOME: Path.join(home, ".local", "share") }
 }
 
@@ -98,12 +100,13 @@ describe("native-messaging host", () => {
     host.stdin!.end()
   })
 
-  it("install writes a manifest for every browser and a launcher that runs the host; pair prints the secret; doctor sees it; uninstall removes it", () => {
-    const env = { ...fakeHome(), TABMUX_DIR: tempRuntimeDir() }
+  it("install writes a manifest for every browser that has run as the user (no folder for the others) and a launcher that runs the host; pair prints the secret; doctor sees it; uninstall removes it and says what stays", () => {
+    const env = { ...fakeHome(["google-chrome", "chromium"]), TABMUX_DIR: tempRuntimeDir() }
     const installed = run(["install"], env)
     expect(installed.status, installed.stderr).toBe(0)
-    const manifests = ["google-chrome", "chromium", "microsoft-edge", "BraveSoftware/Brave-Browser"].map((b) =>
-      Path.join(env.XDG_CONFIG_HOME, b, "NativeMessagingHosts", "io.tabmux.host.json"))
+    expect(installed.stdout).toContain("not for Google Chrome Beta, Microsoft Edge, Brave: not run as this user yet")
+    for (const absent of ["microsoft-edge", "BraveSoftware", "google-chrome-beta"]) expect(Fs.existsSync(Path.join(env.XDG_CONFIG_HOME, absent))).toBe(false)
+    const manifests = ["google-chrome", "chromium"].map((b) => Path.join(env.XDG_CONFIG_HOME, b, "NativeMessagingHosts", "io.tabmux.host.json"))
     for (const file of manifests) {
       const manifest = JSON.parse(Fs.readFileSync(file, "utf8"))
       expect(manifest).toMatchObject({ name: "io.tabmux.host", type: "stdio", allowed_origins: [`${defaultOrigin()}/`] })
@@ -118,13 +121,24 @@ describe("native-messaging host", () => {
     expect(JSON.parse(first)).toEqual({ type: "secret", secret })
     expect(run(["pair"], env).stdout).toContain(secret)
     const doctor = run(["doctor"], env)
-    expect(doctor.stdout).toMatch(/ok +native-messaging host: installed for Google Chrome, .*Chromium, Microsoft Edge, Brave/)
+    expect(doctor.stdout).toMatch(/ok +native-messaging host: installed for Google Chrome, Chromium/)
     expect(doctor.stdout).toMatch(/ok +user secret/)
     const removed = run(["uninstall"], env)
     expect(removed.status).toBe(0)
+    expect(removed.stdout).toContain(`Kept: your secret (${Path.join(env.TABMUX_DIR, "secret")}`)
+    expect(Fs.existsSync(Path.join(env.TABMUX_DIR, "secret"))).toBe(true)
     for (const file of manifests) expect(Fs.existsSync(file)).toBe(false)
     expect(Fs.existsSync(launcher)).toBe(false)
     expect(run(["doctor"], env).stdout).toMatch(/warn +native-messaging host: not installed/)
+  })
+
+  it("install where no browser has run as the user says so, writes nothing for them, and exits 1", () => {
+    const env = { ...fakeHome([]), TABMUX_DIR: tempRuntimeDir() }
+    const installed = run(["install"], env)
+    expect(installed.status).toBe(1)
+    expect(installed.stderr).toContain("no Chromium-family browser has run as this user yet")
+    expect(installed.stderr).toContain("tabmux pair")
+    expect(Fs.existsSync(env.XDG_CONFIG_HOME)).toBe(false)
   })
 
   it("install --dir with a relative path saves the absolute one in the launcher, so it works from anywhere", () => {
