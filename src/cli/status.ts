@@ -45,7 +45,8 @@ export const status = (options: { readonly dir: string; readonly staleAfter: Dur
             Option.getOrElse(e.verdict, () => "?") === "hung"
               ? `hung (no heartbeat for ${PortRegistry.formatAge(now - r.heartbeatAt)})`
               : "live",
-            r.locks === undefined ? "" : Locks.describe(r.locks)
+            // Counted at the server's last heartbeat (every 5 s): their age is said.
+            r.locks === undefined ? "" : `${Locks.describe(r.locks)} (as of ${PortRegistry.formatAge(now - r.heartbeatAt)} ago)`
           ]
         }))
       yield* Console.log(table([["PORT", "PID", "CLIENT", "UPTIME", "EXTENSION", "TOKEN", "STATE", "LOCKS (since the agent connected)"], ...rows]))

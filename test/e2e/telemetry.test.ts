@@ -142,6 +142,8 @@ describe.sequential("OpenTelemetry", () => {
     console.log(`tabmux status:\n${table}`)
     expect(table).toMatch(/LOCKS/)
     expect(table).toMatch(new RegExp(`^\\d+\\s+${agents[0]!.transport.pid}\\s.*\\s\\d+ acq`, "m"))
+    // The figures are the last heartbeat's: their age is said.
+    expect(table).toMatch(new RegExp(`^\\d+\\s+${agents[0]!.transport.pid}\\s.* expired \\(as of \\d+s ago\\)$`, "m"))
   })
 
   it("http/protobuf, the default protocol, is sent as protobuf", { timeout: 30_000 }, async () => {

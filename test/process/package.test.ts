@@ -24,7 +24,16 @@ const npm = (args: ReadonlyArray<string>, cwd: string) =>
 describe("the npm package", () => {
   it("installs from its tarball and runs: --help, tools/list, the extension folder", { timeout: 240_000 }, async () => {
     const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tabmux-pack-"))
-    const tarball = (await npm(["pack", "--ignore-scripts", "--pack-destination", work], process.cwd())).trim().split("\n").pop()!
+    const [packed] = JSON.parse(await npm(["pack", "--ignore-scripts", "--json", "--pack-destination", work], process.cwd())) as Array<{ filename: string; size: number; unpackedSize: number }>
+    const tarball = packed!.filename
+    // The README's figures are these (within 10%): they come from this command, not from memory.
+    const readme = Fs.readFileSync("README.md", "utf8")
+    const said = /ships the built server and extension \((\d+) kB, ([\d.]+) MB\s+installed/.exec(readme)
+    expect(said, "README names the tarball's size").not.toBeNull()
+    console.log(`tarball ${Math.round(packed!.size / 1e3)} kB, ${(packed!.unpackedSize / 1e6).toFixed(1)} MB unpacked; README says ${said![1]} kB, ${said![2]} MB`)
+    expect(Math.abs(Number(said![1]) * 1e3 - packed!.size) / packed!.size).toBeLessThan(0.1)
+    expect(Math.abs(Number(said![2]) * 1e6 - packed!.unpackedSize) / packed!.unpackedSize).toBeLessThan(0.1)
+    expect(readme).toContain(`no dependencies, ${said![2]} MB)`)
     const app = Path.join(work, "app")
     Fs.mkdirSync(app)
     Fs.writeFileSync(Path.join(app, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", private: true }))
