@@ -23,6 +23,26 @@ import { _keyDefinitions, type KeyDefinition, type KeyInput } from "puppeteer-co
 const PREPARE = `function (action, align) {
   const el = this.nodeType === 1 ? this : this.parentElement
   if (!el || !el.isConnected) return { error: "gone" }
+  // An editor's own input (CodeMirror, Monaco, Ace): a text field one cannot see (a pixel
+  // wide, clipped to nothing, or transparent) inside the editor's visible surface. A
+  // person types into it by clicking the surface; here it is focused and typed into.
+  if (action === "type" && (el.localName === "textarea" || (el.localName === "input" && /^(text|search)?$/.test(el.type))) && el.getClientRects().length > 0) {
+    const view = el.ownerDocument.defaultView
+    const rect = el.getBoundingClientRect()
+    let clipped = view.getComputedStyle(el).opacity === "0" || rect.width <= 3 || rect.height <= 3
+    let surface = null
+    for (let a = el.parentElement; a && a !== el.ownerDocument.body && a !== el.ownerDocument.documentElement; a = a.parentElement) {
+      const r = a.getBoundingClientRect()
+      if (r.width >= 20 && r.height >= 20) { surface = a; break }
+      if (view.getComputedStyle(a).overflow !== "visible" && (r.width <= 3 || r.height <= 3)) clipped = true
+    }
+    if (clipped && surface && view.getComputedStyle(el).visibility !== "hidden") {
+      if (el.disabled === true) return { error: "disabled" }
+      if (el.readOnly === true) return { error: "readonly" }
+      surface.scrollIntoView({ block: align === "center" ? "nearest" : align, inline: "nearest", behavior: "instant" })
+      return { ok: true, editor: true }
+    }
+  }
   el.scrollIntoView({ block: align, inline: align, behavior: "instant" })
   const rect = el.getBoundingClientRect()
   const style = el.ownerDocument.defaultView.getComputedStyle(el)
@@ -246,6 +266,8 @@ const target = (page: PageRecord, ref: string, element: string | undefined, acti
       return yield* Effect.fail(new NotActionable({ message: `${what} is covered by another element, ${ready.by}, which would get the click (checked for ${Duration.format(COVERED_WAIT)}, at every scroll alignment): close or scroll away what covers it first` }))
     }
     const driver = yield* Driver
+    // An editor's hidden input takes keys, not the pointer: it has no point to aim at.
+    if (ready?.editor === true) return { ...node, x: 0, y: 0, what, local: { x: 0, y: 0 }, editor: true }
     const quads = yield* driver.send(page.tab, "DOM.getContentQuads", { objectId: node.objectId }, node.session).pipe(
       Effect.mapError(driverError),
       Effect.flatMap(Schema.decodeUnknown(Quads)),
@@ -256,7 +278,7 @@ const target = (page: PageRecord, ref: string, element: string | undefined, acti
     const offset = yield* frameOffset(page, node.session)
     const x = (quad[0]! + quad[2]! + quad[4]! + quad[6]!) / 4 + offset.x
     const y = (quad[1]! + quad[3]! + quad[5]! + quad[7]!) / 4 + offset.y
-    return { ...node, x, y, what, local: { x: x - offset.x, y: y - offset.y } }
+    return { ...node, x, y, what, local: { x: x - offset.x, y: y - offset.y }, editor: false }
   })
 
 type Target = Effect.Effect.Success<ReturnType<typeof target>>
@@ -587,11 +609,43 @@ export const drop = (page: PageRecord, o: { ref: string; element?: string | unde
     return `dropped ${what} onto ${at.what}`
   })
 
+/** What an editor's surface shows now (its lines as a person reads them, without its line numbers), cut. */
+const EDITOR_TEXT = `function () {
+  let surface = this.parentElement
+  while (surface && surface.getBoundingClientRect().width < 20) surface = surface.parentElement
+  const lines = (surface ? surface.innerText : "").split("\\n").filter((l) => !/^[\\s\\u200b\\d]*$/.test(l))
+  const text = lines.join("\\n")
+  return text.length > 500 ? text.slice(0, 500) + "…" : text
+}`
+
+/**
+ * Typing into an editor's own input: key by key, at its cursor (nothing selected first), so
+ * the editor sees what a person's keys give it (brackets it closes itself, its completion
+ * popups, its indentation on Enter); focus is checked before each key.
+ */
+const typeIntoEditor = (page: PageRecord, at: Target, o: { readonly text: string; readonly submit?: boolean | undefined }) =>
+  Effect.gen(function*() {
+    let typed = 0
+    for (const ch of o.text) {
+      const moved = yield* callOn(page.tab, at, FOCUS_ELSEWHERE)
+      if (typeof moved === "string") {
+        return yield* Effect.fail(new NotActionable({ message: `focus moved from ${at.what} to ${moved} after ${typed} of ${[...o.text].length} characters: the rest was not typed` }))
+      }
+      yield* press(page.tab, ch === "\n" ? "Enter" : ch === "\t" ? "Tab" : ch, [])
+      typed++
+    }
+    if (o.submit) yield* press(page.tab, "Enter", [])
+    const holds = yield* callOn(page.tab, at, EDITOR_TEXT).pipe(Effect.orElseSucceed(() => undefined))
+    return `typed ${JSON.stringify(o.text)} key by key into ${at.what}, an editor's own input, at its cursor${o.submit ? ", and pressed Enter" : ""}` +
+      (typeof holds === "string" && holds !== "" ? `; the editor now shows: ${JSON.stringify(holds)}` : "")
+  })
+
 export const type = (page: PageRecord, o: { ref: string; element?: string | undefined; text: string; submit?: boolean | undefined; slowly?: boolean | undefined }) =>
   Effect.gen(function*() {
     const at = yield* target(page, o.ref, o.element, "type")
     const driver = yield* Driver
     yield* driver.send(page.tab, "DOM.focus", { objectId: at.objectId }, at.session).pipe(Effect.mapError(driverError))
+    if (at.editor) return yield* typeIntoEditor(page, at, o)
     const editable = yield* callOn(page.tab, at, SELECT_CONTENT)
     if (editable !== true) return yield* Effect.fail(new NotActionable({ message: `${at.what} does not take text (it is not an input, a textarea or editable)` }))
     // The page may move focus away (into another field or frame): the text would land there.

@@ -11,7 +11,7 @@ import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { extensionIdFromKey, readManifest } from "../../src/server/Extension.js"
 import { type Browser, launch } from "../support/chromium.js"
-import { type Fixtures, PIXEL, serveFixtures } from "../support/fixtures.js"
+import { type Fixtures, hasCodeMirror, PIXEL, serveFixtures } from "../support/fixtures.js"
 import { clientWithRoots } from "../support/roots.js"
 import { BIN, readRegistry, tempRuntimeDir, waitFor } from "../support/server.js"
 
@@ -642,6 +642,20 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(await evaluate("() => document.getElementById('secret').value")).toBe("")
     const inner: any = await call(agent, "browser_snapshot", {})
     expect(inner.structuredContent.snapshot).not.toContain("hunter2")
+  })
+
+  it.skipIf(!hasCodeMirror())("a code editor (CodeMirror 5) takes typing through its hidden textarea, key by key as a person's: brackets close, lines indent; the result says what it shows", async () => {
+    const page = await open("code-editor")
+    // Its textarea is a pixel wide inside a clipped box, under the editor's own lines.
+    const input = refIn(page, /- textbox \[ref=/)
+    const typed: any = await timed("type(code editor)", () => call(agent, "browser_type", { ref: input, text: "\nif (x) {\nreturn [1, \"a\"" }))
+    const want = "// notes\nif (x) {\n  return [1, \"a\"]\n}"
+    expect(await evaluate("() => editor.getValue()")).toBe(want)
+    expect(text(typed)).toContain(`the editor now shows: ${JSON.stringify(want)}`)
+    expect(typed.structuredContent.snapshot).toMatch(/- generic \[ref=\w+\]: return \[1, "a"\]/)
+    // An ordinary field beside it is typed into as before (replacing what it held).
+    await call(agent, "browser_type", { ref: refIn(page, /textbox "File name"/), text: "app.js" })
+    expect(await evaluate("() => document.getElementById('name').value")).toBe("app.js")
   })
 
   it("hover, drag and drop, keys", async () => {

@@ -6,8 +6,14 @@
  * same server as `localhost`, another site to the browser (so its iframe runs out of
  * process). Any other path answers a small page titled with its name.
  */
+import * as Fs from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
+import * as Path from "node:path"
+
+/** Debian's CodeMirror 5 (libjs-codemirror), a real editor that types through a hidden textarea; served under /vendor/codemirror/. */
+export const CODEMIRROR = "/usr/share/javascript/codemirror"
+export const hasCodeMirror = () => Fs.existsSync(Path.join(CODEMIRROR, "lib", "codemirror.js"))
 
 const page = (title: string, body: string, head = "") =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>${head}</head><body>${body}</body></html>`
@@ -174,6 +180,12 @@ zone.addEventListener("drop", async (e) => {
   covered: () =>
     page("Covered", `<button onclick="document.title = 'clicked'">Covered button</button>
 <div class="overlay" style="position:fixed;inset:0;background:rgba(0,0,0,.3)">Cookie banner</div>`),
+  // A code editor (CodeMirror 5, as Debian ships it): keys go through its hidden textarea; brackets close themselves.
+  "code-editor": () =>
+    page("Code editor", `<h1>Code editor</h1><label for="name">File name</label> <input id="name" value="main.js"><div id="editor"></div>
+<script src="/vendor/codemirror/lib/codemirror.js"></script><script src="/vendor/codemirror/mode/javascript/javascript.js"></script>
+<script src="/vendor/codemirror/addon/edit/closebrackets.js"></script>
+<script>window.editor = CodeMirror(document.getElementById("editor"), { value: "// notes", mode: "javascript", autoCloseBrackets: true, lineNumbers: true }); editor.setCursor(0, 8)</script>`, '<link rel="stylesheet" href="/vendor/codemirror/lib/codemirror.css">'),
   // A toast over the Deploy button for 1.5 s after an import, as a flow editor shows one.
   toast: () =>
     page("Toast", `<button onclick="const t = document.getElementById('toast'); t.style.display = 'block'; setTimeout(() => { t.style.display = 'none' }, 1500)">Import</button>
@@ -227,6 +239,12 @@ export const serveFixtures = async (): Promise<Fixtures> => {
   const server = Http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x")
     const name = decodeURIComponent(url.pathname.slice(1)) || "index"
+    if (name.startsWith("vendor/codemirror/")) {
+      const file = Path.join(CODEMIRROR, Path.normalize(name.slice("vendor/codemirror/".length)).replace(/^(\.\.[/\\])+/, ""))
+      if (!file.startsWith(CODEMIRROR + Path.sep) || !Fs.existsSync(file)) return void res.writeHead(404).end()
+      res.writeHead(200, { "content-type": file.endsWith(".css") ? "text/css" : "text/javascript" }).end(Fs.readFileSync(file))
+      return
+    }
     if (name === "api/slow") {
       setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ items: [1, 2, 3] })), Number(url.searchParams.get("ms") ?? 0))
       return

@@ -54,6 +54,8 @@ const DIFFERENCES = [
   "- **`data:` URLs** are refused: Chrome does not let an extension open them in a tab. **Links to other applications** " +
   "(`mailto:`, `ftp:`, an app's own scheme) are not clicked: Chrome's prompt for them would block the page.",
   "- **`browser_drop`** takes files or data, not both at once (Chrome's drag carries one or the other).",
+  "- **Code editors** (CodeMirror, Monaco, Ace) type through a hidden input (a pixel wide, clipped or transparent): `browser_type` on it " +
+  "types key by key at the editor's cursor, as a person's keys arrive (brackets it closes, its indentation), and says what the editor shows after.",
   "- **Tabs** are named by handles (`t1`) that are never reused, not by index, and every agent sees only its own tabs. " +
   "Agents' tabs stay in the background: screenshots of them are slower (the browser draws a hidden tab only when asked). " +
   "A tab a page of yours opens (a popup, a link to a new tab) is yours too; the next result says so.",
