@@ -248,8 +248,12 @@ const run = {
   "tabs.list": (call: Call) => list(call.instance),
   "tabs.new": (call: Call, params: ParamsOf<"tabs.new">) =>
     Effect.gen(function*() {
-      const url = yield* Page.checkUrl(params.url ?? "about:blank", (yield* agentOf(call.instance)).web)
-      return yield* withList(call.instance, (yield* openTab(call.instance, url)).handle)
+      const web = (yield* agentOf(call.instance)).web
+      const url = yield* Page.checkUrl(params.url ?? "about:blank", web)
+      // A data: URL is written into a blank tab (Chrome will not open one for an extension).
+      const { handle, opened } = yield* openTab(call.instance, url.startsWith("data:") ? "about:blank" : url)
+      if (url.startsWith("data:")) yield* locked(call, handle, opened.id, Effect.zipRight(pageOf(opened.id), Page.navigate(opened.id, url, web)))
+      return yield* withList(call.instance, handle)
     }),
   "tabs.select": (call: Call, params: ParamsOf<"tabs.select">) =>
     Effect.gen(function*() {

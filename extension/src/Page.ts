@@ -9,26 +9,43 @@ import { capture, drawFrame } from "./Capture.js"
 import { describeModal } from "./Actions.js"
 import { Driver } from "./Driver.js"
 import { type ConsoleLevel, type PageRecord, pageError, type RequestEntry } from "./PageRecord.js"
-import { pageOf } from "./TabSessions.js"
+import { pageOf, type TabSessions } from "./TabSessions.js"
 import * as Snapshot from "./Snapshot.js"
 
 const LOAD_CAP = Duration.seconds(30)
 /** How long a navigation waits for the load event once the document is ready. */
 const AFTER_READY = Duration.seconds(3)
 
-/**
- * Checks a URL an agent asked to load: absolute, and web content (invariant 10). Not
- * `data:`: Chrome refuses to load a data: URL in a tab at an extension's request
- * (Page.navigate and chrome.tabs.update alike answer net::ERR_ABORTED; measured in
- * Chromium 156), so it is refused up front with what to do instead.
- */
+/** Checks a URL an agent asked to load: absolute, and web content (invariant 10). */
 export const checkUrl = (text: string, options: WebContentOptions): Effect.Effect<string, CallFailure> => {
   const refused = notWebContent(text, options)
   if (refused !== undefined) return Effect.fail(new NotWebContent({ url: text, message: refused }))
-  if (text.startsWith("data:")) {
-    return Effect.fail(new BadParams({ message: "Chrome does not let extensions load data: URLs in a tab: serve the page over http(s), or open about:blank and build it with browser_evaluate" }))
+  return Effect.succeed(text.startsWith("data:") ? text : new URL(text === "" ? "about:blank" : text).href)
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;" })[c]!)
+
+/**
+ * The document a `data:` URL holds, as HTML: Chrome refuses to load a data: URL in a tab
+ * at an extension's request (net::ERR_ABORTED, measured in Chromium 156), so tabmux
+ * writes it into a blank tab instead. HTML as it is; other text in a `<pre>`.
+ */
+export const dataDocument = (url: string): { readonly html: string } | { readonly error: string } => {
+  const comma = url.indexOf(",")
+  if (comma < 0) return { error: "a data: URL has a comma before its data (data:text/html,<h1>Hi</h1>)" }
+  const meta = url.slice("data:".length, comma)
+  const base64 = /;base64$/i.test(meta)
+  const type = (meta.replace(/;base64$/i, "").split(";")[0] || "text/plain").trim().toLowerCase()
+  let text: string
+  try {
+    const body = url.slice(comma + 1)
+    text = base64 ? new TextDecoder().decode(Uint8Array.from(atob(decodeURIComponent(body)), (c) => c.charCodeAt(0))) : decodeURIComponent(body)
+  } catch {
+    return { error: "its data is not valid (percent-encoded, or base64 after ;base64)" }
   }
-  return Effect.succeed(new URL(text === "" ? "about:blank" : text).href)
+  if (type === "text/html" || type === "application/xhtml+xml") return { html: text }
+  if (type.startsWith("text/") || type === "application/json") return { html: `<pre>${escapeHtml(text)}</pre>` }
+  return { error: `a data: URL of type ${type} is not a page tabmux can show: open it as text/html or text/plain` }
 }
 
 const History = Schema.Struct({
@@ -67,6 +84,14 @@ const restoredFromCache = (params: unknown) =>
 
 const wrap = (method: string) => Effect.mapError((e: { readonly message: string }) => pageError(method, e.message))
 
+/** Where a tab is after a navigation, and whether it finished loading in time. */
+interface Loaded {
+  readonly url: string
+  readonly title: string
+  readonly loaded: boolean
+  readonly status?: number
+}
+
 /**
  * Runs `act` (which may start a navigation) and waits, capped, for the tab's load event
  * when `act` says a load is coming; then reports where the tab is.
@@ -100,8 +125,8 @@ const loading = <E, R>(tab: number, act: Effect.Effect<boolean, E, R>) =>
     return { url, title, loaded, ...(document?.status === undefined ? {} : { status: document.status }) }
   }))
 
-export const navigate = (tab: number, target: string, web: WebContentOptions) =>
-  Effect.flatMap(checkUrl(target, web), (url) =>
+export const navigate = (tab: number, target: string, web: WebContentOptions): Effect.Effect<Loaded, CallFailure, Driver | TabSessions> =>
+  Effect.flatMap(checkUrl(target, web), (url) => url.startsWith("data:") ? writeData(tab, url, web) :
     loading(tab, Effect.gen(function*() {
       const driver = yield* Driver
       const result = yield* driver.send(tab, "Page.navigate", { url }).pipe(wrap("Page.navigate"), Effect.flatMap(decode(NavigateResult, "Page.navigate")))
@@ -119,6 +144,19 @@ export const navigate = (tab: number, target: string, web: WebContentOptions) =>
       // Where it ended (a redirect may lead elsewhere) is held to the same rules.
       Effect.tap((loaded) => checkUrl(loaded.url, web))
     ))
+
+/** A data: URL's document, written into the tab once it shows a blank page (its URL stays about:blank). */
+const writeData = (tab: number, url: string, web: WebContentOptions) =>
+  Effect.gen(function*() {
+    const document = dataDocument(url)
+    if ("error" in document) return yield* Effect.fail(new BadParams({ message: `cannot open ${url.slice(0, 60)}…: ${document.error}` }))
+    yield* navigate(tab, "about:blank", web)
+    const page = yield* pageOf(tab)
+    const driver = yield* Driver
+    yield* driver.send(tab, "Page.setDocumentContent", { frameId: page.mainFrame, html: document.html }).pipe(wrap("Page.setDocumentContent"))
+    const { title } = yield* whereIs(tab)
+    return { url: "about:blank", title, loaded: true }
+  })
 
 
 export const history = (tab: number, action: "back" | "forward" | "reload", web: WebContentOptions) =>
@@ -179,6 +217,9 @@ const callInPage = (
     return called.result
   })
 
+/** Source that starts as a function declaration does: `function name(`, `async function`, a generator. */
+const FUNCTION_DECLARATION = /^\s*(async\s+)?function\b/
+
 const AgentEvaluated = Schema.Struct({
   result: Schema.Struct({ type: Schema.String, objectId: Schema.optional(Schema.String), value: Schema.optional(Schema.Unknown) }),
   exceptionDetails: Called.fields.exceptionDetails
@@ -208,20 +249,38 @@ export const evaluate = (tab: number, source: string, args: ReadonlyArray<unknow
     const session = element?.session
     // With a ref, the code runs in the page's own world of the element's frame.
     const contextId = element === undefined ? Option.none() : yield* Snapshot.context(page, element, "main")
-    const evaluated = yield* driver.send(tab, "Runtime.evaluate", {
-      expression: source,
-      awaitPromise: true,
-      ...Option.match(contextId, { onNone: () => ({}), onSome: (contextId) => ({ contextId }) })
-    }, session).pipe(
-      wrap("Runtime.evaluate"),
-      Effect.flatMap(decode(AgentEvaluated, "Runtime.evaluate"))
-    )
+    // A function declaration (`function foo() { return 1 }`) evaluates to nothing as a statement: CDP
+    // compiles it as a function instead (its documented functionDeclaration), and calls it.
+    const declared = FUNCTION_DECLARATION.test(source)
+    const evaluated = yield* (declared
+      ? Effect.flatMap(
+        driver.send(tab, "Runtime.evaluate", { expression: "globalThis", ...Option.match(contextId, { onNone: () => ({}), onSome: (contextId) => ({ contextId }) }) }, session).pipe(
+          wrap("Runtime.evaluate"),
+          Effect.flatMap(decode(Global, "Runtime.evaluate"))
+        ),
+        (global) =>
+          driver.send(tab, "Runtime.callFunctionOn", {
+            functionDeclaration: source,
+            objectId: global.result.objectId,
+            arguments: [...(element === undefined ? [] : [{ objectId: element.objectId }]), ...args.map((value) => ({ value }))],
+            awaitPromise: true
+          }, session)
+      )
+      : driver.send(tab, "Runtime.evaluate", {
+        expression: source,
+        awaitPromise: true,
+        ...Option.match(contextId, { onNone: () => ({}), onSome: (contextId) => ({ contextId }) })
+      }, session)).pipe(
+        wrap("Runtime.evaluate"),
+        Effect.flatMap(decode(AgentEvaluated, "Runtime.evaluate"))
+      )
     if (evaluated.exceptionDetails) {
       const detail = evaluated.exceptionDetails.exception?.description ?? evaluated.exceptionDetails.text
       return yield* Effect.fail(new PageError({ message: `the code threw: ${detail}` }))
     }
-    const isFunction = evaluated.result.type === "function"
-    if (!isFunction && (args.length > 0 || element !== undefined)) {
+    // A declaration was called already: its value is what remains to be cut.
+    const isFunction = !declared && evaluated.result.type === "function"
+    if (!declared && !isFunction && (args.length > 0 || element !== undefined)) {
       return yield* Effect.fail(new BadParams({ message: "args and ref are passed to a function: write a function expression, like (element, a) => element.textContent + a" }))
     }
     if (evaluated.result.objectId === undefined) {

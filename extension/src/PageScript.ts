@@ -311,6 +311,8 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
     if (title && title.trim()) return norm(title)
     const placeholder = el.getAttribute("placeholder")
     if (placeholder && placeholder.trim() && (tag === "input" || tag === "textarea")) return norm(placeholder)
+    // An unlabelled file input is the button Chrome draws, by its words (as Playwright names it).
+    if (tag === "input" && (el as HTMLInputElement).type === "file") return (el as HTMLInputElement).multiple ? "Choose Files" : "Choose File"
     return ""
   }
 

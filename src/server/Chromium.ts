@@ -187,18 +187,24 @@ export const start = (binary: string, args: ReadonlyArray<string>, options: { re
  * Loads the extension into a started browser, or says why not, with the browser's own
  * words: its refusal, its exit (with what it printed), or no answer within 30 s.
  */
-export const loadExtension = (running: Running, path: string): Effect.Effect<{ readonly id: string } | { readonly error: string }> =>
-  Effect.raceFirst(
-    loadUnpacked(running.pipe, path),
-    Effect.map(running.exited, (code) => ({ error: `the browser exited${code === null ? "" : ` (code ${code})`} before loading the extension` }))
-  ).pipe(
-    Effect.timeoutTo({ duration: Duration.seconds(30), onSuccess: (r) => r, onTimeout: () => ({ error: "the browser did not answer within 30 s" }) }),
+export const loadExtension = (running: Running, path: string): Effect.Effect<{ readonly id: string } | { readonly error: string }> => {
+  type Loaded = { readonly id: string } | { readonly error: string }
+  const exitedEarly = (code: number | null): Loaded => ({ error: `the browser exited${code === null ? "" : ` (code ${code})`} before loading the extension` })
+  return Effect.raceFirst<Loaded, never, never, Loaded, never, never>(loadUnpacked(running.pipe, path), Effect.map(running.exited, exitedEarly)).pipe(
+    Effect.timeoutTo({ duration: Duration.seconds(30), onSuccess: (r): Loaded => r, onTimeout: (): Loaded => ({ error: "the browser did not answer within 30 s" }) }),
+    // Its pipe closes a moment before its exit is reported: a refusal then is the exit.
+    Effect.flatMap((r): Effect.Effect<Loaded> =>
+      "error" in r
+        ? Effect.map(Effect.option(Effect.timeout(running.exited, Duration.seconds(1))), (code) => (code._tag === "Some" ? exitedEarly(code.value) : r))
+        : Effect.succeed(r)
+    ),
     Effect.map((r) => {
       if (!("error" in r)) return r
       const said = running.said()
       return { error: `${r.error}${said ? `; it said: ${said}` : ""}` }
     })
   )
+}
 
 /** Loads the unpacked extension through the browser's DevTools pipe. */
 export const loadUnpacked = (pipe: DevToolsPipe, path: string) =>

@@ -388,6 +388,12 @@ describe.sequential("page tools in headless Chromium", () => {
     expect((await call(agent, "browser_evaluate", { tab: "t1", function: "Promise.resolve(7)" })).structuredContent.json).toBe("7")
     const thrownExpression: any = await agent.client.callTool({ name: "browser_evaluate", arguments: { tab: "t1", function: "nope.nope" } })
     expect(text(thrownExpression)).toContain("the code threw: ReferenceError")
+    // A function declaration, as Playwright MCP takes it: called, with its arguments.
+    expect((await call(agent, "browser_evaluate", { tab: "t1", function: "function foo() { return 1; }" })).structuredContent.json).toBe("1")
+    expect((await call(agent, "browser_evaluate", { tab: "t1", function: "async function twice(n) { return { n: n * 2, t: document.title } }", args: [21] })).structuredContent.json)
+      .toBe('{"n":42,"t":"page-one"}')
+    const declaredThrow: any = await agent.client.callTool({ name: "browser_evaluate", arguments: { tab: "t1", function: "function () { throw new Error('nope') }" } })
+    expect(text(declaredThrow)).toContain("Error: nope")
   })
 
   it("browser_navigate_back, browser_navigate_forward and browser_reload move through the tab's history", async () => {
@@ -787,6 +793,8 @@ describe.sequential("browser tools on fixture pages", () => {
     Fs.writeFileSync(Path.join(dirOf, "a.txt"), "hello")
     Fs.writeFileSync(Path.join(dirOf, "b.txt"), "abc")
     const page = await open("upload")
+    // A file input without a label is the button Chrome draws, by its words (as Playwright names it).
+    expect(page).toMatch(/- button "Choose File" \[ref=/)
     expect(await failure("browser_file_upload", { paths: [Path.join(dirOf, "a.txt")] })).toContain("No file chooser is open")
     const opened: any = await call(agent, "browser_click", { ref: refIn(page, /button "Attachment"/) })
     expect(opened.structuredContent.modal).toContain("file chooser is open")

@@ -369,9 +369,22 @@ describe.sequential("agents stay in web content", () => {
     await call(agent, "browser_navigate", { url: `${base()}/start` })
   })
 
-  it("data: URLs are refused up front with what to do (Chrome will not load them for an extension)", { timeout: 60_000 }, async () => {
+  it("data: URLs open (written into a blank tab: Chrome will not load them for an extension); a type that is no page is refused saying so", { timeout: 60_000 }, async () => {
     await call(agent, "browser_tabs", { action: "new" })
-    expect(await failure(agent, "browser_navigate", { url: "data:text/html,<h1>Inline</h1>" })).toContain("serve the page over http")
+    const opened = await call(agent, "browser_navigate", { url: "data:text/html,<title>Inline</title><h1>Inline</h1><button onclick=\"this.textContent='Pressed'\">Press</button>" })
+    expect(opened.structuredContent).toMatchObject({ url: "about:blank", title: "Inline" })
+    const ref = /button "Press" \[ref=(\w+)\]/.exec(opened.structuredContent.snapshot)![1]
+    expect((await call(agent, "browser_click", { ref })).structuredContent.snapshot).toContain(`button "Pressed"`)
+    // Base64, and text that is not HTML (shown as text, never run).
+    const b64 = await call(agent, "browser_navigate", { url: `data:text/html;base64,${Buffer.from("<h1>Encoded</h1>").toString("base64")}` })
+    expect(b64.structuredContent.snapshot).toContain(`heading "Encoded"`)
+    const plain = await call(agent, "browser_navigate", { url: "data:text/plain,<script>document.title='ran'</script>" })
+    expect(plain.structuredContent.title).not.toBe("ran")
+    expect(plain.structuredContent.snapshot).toContain("<script>")
+    // A new tab takes one too.
+    await call(agent, "browser_tabs", { action: "new", url: "data:text/html,<h1>In a new tab</h1>" })
+    expect((await call(agent, "browser_snapshot")).structuredContent.snapshot).toContain(`heading "In a new tab"`)
+    expect(await failure(agent, "browser_navigate", { url: "data:image/png;base64,iVBORw0KGgo=" })).toContain("not a page tabmux can show")
   })
 })
 

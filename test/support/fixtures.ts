@@ -202,7 +202,7 @@ zone.addEventListener("drop", async (e) => {
     page("Drag", `<div id="src" draggable="true" ondragstart="event.dataTransfer.setData('text/plain', 'card')" style="width:80px;height:40px;background:#9cf">Card</div>
 <div id="dst" ondragover="event.preventDefault()" ondrop="event.preventDefault(); out('dropped ' + event.dataTransfer.getData('text/plain'))" style="margin-top:60px;width:200px;height:80px;background:#fc9">Drop zone</div>${show}`),
   upload: () =>
-    page("Upload", `<label>Attachment <input type="file" multiple onchange="out([...this.files].map((f) => f.name + ':' + f.size).join(','))"></label>${show}`),
+    page("Upload", `<label>Attachment <input type="file" multiple onchange="out([...this.files].map((f) => f.name + ':' + f.size).join(','))"></label><input type="file" id="bare">${show}`),
   clicks: () =>
     page("Clicks", `<button id="b" onclick="log(event)" ondblclick="log(event)" oncontextmenu="event.preventDefault(); log(event)" onauxclick="event.button === 1 && log(event)">Target</button><p id="log"></p>
 <script>function log(e) { document.getElementById("log").textContent += e.type + (e.shiftKey ? "+shift" : "") + (e.altKey ? "+alt" : "") + (e.type === "auxclick" ? e.button : "") + " " }</script>`),

@@ -51,7 +51,8 @@ const DIFFERENCES = [
   "requests it started; Playwright MCP waits 500 ms.",
   "- **Downloads** are reported by name and URL and saved where the browser saves downloads, not in the output directory.",
   "- **Files** (screenshots, PDFs, snapshots, bodies, uploads, drops) stay inside the client's roots or the output directory.",
-  "- **`data:` URLs** are refused: Chrome does not let an extension open them in a tab. **Links to other applications** " +
+  "- **`data:` URLs** of HTML or text open in a blank tab (Chrome does not let an extension load them, so tabmux writes their document into it): " +
+  "the tab's URL stays `about:blank`. **Links to other applications** " +
   "(`mailto:`, `ftp:`, an app's own scheme) are not clicked: Chrome's prompt for them would block the page.",
   "- **`browser_drop`** takes files or data, not both at once (Chrome's drag carries one or the other).",
   "- **Code editors** (CodeMirror, Monaco, Ace) type through a hidden input (a pixel wide, clipped or transparent): `browser_type` on it " +
