@@ -1,16 +1,20 @@
 /**
  * Where an agent's files may go and come from (invariant 11): inside the MCP client's
- * roots (`roots/list`, refreshed on `roots/list_changed`), a directory the user allowed
- * (`--allow-path`), or the output directory (`--output-dir`; by default `output/` in the
- * private runtime directory). Every path is resolved to its real path first (symlinks
+ * roots (`roots/list`, refreshed on `roots/list_changed`), the server's working directory
+ * when the client names no roots (and it is a folder of the user's own, not their home or
+ * above it), a directory the user allowed (`--allow-path`), or the output directory
+ * (`--output-dir`; by default `output/` in the private runtime directory). As in
+ * Playwright MCP, a relative path is in the client's first root, else in the working
+ * directory; a file saved under a name of tabmux's choosing goes to the output directory. Every path is resolved to its real path first (symlinks
  * followed, `..` gone) and only then checked, so neither `../` nor a symlink leads out.
  * Files are written whole to a private (0600, O_EXCL|O_NOFOLLOW) temp file beside the
  * target and renamed over it: never written through a symlink. This module owns the
  * roots; the MCP layer tells it what the client said.
  */
 import { Context, Deferred, Duration, Effect, Layer, Ref } from "effect"
-import { constants } from "node:fs"
+import { constants, statSync } from "node:fs"
 import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { BadConfig, ServerConfig } from "./Config.js"
@@ -24,7 +28,7 @@ export class Workspace extends Context.Tag("tabmux/Workspace")<Workspace, {
   readonly setRoots: (uris: ReadonlyArray<string>) => Effect.Effect<void>
   /** The directories files may be in, for messages and `tabmux status`. */
   readonly allowed: Effect.Effect<ReadonlyArray<string>>
-  /** Writes `data` to `path` (relative paths are in the output directory; none: `defaultName` there); the real path written. */
+  /** Writes `data` to `path` (relative: in the first root, else the working directory; none: `defaultName` in the output directory); the real path written. */
   readonly save: (tool: string, path: string | undefined, defaultName: string, data: Uint8Array) => Effect.Effect<string, BadArguments>
   /** The real paths of existing regular files inside the allowed directories, for an upload. */
   readonly readable: (tool: string, paths: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, BadArguments>
@@ -37,8 +41,26 @@ const inside = (dir: string, path: string) => {
 
 const realpath = (path: string) => Effect.promise(() => Fs.realpath(path).catch(() => undefined))
 
+/**
+ * The working directory, when agents may use it with no roots: a folder of the user's own
+ * (theirs, nobody else can change it), and neither their home nor a folder above it (a
+ * client started from the desktop runs in one of those, and a page would then be handed
+ * any of their files).
+ */
+export const usableWorkingDir = (cwd: string = process.cwd(), home: string = Os.homedir()): string | undefined => {
+  const dir = Path.resolve(cwd)
+  if (inside(dir, Path.resolve(home))) return undefined
+  try {
+    if (process.getuid !== undefined && statSync(dir).uid !== process.getuid()) return undefined
+  } catch {
+    return undefined
+  }
+  return directoryProblem(dir) === undefined ? dir : undefined
+}
+
 export const make = Effect.gen(function*() {
   const config = yield* ServerConfig
+  const workingDir = usableWorkingDir()
   const outputDir = Path.resolve(config.outputDir ?? Path.join(config.dir, "output"))
   // The directories the user named are checked at start: a server does not run on a folder another user could change.
   for (const [setting, dir] of [
@@ -54,7 +76,15 @@ export const make = Effect.gen(function*() {
   /** Done once the client has answered `roots/list` (or has no roots): a first call right after start waits for it, briefly. */
   const rootsKnown = yield* Deferred.make<void>()
 
-  const allowed = Effect.map(Ref.get(roots), (r) => [...r, ...config.allowPaths.map((p) => Path.resolve(p)), outputDir])
+  const allowed = Effect.map(Ref.get(roots), (r) => [
+    ...r,
+    ...(r.length === 0 && workingDir !== undefined ? [workingDir] : []),
+    ...config.allowPaths.map((p) => Path.resolve(p)),
+    outputDir
+  ])
+
+  /** Where a relative path leads: the client's first root, else the working directory, else the output directory. */
+  const relativeBase = Effect.map(Ref.get(roots), (r) => r[0] ?? workingDir ?? outputDir)
 
   /** The allowed directories as real paths (those that exist). */
   const realAllowed = Effect.zipRight(Effect.ignore(Effect.timeout(Deferred.await(rootsKnown), Duration.seconds(2))), allowed).pipe(Effect.flatMap((dirs) =>
@@ -66,7 +96,7 @@ export const make = Effect.gen(function*() {
     Effect.flatMap(allowed, (dirs) =>
       Effect.fail(refuse(
         tool,
-        `path: ${given} is ${real === Path.resolve(outputDir, given) ? "" : `really ${real}, `}outside the directories this agent may use (${dirs.join(", ")}). ` +
+        `path: ${given} is ${real === given ? "" : `really ${real}, `}outside the directories this agent may use (${dirs.join(", ")}). ` +
           "Use a path inside the client's roots or the output directory, or start tabmux with --allow-path DIR."
       )))
 
@@ -89,7 +119,8 @@ export const make = Effect.gen(function*() {
   const save = (tool: string, path: string | undefined, defaultName: string, data: Uint8Array) =>
     Effect.gen(function*() {
       yield* ensureOutputDir
-      const target = Path.resolve(outputDir, path ?? defaultName)
+      yield* Effect.ignore(Effect.timeout(Deferred.await(rootsKnown), Duration.seconds(2)))
+      const target = path === undefined ? Path.join(outputDir, defaultName) : Path.resolve(yield* relativeBase, path)
       const parent = yield* realpath(Path.dirname(target))
       if (parent === undefined) return yield* refuse(tool, `path: the folder ${Path.dirname(target)} does not exist`)
       const real = Path.join(parent, Path.basename(target))
@@ -117,9 +148,10 @@ export const make = Effect.gen(function*() {
   const readable = (tool: string, paths: ReadonlyArray<string>) =>
     Effect.gen(function*() {
       const dirs = yield* realAllowed
+      const base = yield* relativeBase
       return yield* Effect.forEach(paths, (given, i) =>
         Effect.gen(function*() {
-          const absolute = Path.resolve(outputDir, given)
+          const absolute = Path.resolve(base, given)
           const real = yield* realpath(absolute)
           if (real === undefined) return yield* refuse(tool, `paths.${i}: ${absolute} does not exist`)
           if (!dirs.some((d) => inside(d, real))) return yield* outside(tool, given, real)

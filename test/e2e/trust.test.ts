@@ -397,8 +397,9 @@ describe.sequential("files stay in the client's roots", () => {
     const inRoot = Path.join(workspace, "shot.png")
     expect((await call(agent, "browser_take_screenshot", { path: inRoot })).structuredContent.path).toBe(Fs.realpathSync(inRoot))
     expect(Fs.statSync(inRoot).mode & 0o777).toBe(0o600)
+    // A relative name is in the client's first root, as in Playwright MCP.
     const saved = (await call(agent, "browser_snapshot", { filename: "page.yml" })).structuredContent.path
-    expect(saved).toBe(Path.join(Fs.realpathSync(Path.join(browser.dir, "output")), "page.yml"))
+    expect(saved).toBe(Path.join(Fs.realpathSync(workspace), "page.yml"))
     expect(Fs.readFileSync(saved, "utf8")).toContain("[ref=")
     const webp = await call(agent, "browser_take_screenshot", { type: "webp" })
     expect(webp.content[1].mimeType).toBe("image/webp")
