@@ -16,7 +16,7 @@ import * as Logging from "../server/Logging.js"
 import { directoryProblem } from "../server/OwnedPath.js"
 import { privateFileProblem } from "../server/UserSecret.js"
 import * as Flags from "./Flags.js"
-import { serve } from "./serve.js"
+import { HTTP_TOKEN, serve } from "./serve.js"
 
 const portRange = (role: string) =>
   Flags.text({
@@ -144,7 +144,30 @@ const serverFlags = {
     default: "info",
     description: "Log level (logs go to stderr). Env TABMUX_LOG_LEVEL; default info."
   }),
-  logFile: Flags.text({ placeholder: "file", env: "TABMUX_LOG_FILE", description: "Also append logs to this file. Env TABMUX_LOG_FILE." })
+  logFile: Flags.text({ placeholder: "file", env: "TABMUX_LOG_FILE", description: "Also append logs to this file. Env TABMUX_LOG_FILE." }),
+  http: Flags.text({
+    placeholder: "[host:]port",
+    env: "TABMUX_HTTP",
+    description: "Serve MCP over Streamable HTTP at http://host:port/mcp (host 127.0.0.1 unless named; port 0: any free one) instead of stdio, " +
+      "one instance per session; every request needs the bearer token (--print-token). Env TABMUX_HTTP."
+  }),
+  printToken: Flags.boolean({ description: "Print the HTTP endpoint's bearer token (made on first use, 0600 in the runtime directory) and exit." }),
+  httpAllowOrigin: Flags.list({
+    placeholder: "origin",
+    env: "TABMUX_HTTP_ALLOW_ORIGIN",
+    separator: ",",
+    description: "With --http: accept requests from web pages of this exact Origin (none by default: MCP clients send no Origin). Env TABMUX_HTTP_ALLOW_ORIGIN."
+  })
+}
+
+/** Where --http listens: `port` or `host:port`, on loopback unless the user names an address. */
+const httpAddress = (text: string) => {
+  const m = /^(?:(\[[0-9a-f:]+\]|[a-zA-Z0-9.-]+):)?(\d{1,5})$/.exec(text.trim())
+  const port = m === null ? NaN : Number(m[2])
+  if (m === null || port > 65535) {
+    return Effect.fail(new ServerConfig.BadConfig({ setting: "--http / TABMUX_HTTP", value: text, expected: "a port, or host:port, like 8931 or 127.0.0.1:8931" }))
+  }
+  return Effect.succeed({ host: (m[1] ?? "127.0.0.1").replace(/^\[|\]$/g, ""), port })
 }
 
 /**
@@ -237,7 +260,13 @@ const serveServer = (flags: Flags.Values<typeof serverFlags>, defaultDir: boolea
       allowPaths: flags.allowPath,
       allowFileUrls: flags.allowFileUrls
     })
-    yield* serve(config, { installHost: defaultDir })
+    if (flags.printToken) {
+      const UserSecret = yield* Effect.promise(() => import("../server/UserSecret.js"))
+      yield* Console.log(yield* UserSecret.readOrCreate(config.dir, HTTP_TOKEN))
+      return
+    }
+    const http = flags.http === undefined ? undefined : { ...(yield* httpAddress(flags.http)), allowOrigins: flags.httpAllowOrigin }
+    yield* serve(config, { installHost: defaultDir, http })
   }).pipe(reportFailure, Effect.provide(Logging.layer({ level: Logging.levelOf(flags.logLevel), file: flags.logFile })))
 
 interface Command<F extends Flags.Flags> {
@@ -248,6 +277,11 @@ interface Command<F extends Flags.Flags> {
 const command = <F extends Flags.Flags>(c: Command<F>) => c
 
 const commands = {
+  serve: command({
+    description: "The MCP server: over stdio (what no command runs), or over Streamable HTTP with --http (one instance per session).",
+    flags: serverFlags,
+    run: (flags) => serveServer(flags, flags.dir === ServerConfig.defaultDir({ ...process.env, TABMUX_DIR: undefined }))
+  }),
   status: command({
     description: "List running tabmux servers (port, pid, client, uptime, extension) and sweep stale records.",
     flags: { dir, staleAfter, json: Flags.boolean({ description: "Print JSON instead of a table." }) },

@@ -56,15 +56,46 @@ const telemetry = (config: ServerConfig, env: NodeJS.ProcessEnv = process.env) =
   )
 }
 
-export const serve = (config: ServerConfig, options: { readonly installHost: boolean }) =>
+/** The HTTP endpoint's bearer token: a secret of the user's, kept beside theirs in the runtime directory. */
+export const HTTP_TOKEN = "http-token"
+
+/** Until the process is told to stop (Ctrl-C, SIGTERM): an HTTP server has no stdin to end it. */
+const untilStopped = Effect.async<void>((resume) => {
+  const stop = () => resume(Effect.void)
+  process.once("SIGINT", stop)
+  process.once("SIGTERM", stop)
+  return Effect.sync(() => {
+    process.off("SIGINT", stop)
+    process.off("SIGTERM", stop)
+  })
+})
+
+/** Over Streamable HTTP: one tabmux server per MCP session, until stopped. */
+const serveHttp = (config: ServerConfig, http: { readonly host: string; readonly port: number; readonly allowOrigins: ReadonlyArray<string> }) =>
+  Effect.gen(function*() {
+    const [HttpServer, UserSecret] = yield* Effect.promise(() => Promise.all([import("../server/HttpServer.js"), import("../server/UserSecret.js")]))
+    const token = yield* UserSecret.readOrCreate(config.dir, HTTP_TOKEN)
+    yield* HttpServer.serve(config, { ...HttpServer.DEFAULTS, ...http, token })
+    yield* untilStopped
+    yield* Effect.logInfo("stopping: ending every session")
+  }).pipe(Effect.scoped)
+
+export const serve = (
+  config: ServerConfig,
+  options: { readonly installHost: boolean; readonly http?: { readonly host: string; readonly port: number; readonly allowOrigins: ReadonlyArray<string> } | undefined }
+) =>
   Effect.when(ensureHost(config), () => options.installHost).pipe(
     Effect.zipRight(telemetry(config)),
     Effect.flatMap((exported) =>
-      Layer.build(TabmuxServer.layer(config).pipe(Layer.provide(Mcp.stdioTransport))).pipe(
-        Effect.zipRight(stdinEnded),
-        Effect.zipRight(Effect.logInfo("stdin closed: shutting down")),
-        Effect.scoped,
-        Effect.provide(exported)
+      Effect.provide<void, { readonly message: string }, never, never, never, never>(
+        options.http !== undefined
+          ? serveHttp(config, options.http)
+          : Layer.build(TabmuxServer.layer(config).pipe(Layer.provide(Mcp.stdioTransport))).pipe(
+            Effect.zipRight(stdinEnded),
+            Effect.zipRight(Effect.logInfo("stdin closed: shutting down")),
+            Effect.scoped
+          ),
+        exported
       )
     ),
     Effect.asVoid

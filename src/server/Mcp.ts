@@ -21,7 +21,7 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema
 } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Clock, Context, Duration, Effect, Exit, FiberId, FiberSet, Layer, LogLevel, Option, Ref, Stream, SubscriptionRef } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, FiberId, FiberSet, Layer, LogLevel, Option, Ref, Stream, SubscriptionRef, Tracer } from "effect"
 import { Bridge, CallProgress } from "./Bridge.js"
 import type { ServerConfig } from "./Config.js"
 import * as Logging from "./Logging.js"
@@ -37,6 +37,13 @@ export class McpTransport extends Context.Tag("tabmux/McpTransport")<McpTranspor
  * with "MCP error <code>:", and the client adds that again ("MCP error -32602: MCP error -32602: ...").
  */
 const protocolError = (code: number, message: string) => Object.assign(new Error(message), { code })
+
+/** A W3C `traceparent` (`00-<trace id>-<span id>-<flags>`) as the parent of a call's spans; none if it is not one. */
+export const traceParent = (value: unknown): Tracer.ExternalSpan | undefined => {
+  const m = typeof value === "string" ? /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(value.trim()) : null
+  if (m === null || m[1] === "ff" || /^0+$/.test(m[2]!) || /^0+$/.test(m[3]!)) return undefined
+  return Tracer.externalSpan({ traceId: m[2]!, spanId: m[3]!, sampled: (parseInt(m[4]!, 16) & 1) === 1 })
+}
 
 export const INSTANCES_URI = "tabmux://instances"
 
@@ -165,7 +172,10 @@ export const layer = Layer.scopedDiscard(
           yield* progress(`${tool.name} still running (${Math.round(((yield* Clock.currentTimeMillis) - started) / 1000)} s)`)
         }
       })
+      const parent = traceParent(request.params._meta?.traceparent ?? extra.requestInfo?.headers?.traceparent)
       const running = tool.run(request.params.arguments).pipe(
+        // The client's trace goes on through this call (its `_meta.traceparent`, or the W3C header over HTTP).
+        (call) => (parent === undefined ? call : Effect.withParentSpan(call, parent)),
         Effect.provideService(CallProgress, progress),
         (call) => (token === undefined ? call : Effect.raceFirst(call, heartbeat)),
         Effect.flatMap(withNotices)

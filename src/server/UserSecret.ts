@@ -39,11 +39,14 @@ const readSecret = (path: string) =>
     Effect.catchTag("FileError", (e) => Effect.succeed({ problem: e.message }))
   )
 
-/** Reads the user's secret in `dir`, creating it (and the directory) when missing. */
-export const readOrCreate = (dir: string): Effect.Effect<string, SecretError | RuntimeDirError> =>
+/**
+ * Reads the user's secret in `dir` (or another secret of theirs kept the same way, by its
+ * file name: the HTTP endpoint's bearer token), creating it (and the directory) when missing.
+ */
+export const readOrCreate = (dir: string, name = "secret"): Effect.Effect<string, SecretError | RuntimeDirError> =>
   Effect.gen(function*() {
     yield* ensurePrivateDir(dir)
-    const path = secretPath(dir)
+    const path = Path.join(dir, name)
     for (let attempt = 0; attempt < 3; attempt++) {
       const found = yield* readSecret(path)
       if (found !== undefined) {

@@ -104,6 +104,17 @@ describe.sequential("OpenTelemetry", () => {
       .join("\n"))
   })
 
+  it("a client's trace goes on through tabmux and the extension: its traceparent in _meta is the tool span's parent", { timeout: 60_000 }, async () => {
+    const agent = agents[0]!
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736"
+    const clientSpan = "00f067aa0ba902b7"
+    await agent.client.callTool({ name: "browser_snapshot", arguments: {}, _meta: { traceparent: `00-${traceId}-${clientSpan}-01` } })
+    const tool = await waitFor(() => spans().find((s) => s.name === "tool browser_snapshot" && s.traceId === traceId), 20_000)
+    expect(tool.parentSpanId).toBe(clientSpan)
+    const bridge = await waitFor(() => spans().find((s) => s.name === "Bridge.call" && s.parentSpanId === tool.spanId), 10_000)
+    await waitFor(() => spans().find((s) => s.name === "extension page.snapshot" && s.parentSpanId === bridge.spanId && s.traceId === traceId), 10_000)
+  })
+
   it("what an agent types or runs is never exported (nor logged at the default level)", { timeout: 60_000 }, async () => {
     const agent = agents[0]!
     const snapshot = (await call(agent, "browser_snapshot")).content[0].text as string
