@@ -9,6 +9,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import * as ChildProcess from "node:child_process"
 import * as Http from "node:http"
+import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Browser, launch } from "../support/chromium.js"
 import { type Fixtures, serveFixtures } from "../support/fixtures.js"
@@ -117,5 +118,31 @@ describe("MCP over Streamable HTTP", () => {
     // The server is fine after all that.
     const c = await session("http-agent-c")
     expect((await c.client.listTools()).tools.length).toBeGreaterThan(20)
+  })
+
+  it("the MCP Inspector CLI lists the tools and calls one over HTTP, with the token as a header", { timeout: 60_000 }, async () => {
+    const inspector = (args: ReadonlyArray<string>) =>
+      new Promise<any>((resolve, reject) => {
+        const child = ChildProcess.spawn(process.execPath, ["cli.js", "--cli", url, "--transport", "http", "--header", `Authorization: Bearer ${token}`, ...args], {
+          cwd: Path.resolve("node_modules/@modelcontextprotocol/inspector-cli/build"),
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        let out = ""
+        let err = ""
+        child.stdout.on("data", (d) => (out += d))
+        child.stderr.on("data", (d) => (err += d))
+        child.on("exit", (code) => {
+          try {
+            resolve(JSON.parse(out))
+          } catch {
+            reject(new Error(`inspector exited ${code}: ${out.slice(0, 500)} ${err.slice(0, 1500)}`))
+          }
+        })
+      })
+    const listed = await inspector(["--method", "tools/list"])
+    expect(listed.tools.map((t: any) => t.name)).toContain("browser_navigate")
+    const navigated = await inspector(["--method", "tools/call", "--tool-name", "browser_navigate", "--tool-arg", `url=${fixtures.base}/form`])
+    expect(navigated.isError ?? false).toBe(false)
+    expect(navigated.content[0].text).toContain("textbox \"Name\"")
   })
 })
