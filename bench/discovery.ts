@@ -7,12 +7,12 @@
 import { launch } from "../test/support/chromium.js"
 import { serveFixtures } from "../test/support/fixtures.js"
 import { readRegistry, waitFor } from "../test/support/server.js"
-import { json, round, stats, table, tabmux } from "./lib.js"
+import { BENCH_PORTS, json, round, stats, table, tabmux } from "./lib.js"
 
 const starts = Number(process.argv[2] ?? 30)
 const kills = Number(process.argv[3] ?? 5)
 const fixtures = await serveFixtures()
-const browser = await launch()
+const browser = await launch({ ports: BENCH_PORTS })
 try {
   const dir = browser.dir
   const found: Array<number> = []

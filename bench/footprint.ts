@@ -14,7 +14,7 @@ import * as ServerConfig from "../src/server/Config.js"
 import * as ServerIdentity from "../src/server/ServerIdentity.js"
 import { launch } from "../test/support/chromium.js"
 import { serveFixtures } from "../test/support/fixtures.js"
-import { BIN, json, round, rssMb, stats, table, tabmux, tempDir, text } from "./lib.js"
+import { BENCH_PORTS, BIN, json, round, rssMb, stats, table, tabmux, tempDir, text } from "./lib.js"
 
 const starts = Number(process.argv[2] ?? 10)
 const rows: Array<Record<string, unknown>> = []
@@ -96,7 +96,7 @@ const figures: Record<string, unknown> = {}
 // Busy memory: a server driving a real page through the extension, sampled while it works.
 {
   const fixtures = await serveFixtures()
-  const browser = await launch()
+  const browser = await launch({ ports: BENCH_PORTS })
   try {
     const agent = await tabmux("bench-busy", browser.dir)
     await agent.call("browser_tabs", { action: "new" })

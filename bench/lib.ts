@@ -56,8 +56,14 @@ export const tempDir = (prefix: string) => {
 }
 
 /** A tabmux server as an MCP client starts it; resolves once the extension has connected to it. */
+/**
+ * The benchmarks' own port range, for their servers and browsers alike: never the default
+ * one (8765-8796), where the user's real servers and extension live.
+ */
+export const BENCH_PORTS = "19100-19131"
+
 export const tabmux = async (name: string, dir: string, env: Record<string, string> = {}) => {
-  const agent = await mcp(name, [BIN], { env: { TABMUX_DIR: dir, TABMUX_CONNECT_WAIT: "30", ...env } })
+  const agent = await mcp(name, [BIN], { env: { TABMUX_DIR: dir, TABMUX_CONNECT_WAIT: "30", TABMUX_PORTS: BENCH_PORTS, ...env } })
   await waitFor(() => readRegistry(dir).find((r: any) => r.pid === agent.transport.pid && r.extension), 60_000)
   return agent
 }

@@ -18,7 +18,7 @@ import WebSocket, { WebSocketServer } from "ws"
 import { Config, Mcp, PortClaims, TabmuxServer } from "../src/index.js"
 import { launch } from "../test/support/chromium.js"
 import { connectAsExtension, secretOf } from "../test/support/peer.js"
-import { json, round, stats, table, tabmux, tempDir } from "./lib.js"
+import { BENCH_PORTS, json, round, stats, table, tabmux, tempDir } from "./lib.js"
 
 const calls = Number(process.argv[2] ?? 1000)
 const ORIGIN = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
@@ -86,7 +86,7 @@ const receiver = Http.createServer((req, res) => {
   })
 })
 await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r))
-const browser = await launch()
+const browser = await launch({ ports: BENCH_PORTS })
 let real: Array<number> = []
 let ping: Array<number> = []
 const split: Record<string, Array<number>> = { tool: [], bridge: [], extension: [], transit: [] }

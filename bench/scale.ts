@@ -12,7 +12,8 @@ import { type Agent, json, round, stats, table, tabmux, text } from "./lib.js"
 const seconds = Number(process.argv[2] ?? 10)
 const counts = (process.argv[3] ?? "1,8,32,64").split(",").map(Number)
 const max = Math.max(...counts)
-const PORTS = `8765-${8765 + Math.max(31, max + 3)}`
+// Its own range, wide enough for every server (never the default one, where a user's real servers live).
+const PORTS = `19100-${19100 + Math.max(31, max + 3)}`
 
 const fixtures = await serveFixtures()
 // The extension scans the widened range; servers claim ports from it.

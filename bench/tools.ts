@@ -12,7 +12,7 @@ import * as Chromium from "../src/server/Chromium.js"
 import { launch } from "../test/support/chromium.js"
 import { docPages, serveDocs } from "../test/support/docs.js"
 import { serveFixtures } from "../test/support/fixtures.js"
-import { type Agent, json, mcp, round, stats, table, tabmux, tempDir, text, timed } from "./lib.js"
+import { type Agent, BENCH_PORTS, json, mcp, round, stats, table, tabmux, tempDir, text, timed } from "./lib.js"
 
 const reps = Number(process.argv[2] ?? process.env.BENCH_REPS ?? 20)
 const chrome = Chromium.find()
@@ -52,7 +52,7 @@ const PAGES: ReadonlyArray<PageSpec> = [
   fixturePage("big", { role: "button", name: "Open 500" }),
   ...docPages().filter((p) => REAL[p]).map((path) => ({ path, url: () => `${docs.base}/${path}`, click: REAL[path]! }))
 ]
-const browser = await launch()
+const browser = await launch({ ports: BENCH_PORTS })
 const runtime = browser.dir
 const systems: Array<System> = []
 const unavailable: Record<string, string> = {}
