@@ -90,6 +90,8 @@ interface Loaded {
   readonly title: string
   readonly loaded: boolean
   readonly status?: number
+  /** The navigation was a download (the tab stayed where it was). */
+  readonly download?: { readonly url: string; readonly filename: string }
 }
 
 /**
@@ -125,11 +127,28 @@ const loading = <E, R>(tab: number, act: Effect.Effect<boolean, E, R>) =>
     return { url, title, loaded, ...(document?.status === undefined ? {} : { status: document.status }) }
   }))
 
+/** How long a navigation Chrome aborted is watched for the download it became. */
+const DOWNLOAD_WAIT = Duration.seconds(1)
+
 export const navigate = (tab: number, target: string, web: WebContentOptions): Effect.Effect<Loaded, CallFailure, Driver | TabSessions> =>
-  Effect.flatMap(checkUrl(target, web), (url) => url.startsWith("data:") ? writeData(tab, url, web) :
-    loading(tab, Effect.gen(function*() {
+  Effect.flatMap(checkUrl(target, web), (url) => url.startsWith("data:") ? writeData(tab, url, web) : Effect.gen(function*() {
+    const page = yield* pageOf(tab)
+    const before = page.consoleSeq
+    let download: { readonly url: string; readonly filename: string } | undefined
+    const loaded = yield* loading(tab, Effect.gen(function*() {
       const driver = yield* Driver
       const result = yield* driver.send(tab, "Page.navigate", { url }).pipe(wrap("Page.navigate"), Effect.flatMap(decode(NavigateResult, "Page.navigate")))
+      // A response the browser saves as a file (Content-Disposition: attachment) ends the navigation as ERR_ABORTED:
+      // it was a download, and the tab stays on its page.
+      if (result.errorText === "net::ERR_ABORTED") {
+        const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(DOWNLOAD_WAIT)
+        download = page.downloads.find((d) => d.seq > before)
+        while (download === undefined && (yield* Clock.currentTimeMillis) < deadline) {
+          yield* Effect.sleep(Duration.millis(20))
+          download = page.downloads.find((d) => d.seq > before)
+        }
+        if (download !== undefined) return false
+      }
       if (result.errorText && /BLOCKED_BY_CLIENT/.test(result.errorText) && web.origins !== undefined) {
         // Held to the user's origins on the way (a redirect): the error page stands at the URL that was refused.
         yield* Effect.sleep(Duration.millis(100))
@@ -140,10 +159,11 @@ export const navigate = (tab: number, target: string, web: WebContentOptions): E
       if (result.errorText) return yield* Effect.fail(new NavigationFailed({ url, message: `could not load ${url}: ${result.errorText}` }))
       // No loaderId: a same-document navigation (a #fragment), which fires no load event.
       return result.loaderId !== undefined
-    })).pipe(
-      // Where it ended (a redirect may lead elsewhere) is held to the same rules.
-      Effect.tap((loaded) => checkUrl(loaded.url, web))
-    ))
+    }))
+    // Where it ended (a redirect may lead elsewhere) is held to the same rules.
+    yield* checkUrl(loaded.url, web)
+    return download === undefined ? loaded : { ...loaded, download: { url: download.url, filename: download.filename } }
+  }))
 
 /** A data: URL's document, written into the tab once it shows a blank page (its URL stays about:blank). */
 const writeData = (tab: number, url: string, web: WebContentOptions) =>

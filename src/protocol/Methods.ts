@@ -46,7 +46,9 @@ export const PageState = Schema.Struct({
   loaded: Schema.Boolean,
   status: Schema.optional(Schema.Int),
   /** The page's snapshot, when the call asked for one and the page could be read. */
-  snapshot: Schema.optional(Schema.String)
+  snapshot: Schema.optional(Schema.String),
+  /** The address was a file the browser downloads (saved where it saves downloads); the tab stayed on its page. */
+  download: Schema.optional(Schema.Struct({ url: Schema.String, filename: Schema.String }))
 })
 
 export const TabInfo = Schema.Struct({

@@ -583,6 +583,10 @@ describe.sequential("browser tools on fixture pages", () => {
     const got: any = await call(agent, "browser_click", { ref: refIn(download, /link "Get the report"/) })
     expect(got.structuredContent.downloads).toEqual([{ filename: "report.csv", url: `${base}/report.csv` }])
     expect(text(got)).toContain("Downloads started")
+    // Navigating to the file itself is the same download, said as one (not net::ERR_ABORTED); the tab stays.
+    const fetched: any = await call(agent, "browser_navigate", { url: `${base}/report.csv` })
+    expect(fetched.structuredContent).toMatchObject({ url: `${base}/download`, download: { filename: "report.csv", url: `${base}/report.csv` } })
+    expect(text(fetched)).toContain("the browser downloaded it as report.csv")
     // A link to another application is refused (its prompt would block the page); the page stays usable.
     const apps = await open("app-links")
     expect(await failure("browser_click", { ref: refIn(apps, /link "Write to us"/) })).toContain("links to a mailto: URL")

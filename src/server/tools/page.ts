@@ -10,6 +10,9 @@ import { BadArguments, make } from "./Tool.js"
 
 const describePage = (page: typeof PageState.Type) =>
   [
+    page.download === undefined
+      ? undefined
+      : `${page.download.url} is a file: the browser downloaded it as ${page.download.filename} (saved where it saves downloads); the tab stayed where it was.`,
     `${page.tab}: ${page.title || "(untitled)"} — ${page.url}${page.loaded ? "" : " (some of it is still loading)"}`,
     page.status !== undefined && (page.status < 200 || page.status >= 400) ? `HTTP status ${page.status}.` : undefined,
     page.snapshot === undefined ? undefined : `Snapshot:\n${page.snapshot}`
