@@ -94,6 +94,15 @@ describe("MCP over Streamable HTTP", () => {
     await waitFor(async () => !(await browser.targets()).some((t) => t.url === `${fixtures.base}/form`), 15_000)
     await waitFor(() => readRegistry(browser.dir).filter((r) => r.pid === server.child.pid).length === 1, 10_000)
     expect((await call(b.client, "browser_snapshot")).structuredContent.snapshot).toContain("Why tabs matter")
+    // Cancelled over HTTP (notifications/cancelled), a call frees its tab at once: the next call on it does not wait.
+    const abort = new AbortController()
+    const waiting = b.client.callTool({ name: "browser_wait_for", arguments: { text: "never there", timeoutSeconds: 30 } }, undefined, { signal: abort.signal }).catch((e: Error) => e)
+    await new Promise((r) => setTimeout(r, 500))
+    abort.abort()
+    expect(await waiting).toBeInstanceOf(Error)
+    const t0 = Date.now()
+    await call(b.client, "browser_snapshot")
+    expect(Date.now() - t0).toBeLessThan(3_000)
   })
 
   it("nothing is served without the token, to another Origin or Host, past the body limit, or to a session that is not open", { timeout: 30_000 }, async () => {
