@@ -327,7 +327,7 @@ const run = {
       Effect.gen(function*() {
         const page = yield* pageOf(tab)
         if (page.modal?.kind === "dialog") return yield* Effect.fail(new ModalOpen({ message: `Cannot read the page now: ${Actions.describeModal(page.modal)} first.` }))
-        const shot = yield* Snapshot.take(tab, { from: params.ref, depth: params.depth })
+        const shot = yield* Snapshot.take(tab, { from: params.ref, depth: params.depth, boxes: params.boxes })
         const where = yield* Actions.whereIs(tab)
         const modal = Actions.describeModal(page.modal)
         return { ...where, snapshot: shot.text, elements: shot.elements, ...(modal === undefined ? {} : { modal }) }

@@ -23,6 +23,8 @@ export interface SnapshotArgs {
   readonly maxDepth: number
   /** Only the subtree of this element (a ref number of this frame). */
   readonly from: number | null
+  /** Each element's box, `[box=x,y,width,height]`: its frame's viewport, CSS pixels (as Playwright MCP's `boxes`). */
+  readonly boxes: boolean
   /** Elements this frame may hold (light DOM and open shadow roots) for a snapshot to be taken: what the frames read before it left. */
   readonly budget: number
   /** Characters of lines this frame may write; past them the snapshot is cut, saying so. */
@@ -474,7 +476,11 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
     const plainCell = CELLS.has(line.role) && kids.length === 0
     const said = kids.length > 0 && squeeze(kids.map((k) => (k.kind === "text" ? k.text : k.name)).join("")) === squeeze(line.name)
     const name = said ? "" : line.name
-    const ref = plainCell ? "" : ` [ref=${args.prefix}${refOf(el)}]`
+    const box = args.boxes && !plainCell ? (() => {
+      const r = el.getBoundingClientRect()
+      return ` [box=${Math.round(r.x)},${Math.round(r.y)},${Math.round(r.width)},${Math.round(r.height)}]`
+    })() : ""
+    const ref = plainCell ? "" : ` [ref=${args.prefix}${refOf(el)}]${box}`
     const head = `${pad}- ${line.role}${name ? ` ${JSON.stringify(name)}` : ""}${statesOf(el, line.role)}${ref}`
     if (isFrame) {
       push(head)

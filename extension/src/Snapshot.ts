@@ -128,6 +128,8 @@ export interface SnapshotOptions {
   readonly from?: string | undefined
   /** Levels of nesting shown; deeper lines are left out and their parent marked with "…". */
   readonly depth?: number | undefined
+  /** Each element's box beside its ref. */
+  readonly boxes?: boolean | undefined
 }
 
 /** What the frames of one snapshot have left to spend, as they are read one after another. */
@@ -211,7 +213,7 @@ export const take = (tab: number, options: SnapshotOptions = {}) =>
     const maxDepth = options.depth ?? 1_000
     const start = options.from === undefined ? { frame: topOf(page), from: null } : yield* locate(page, options.from)
     const left: Left = { elements: ELEMENT_BUDGET, chars: SNAPSHOT_CHARS, cut: false }
-    const lines = yield* frameLines(page, start.frame, { maxDepth, from: start.from, prefix: `s${page.refs.epoch}e` }, 0, left)
+    const lines = yield* frameLines(page, start.frame, { maxDepth, from: start.from, prefix: `s${page.refs.epoch}e`, boxes: options.boxes === true }, 0, left)
     const cut = left.cut
       ? `\n- text: (snapshot cut at ${SNAPSHOT_CHARS} characters: take part of the page with browser_snapshot's ref, or a smaller depth)`
       : ""

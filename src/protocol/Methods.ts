@@ -257,7 +257,8 @@ export const Methods = {
     params: Schema.Struct({
       tab: Schema.optional(TabHandle),
       ref: Schema.optional(Schema.String),
-      depth: Schema.optional(Schema.Int.pipe(Schema.between(1, 100)))
+      depth: Schema.optional(Schema.Int.pipe(Schema.between(1, 100))),
+      boxes: Schema.optional(Schema.Boolean)
     }),
     result: Schema.Struct({ tab: TabHandle, url: Schema.String, title: Schema.String, snapshot: Schema.String, elements: Schema.Int, modal: Schema.optional(Schema.String) }),
     timeout: "30 seconds",

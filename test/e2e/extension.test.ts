@@ -455,6 +455,12 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(form).toMatch(/- radio "Free" \[checked\] \[ref=/)
     expect(form).toMatch(/- combobox "Country" \[ref=s\d+e\d+\]: France/)
     expect(form).toMatch(/- button "Disabled" \[disabled\] \[ref=/)
+    // With boxes, each element's box follows its ref, as the page measures it.
+    const boxed = (await snap({ boxes: true })).snapshot as string
+    const box = /- textbox "Name" \[ref=s\d+e\d+\] \[box=(\d+),(\d+),(\d+),(\d+)\]/.exec(boxed)
+    expect(box, boxed).not.toBeNull()
+    const rect = await evaluate("() => { const r = document.querySelector('input[name=name]').getBoundingClientRect(); return [r.x, r.y, r.width, r.height].map(Math.round) }")
+    expect(box!.slice(1).map(Number)).toEqual(rect)
     const sizes: Array<string> = []
     for (const path of ["form", "article", "frames", "shadow", "big"]) {
       await call(agent, "browser_navigate", { url: `${base}/${path}` })

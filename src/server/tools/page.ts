@@ -94,7 +94,10 @@ export const browserSnapshot = make({
   input: Schema.Struct({
     ref: Schema.optional(Schema.String.annotations({ description: "Show only this element's subtree (a ref from a snapshot, or a unique CSS selector)." })),
     depth: Schema.optional(bounded(1, 100, "Levels of nesting to show; deeper content is marked \"…\".", { int: true })),
-    filename: Schema.optional(Schema.String.annotations({ description: "Also save the snapshot to this file: inside the client's roots or the output directory (relative names are in the output directory)." })),
+    boxes: Schema.optional(Schema.Boolean.annotations({
+      description: "Add each element's box as [box=x,y,width,height]: viewport-relative CSS pixels (its frame's), as getBoundingClientRect gives them."
+    })),
+    filename: Schema.optional(Schema.String.annotations({ description: "Also save the snapshot to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
     tab: tabArgument
   }),
   output: Schema.Struct({
@@ -160,7 +163,7 @@ export const browserTakeScreenshot = make({
     fullPage: Schema.optional(Schema.Boolean.annotations({ description: "Capture the whole scrollable page." })),
     ref: Schema.optional(Schema.String.annotations({ description: "Capture only this element (a ref from a snapshot, or a unique CSS selector)." })),
     element: Schema.optional(Schema.String.annotations({ description: "What the element is, in words." })),
-    filename: Schema.optional(Schema.String.annotations({ description: "Also save the image to this file: inside the client's roots or the output directory (relative names are in the output directory)." })),
+    filename: Schema.optional(Schema.String.annotations({ description: "Also save the image to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, mimeType: Schema.String, width: Schema.Number, height: Schema.Number, bytes: Schema.Int, path: Schema.optional(Schema.String) }),
@@ -233,7 +236,7 @@ export const browserNetworkRequest = make({
   annotations: { title: "Network request", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
     id: Schema.String.annotations({ description: "The request's id, from browser_network_requests." }),
-    filename: Schema.optional(Schema.String.annotations({ description: "Save the whole response body (up to 10 MB) to this file: inside the client's roots or the output directory (relative names are in the output directory)." })),
+    filename: Schema.optional(Schema.String.annotations({ description: "Save the whole response body (up to 10 MB) to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, request: RequestDetail, path: Schema.optional(Schema.String) }),
@@ -287,7 +290,7 @@ export const browserPdfSave = make({
   description: "Print the page to a PDF file.",
   annotations: { title: "Save as PDF", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: Schema.Struct({
-    filename: Schema.optional(Schema.String.annotations({ description: "Where to write the PDF: inside the client's roots or the output directory (relative names are in the output directory; default: a new file there)." })),
+    filename: Schema.optional(Schema.String.annotations({ description: "Where to write the PDF: inside the client's roots or the output directory (a relative name is in the client's first root; default: a new file in the output directory)." })),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, path: Schema.String, bytes: Schema.Int }),
