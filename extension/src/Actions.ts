@@ -6,7 +6,7 @@
  * it started to settle, a dialog or file chooser to open) and reports where the page is.
  * The in-page helpers below are fixed functions: arguments always travel as values.
  */
-import { Clock, Duration, Effect, Option, Queue, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Option, Queue, Schema } from "effect"
 import type * as Protocol from "../../src/protocol/index.js"
 import { BadParams, type CallFailure, ModalOpen, NotActionable, NotWebContent, PageError, StaleRef } from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
@@ -224,17 +224,27 @@ const ALIGNS = ["center", "end", "start", "nearest"] as const
 /** Pauses between tries (the last one repeats). */
 const BACKOFF = [0, 20, 100, 100, 500]
 
+/** Where an action reports what it is waiting for (the call's progress; nowhere by default). */
+export class Progress extends Context.Reference<Progress>()("tabmux/Progress", {
+  defaultValue: (): ((message: string) => Effect.Effect<void>) => () => Effect.void
+}) {}
+
 /**
  * Checks again while the element is covered: first at the other scroll alignments, then
  * after growing pauses, until `COVERED_WAIT`; the last answer (what covers it) is returned then.
  */
-const untilUncovered = <A extends { readonly error?: unknown } | undefined, E, R>(
+const untilUncovered = <A extends { readonly error?: unknown; readonly by?: unknown } | undefined, E, R>(
+  what: string,
   first: Effect.Effect<A, E, R>,
   again: (align: typeof ALIGNS[number]) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function*() {
     const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(COVERED_WAIT)
     let ready = yield* first
+    // Said once, as the call's progress: an agent (and its user) see why the action takes a moment.
+    if (ready?.error === "covered") {
+      yield* (yield* Progress)(`${what} is covered by ${String(ready.by)}; waiting up to ${Duration.format(COVERED_WAIT)} for it to go`)
+    }
     for (let attempt = 1; ready?.error === "covered"; attempt++) {
       if ((yield* Clock.currentTimeMillis) >= deadline) break
       yield* Effect.sleep(Duration.millis(BACKOFF[Math.min(attempt - 1, BACKOFF.length - 1)]!))
@@ -248,7 +258,7 @@ const target = (page: PageRecord, ref: string, element: string | undefined, acti
   Effect.gen(function*() {
     const node = yield* Snapshot.resolve(page, ref)
     const what = element ? `${element} (${ref})` : ref
-    const ready = yield* untilUncovered(callOn(page.tab, node, PREPARE, [action, "center"]), (align) => callOn(page.tab, node, PREPARE, [action, align]))
+    const ready = yield* untilUncovered(what, callOn(page.tab, node, PREPARE, [action, "center"]), (align) => callOn(page.tab, node, PREPARE, [action, align]))
     if (ready?.error === "gone") return yield* Effect.fail(new StaleRef({ message: `stale ref ${ref}: its element is no longer in the page: take a new snapshot` }))
     if (ready?.error === "hidden") return yield* Effect.fail(new NotActionable({ message: `${what} is not visible (zero size, hidden, or outside the page)` }))
     if (ready?.error === "disabled") return yield* Effect.fail(new NotActionable({ message: `${what} is disabled` }))

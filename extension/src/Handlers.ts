@@ -240,7 +240,9 @@ const onPage = <A extends object, R>(
       Effect.zipRight(pageOf(resolved.tab)),
       Effect.zipRight(op(resolved.tab))
     )
-    const result = yield* Effect.raceFirst(locked(call, resolved.handle, resolved.tab, guarded), closedMeanwhile(resolved.handle, resolved.tab))
+    const result = yield* Effect.raceFirst(locked(call, resolved.handle, resolved.tab, guarded), closedMeanwhile(resolved.handle, resolved.tab)).pipe(
+      Effect.provideService(Actions.Progress, call.progress)
+    )
     return { tab: resolved.handle, ...result }
   })
 

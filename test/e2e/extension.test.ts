@@ -612,9 +612,15 @@ describe.sequential("browser tools on fixture pages", () => {
     const toast = await open("toast")
     await call(agent, "browser_click", { ref: refIn(toast, /button "Import"/) })
     const waited = Date.now()
-    await call(agent, "browser_click", { ref: refIn(toast, /button "Deploy"/) })
+    const progress: Array<string> = []
+    const deployed: any = await agent.client.callTool({ name: "browser_click", arguments: { ref: refIn(toast, /button "Deploy"/) } }, undefined, {
+      onprogress: (p) => void progress.push(String(p.message))
+    })
+    expect(deployed.isError ?? false).toBe(false)
     console.log(`a toast over the button: the click landed ${Date.now() - waited} ms later, once it was gone`)
     expect(await out()).toBe("deployed")
+    // The wait was said as the call's progress, naming what covered the button.
+    expect(progress.some((m) => /is covered by <div#toast>.*waiting up to 5s/.test(m)), progress.join(" | ")).toBe(true)
 
     // A link inside a closed off-canvas menu is marked [offscreen] and refused at once, naming the menu; the page's own one works.
     const offcanvas = await open("offcanvas")
