@@ -9,10 +9,10 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import * as ChildProcess from "node:child_process"
 import * as Http from "node:http"
-import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Browser, launch } from "../support/chromium.js"
 import { type Fixtures, serveFixtures } from "../support/fixtures.js"
+import { inspector as runInspector } from "../support/inspector.js"
 import { BIN, readRegistry, type Spawned, spawnTabmux, waitFor } from "../support/server.js"
 
 const PORTS = "18954-18957"
@@ -130,24 +130,7 @@ describe("MCP over Streamable HTTP", () => {
   })
 
   it("the MCP Inspector CLI lists the tools and calls one over HTTP, with the token as a header", { timeout: 60_000 }, async () => {
-    const inspector = (args: ReadonlyArray<string>) =>
-      new Promise<any>((resolve, reject) => {
-        const child = ChildProcess.spawn(process.execPath, ["cli.js", "--cli", url, "--transport", "http", "--header", `Authorization: Bearer ${token}`, ...args], {
-          cwd: Path.resolve("node_modules/@modelcontextprotocol/inspector-cli/build"),
-          stdio: ["ignore", "pipe", "pipe"]
-        })
-        let out = ""
-        let err = ""
-        child.stdout.on("data", (d) => (out += d))
-        child.stderr.on("data", (d) => (err += d))
-        child.on("exit", (code) => {
-          try {
-            resolve(JSON.parse(out))
-          } catch {
-            reject(new Error(`inspector exited ${code}: ${out.slice(0, 500)} ${err.slice(0, 1500)}`))
-          }
-        })
-      })
+    const inspector = (args: ReadonlyArray<string>) => runInspector([url, "--transport", "http", "--header", `Authorization: Bearer ${token}`, ...args])
     const listed = await inspector(["--method", "tools/list"])
     expect(listed.tools.map((t: any) => t.name)).toContain("browser_navigate")
     const navigated = await inspector(["--method", "tools/call", "--tool-name", "browser_navigate", "--tool-arg", `url=${fixtures.base}/form`])

@@ -4,41 +4,23 @@
  * must show plain JSON Schemas (no `$ref`/`$defs`, no generated titles), and tools/call
  * with integer arguments must work against the real extension in headless Chromium.
  */
-import * as ChildProcess from "node:child_process"
-import * as Path from "node:path"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startAgent } from "../support/agent.js"
+import { inspector as runInspector } from "../support/inspector.js"
 import { clientWithRoots } from "../support/roots.js"
 import { type Browser, launch } from "../support/chromium.js"
 import { type Fixtures, serveFixtures } from "../support/fixtures.js"
 import { BIN, tempRuntimeDir } from "../support/server.js"
 
 const PORTS = "18895-18896"
-const CLI_DIR = Path.resolve("node_modules/@modelcontextprotocol/inspector-cli/build")
 let browser: Browser
 let fixtures: Fixtures
 
-/** One Inspector CLI run; its parsed JSON answer. (It looks for its package.json from its own folder.) */
+/** One Inspector CLI run that starts tabmux over stdio itself, as scripts and CI jobs do. */
 const inspector = (args: ReadonlyArray<string>) =>
-  new Promise<any>((resolve, reject) => {
-    const child = ChildProcess.spawn(process.execPath, [
-      "cli.js", "--cli", "-e", `TABMUX_DIR=${browser.dir}`, "-e", `TABMUX_PORTS=${PORTS}`, "-e", "TABMUX_CONNECT_WAIT=15",
-      process.execPath, BIN, ...args
-    ], { cwd: CLI_DIR, stdio: ["ignore", "pipe", "pipe"] })
-    let out = ""
-    let err = ""
-    child.stdout.on("data", (d) => (out += d))
-    child.stderr.on("data", (d) => (err += d))
-    child.on("exit", (code) => {
-      try {
-        resolve(JSON.parse(out))
-      } catch {
-        reject(new Error(`inspector exited ${code}: ${out.slice(0, 500)} ${err.slice(0, 1500)}`))
-      }
-    })
-  })
+  runInspector(["-e", `TABMUX_DIR=${browser.dir}`, "-e", `TABMUX_PORTS=${PORTS}`, "-e", "TABMUX_CONNECT_WAIT=15", process.execPath, BIN, ...args])
 
 beforeAll(async () => {
   fixtures = await serveFixtures()
