@@ -30,6 +30,10 @@ describe("tabmux CLI", () => {
     expect(run(["help"]).stdout).toBe(help.stdout)
     expect(run(["help", "status"]).stdout).toBe(run(["status", "--help"]).stdout)
     expect(run(["help", "nothing"]).status).toBe(2)
+    // Each command says what its options do there: `browser --ports` sets what its extension scans, it claims nothing.
+    const browserHelp = run(["browser", "--help"]).stdout
+    expect(browserHelp).toContain("The range the extension in this browser scans for servers")
+    expect(browserHelp).not.toContain("claims its port")
   })
 
   it("an unknown option or command is named on one line, with the usage, and exits 2 (no dump)", () => {

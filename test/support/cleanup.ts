@@ -12,19 +12,23 @@ import * as Path from "node:path"
 /** `otherUser.ts`'s OTHER, not imported: importing that module creates the user. */
 const OTHER = "tabmux-other"
 
-const temporary = () => new Set(Fs.readdirSync(Os.tmpdir()).filter((name) => name.startsWith("tabmux-")))
-const userExists = () => ChildProcess.spawnSync("id", ["-u", OTHER], { stdio: "ignore" }).status === 0
-
-export default function setup() {
+/** The teardown for what appears in `tmp` and for `user` from now on. */
+export const leftovers = (tmp: string, user: string) => {
+  const temporary = () => new Set(Fs.readdirSync(tmp).filter((name) => name.startsWith("tabmux-")))
+  const userExists = () => ChildProcess.spawnSync("id", ["-u", user], { stdio: "ignore" }).status === 0
   const before = temporary()
   const hadUser = userExists()
   return () => {
     if (userExists()) {
-      ChildProcess.spawnSync("pkill", ["-KILL", "-u", OTHER], { stdio: "ignore" })
-      if (!hadUser) ChildProcess.spawnSync("userdel", [OTHER], { stdio: "ignore" })
+      ChildProcess.spawnSync("pkill", ["-KILL", "-u", user], { stdio: "ignore" })
+      if (!hadUser) ChildProcess.spawnSync("userdel", [user], { stdio: "ignore" })
     }
     for (const name of temporary()) {
-      if (!before.has(name)) Fs.rmSync(Path.join(Os.tmpdir(), name), { recursive: true, force: true })
+      if (!before.has(name)) Fs.rmSync(Path.join(tmp, name), { recursive: true, force: true })
     }
   }
+}
+
+export default function setup() {
+  return leftovers(Os.tmpdir(), OTHER)
 }
