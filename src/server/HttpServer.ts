@@ -157,7 +157,10 @@ export const serve = (config: ServerConfig, options: HttpOptions) =>
             return yield* reply(res, 503, `${options.maxSessions} sessions are open, the most this server serves: end one (DELETE), or wait`)
           }
           const session = yield* open
-          return yield* Effect.promise(() => session.transport.handleRequest(req, res, body))
+          yield* Effect.promise(() => session.transport.handleRequest(req, res, body))
+          // An initialize the transport refused made no session: its server goes at once (its port too).
+          if (session.transport.sessionId === undefined) yield* Scope.close(session.scope, Exit.void)
+          return
         }
         const session = (yield* Ref.get(sessions)).get(String(id))
         if (session === undefined) return yield* reply(res, 404, "no such session (it ended, or expired): start a new one")

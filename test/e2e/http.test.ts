@@ -124,6 +124,12 @@ describe("MCP over Streamable HTTP", () => {
     expect(gone.status).toBe(404)
     const notFirst = await raw({ headers: auth, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) })
     expect(notFirst.status).toBe(400)
+    // An initialize the transport refuses (no Accept for its stream) opens no session: no server, port or record stays behind.
+    const records = readRegistry(browser.dir).length
+    const refused = await raw({ headers: { ...auth, accept: "text/html" } })
+    expect(refused.status).toBeGreaterThanOrEqual(400)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(readRegistry(browser.dir).length).toBe(records)
     // The server is fine after all that.
     const c = await session("http-agent-c")
     expect((await c.client.listTools()).tools.length).toBeGreaterThan(20)
