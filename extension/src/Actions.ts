@@ -20,28 +20,54 @@ import { _keyDefinitions, type KeyDefinition, type KeyInput } from "puppeteer-co
  * Scrolls the element into view (`align`: where in the viewport, as scrollIntoView's
  * block and inline) and checks a click at its centre would reach it. Runs with `this` = the element.
  */
+/**
+ * The visible surface of an editor whose own input `el` is (a textarea or text input one
+ * cannot see: a pixel wide, clipped to nothing by a tiny box, or transparent), or null.
+ */
+const EDITOR_SURFACE = `function (el) {
+  if (!(el.localName === "textarea" || (el.localName === "input" && /^(text|search)?$/.test(el.type))) || el.getClientRects().length === 0) return null
+  const view = el.ownerDocument.defaultView
+  if (view.getComputedStyle(el).visibility === "hidden") return null
+  const rect = el.getBoundingClientRect()
+  let clipped = view.getComputedStyle(el).opacity === "0" || rect.width <= 3 || rect.height <= 3
+  for (let a = el.parentElement; a && a !== el.ownerDocument.body && a !== el.ownerDocument.documentElement; a = a.parentElement) {
+    const r = a.getBoundingClientRect()
+    if (r.width >= 20 && r.height >= 20) return clipped ? a : null
+    if (view.getComputedStyle(a).overflow !== "visible" && (r.width <= 3 || r.height <= 3)) clipped = true
+  }
+  return null
+}`
+
+/** The editor's own input for an element of its surface (its lines), found within its 16 nearest ancestors, or null. */
+const EDITOR_INPUT = `function () {
+  const surfaceOf = ${EDITOR_SURFACE}
+  let a = this.nodeType === 1 ? this : this.parentElement
+  for (let up = 0; a && up < 16 && a !== a.ownerDocument.body; up++, a = a.parentElement) {
+    for (const input of a.querySelectorAll("textarea, input")) {
+      const surface = surfaceOf(input)
+      if (surface && surface.contains(this)) return input
+    }
+  }
+  return null
+}`
+
 const PREPARE = `function (action, align) {
   const el = this.nodeType === 1 ? this : this.parentElement
   if (!el || !el.isConnected) return { error: "gone" }
   // An editor's own input (CodeMirror, Monaco, Ace): a text field one cannot see (a pixel
   // wide, clipped to nothing, or transparent) inside the editor's visible surface. A
   // person types into it by clicking the surface; here it is focused and typed into.
-  if (action === "type" && (el.localName === "textarea" || (el.localName === "input" && /^(text|search)?$/.test(el.type))) && el.getClientRects().length > 0) {
-    const view = el.ownerDocument.defaultView
-    const rect = el.getBoundingClientRect()
-    let clipped = view.getComputedStyle(el).opacity === "0" || rect.width <= 3 || rect.height <= 3
-    let surface = null
-    for (let a = el.parentElement; a && a !== el.ownerDocument.body && a !== el.ownerDocument.documentElement; a = a.parentElement) {
-      const r = a.getBoundingClientRect()
-      if (r.width >= 20 && r.height >= 20) { surface = a; break }
-      if (view.getComputedStyle(a).overflow !== "visible" && (r.width <= 3 || r.height <= 3)) clipped = true
-    }
-    if (clipped && surface && view.getComputedStyle(el).visibility !== "hidden") {
+  if (action === "type") {
+    const surface = ${EDITOR_SURFACE}(el)
+    if (surface) {
       if (el.disabled === true) return { error: "disabled" }
       if (el.readOnly === true) return { error: "readonly" }
       surface.scrollIntoView({ block: align === "center" ? "nearest" : align, inline: "nearest", behavior: "instant" })
       return { ok: true, editor: true }
     }
+    // Typing aimed at the editor's own lines (what a snapshot shows of it) goes to its input.
+    const editable = el.isContentEditable || el.localName === "textarea" || el.localName === "input" || el.localName === "select"
+    if (!editable && ${EDITOR_INPUT}.call(el)) return { redirect: true }
   }
   el.scrollIntoView({ block: align, inline: align, behavior: "instant" })
   const rect = el.getBoundingClientRect()
@@ -197,6 +223,17 @@ const callOn = (tab: number, target: { readonly session: string | undefined; rea
     )
 
 const Quads = Schema.Struct({ quads: Schema.Array(Schema.Array(Schema.Number)) })
+
+const Handle = Schema.Struct({ result: Schema.Struct({ objectId: Schema.String }) })
+
+/** The element a function returns for `target` (called on it), by handle. */
+const objectOf = (tab: number, target: { readonly session: string | undefined; readonly objectId: string }, fn: string) =>
+  Effect.flatMap(Driver, (d) => d.send(tab, "Runtime.callFunctionOn", { functionDeclaration: fn, objectId: target.objectId, returnByValue: false }, target.session)).pipe(
+    Effect.mapError(driverError),
+    Effect.flatMap(Schema.decodeUnknown(Handle)),
+    Effect.map((h) => h.result.objectId),
+    Effect.mapError((e): CallFailure => (e._tag === "ParseError" ? new PageError({ message: "the editor's input is gone" }) : e))
+  )
 const BoxModel = Schema.Struct({ model: Schema.Struct({ content: Schema.Array(Schema.Number) }) })
 
 /** Where the top-left of a child session's frame is, in the tab's viewport. */
@@ -256,9 +293,15 @@ const untilUncovered = <A extends { readonly error?: unknown; readonly by?: unkn
 /** Resolves a ref, scrolls its element into view, checks it can take `action`, and returns the point to aim at. */
 const target = (page: PageRecord, ref: string, element: string | undefined, action: ActionKind) =>
   Effect.gen(function*() {
-    const node = yield* Snapshot.resolve(page, ref)
+    const resolved = yield* Snapshot.resolve(page, ref)
     const what = element ? `${element} (${ref})` : ref
-    const ready = yield* untilUncovered(what, callOn(page.tab, node, PREPARE, [action, "center"]), (align) => callOn(page.tab, node, PREPARE, [action, align]))
+    let node = resolved
+    let ready = yield* untilUncovered(what, callOn(page.tab, node, PREPARE, [action, "center"]), (align) => callOn(page.tab, node, PREPARE, [action, align]))
+    if (ready?.redirect === true) {
+      // An editor's line: its own input takes the keys.
+      node = { ...resolved, objectId: yield* objectOf(page.tab, resolved, EDITOR_INPUT) }
+      ready = yield* callOn(page.tab, node, PREPARE, [action, "center"])
+    }
     if (ready?.error === "gone") return yield* Effect.fail(new StaleRef({ message: `stale ref ${ref}: its element is no longer in the page: take a new snapshot` }))
     if (ready?.error === "hidden") return yield* Effect.fail(new NotActionable({ message: `${what} is not visible (zero size, hidden, or outside the page)` }))
     if (ready?.error === "disabled") return yield* Effect.fail(new NotActionable({ message: `${what} is disabled` }))

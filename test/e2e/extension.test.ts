@@ -675,6 +675,10 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(await evaluate("() => editor.getValue()")).toBe(want)
     expect(text(typed)).toContain(`the editor now shows: ${JSON.stringify(want)}`)
     expect(typed.structuredContent.snapshot).toMatch(/- generic \[ref=\w+\]: return \[1, "a"\]/)
+    // Typing aimed at one of the editor's lines (what the snapshot shows of it) goes to its input too.
+    const line = refIn(typed.structuredContent.snapshot, /- generic \[ref=\w+\]: \/\/ notes/)
+    await call(agent, "browser_type", { ref: line, text: "ok" })
+    expect(await evaluate("() => editor.getValue()")).toContain("ok")
     // An ordinary field beside it is typed into as before (replacing what it held).
     await call(agent, "browser_type", { ref: refIn(page, /textbox "File name"/), text: "app.js" })
     expect(await evaluate("() => document.getElementById('name').value")).toBe("app.js")

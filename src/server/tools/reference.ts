@@ -55,7 +55,7 @@ const DIFFERENCES = [
   "the tab's URL stays `about:blank`. **Links to other applications** " +
   "(`mailto:`, `ftp:`, an app's own scheme) are not clicked: Chrome's prompt for them would block the page.",
   "- **`browser_drop`** takes files or data, not both at once (Chrome's drag carries one or the other).",
-  "- **Code editors** (CodeMirror, Monaco, Ace) type through a hidden input (a pixel wide, clipped or transparent): `browser_type` on it " +
+  "- **Code editors** (CodeMirror, Monaco, Ace) type through a hidden input (a pixel wide, clipped or transparent): `browser_type` on it (or on one of the editor's lines) " +
   "types key by key at the editor's cursor, as a person's keys arrive (brackets it closes, its indentation), and says what the editor shows after.",
   "- **Tabs** are named by handles (`t1`) that are never reused, not by index, and every agent sees only its own tabs. " +
   "Agents' tabs stay in the background: screenshots of them are slower (the browser draws a hidden tab only when asked). " +
