@@ -10,6 +10,7 @@ import { Clock, Context, Duration, Effect, Option, Queue, Schema } from "effect"
 import type * as Protocol from "../../src/protocol/index.js"
 import { BadParams, type CallFailure, ModalOpen, NotActionable, NotWebContent, PageError, StaleRef } from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
+import { drawFrame } from "./Capture.js"
 import { type CdpEvent, Driver } from "./Driver.js"
 import { driverError, type Modal, type PageRecord } from "./PageRecord.js"
 import { pageOf } from "./TabSessions.js"
@@ -666,7 +667,8 @@ export const drop = (page: PageRecord, o: { ref: string; element?: string | unde
 const EDITOR_TEXT = `function () {
   let surface = this.parentElement
   while (surface && surface.getBoundingClientRect().width < 20) surface = surface.parentElement
-  const lines = (surface ? surface.innerText : "").split("\\n").filter((l) => !/^[\\s\\u200b\\d]*$/.test(l))
+  // Editors draw spaces as no-break spaces; the text is read with plain ones.
+  const lines = (surface ? surface.innerText : "").replace(/\\u00a0/g, " ").split("\\n").filter((l) => !/^[\\s\\u200b\\d]*$/.test(l))
   const text = lines.join("\\n")
   return text.length > 500 ? text.slice(0, 500) + "…" : text
 }`
@@ -688,7 +690,15 @@ const typeIntoEditor = (page: PageRecord, at: Target, o: { readonly text: string
       typed++
     }
     if (o.submit) yield* press(page.tab, "Enter", [])
-    const holds = yield* callOn(page.tab, at, EDITOR_TEXT).pipe(Effect.orElseSucceed(() => undefined))
+    const shown = callOn(page.tab, at, EDITOR_TEXT).pipe(Effect.orElseSucceed(() => undefined))
+    let holds = yield* shown
+    // Some editors (Ace, Monaco) draw their lines at the next frame, which a background tab makes
+    // only when asked: when the last line typed is not shown yet, one frame is drawn (it costs a capture).
+    const last = o.text.split("\n").map((l) => l.trim()).filter((l) => l !== "").at(-1)
+    if (last !== undefined && typeof holds === "string" && !holds.includes(last)) {
+      yield* drawFrame(page.tab)
+      holds = yield* shown
+    }
     return `typed ${JSON.stringify(o.text)} key by key into ${at.what}, an editor's own input, at its cursor${o.submit ? ", and pressed Enter" : ""}` +
       (typeof holds === "string" && holds !== "" ? `; the editor now shows: ${JSON.stringify(holds)}` : "")
   })

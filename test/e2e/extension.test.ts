@@ -684,6 +684,21 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(await evaluate("() => document.getElementById('name').value")).toBe("app.js")
   })
 
+  it("Ace and Monaco (npm) take typing through their inputs too (transparent; next to no size), and say what they show", async () => {
+    for (const editor of ["ace-editor", "monaco-editor"]) {
+      await call(agent, "browser_navigate", { url: `${base}/${editor}` })
+      const page = await waitFor(async () => {
+        const shot = (await snap()).snapshot as string
+        return /- textbox[^\n]*\[ref=/.test(shot) && shot
+      }, 10_000)
+      const typed: any = await timed(`type(${editor})`, () => call(agent, "browser_type", { ref: refIn(page, /- textbox/), text: "\nif (x) {\nreturn [1, \"a\"" }))
+      const value = await evaluate("() => editor.getValue()") as string
+      // The keys arrived as a person's: Ace closes the brackets and indents; this Monaco build has no JavaScript rules loaded here (its worker cannot start), so it keeps the text as typed.
+      expect(value).toBe(editor === "ace-editor" ? "// notes\nif (x) {\n    return [1, \"a\"]\n}" : "// notes\nif (x) {\nreturn [1, \"a\"")
+      expect(text(typed), text(typed)).toContain(`the editor now shows: ${JSON.stringify(value)}`)
+    }
+  })
+
   it("hover, drag and drop, keys", async () => {
     const hover = await open("hover")
     await call(agent, "browser_hover", { ref: refIn(hover, /Hover me/) })

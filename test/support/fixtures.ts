@@ -11,9 +11,16 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Path from "node:path"
 
-/** Debian's CodeMirror 5 (libjs-codemirror), a real editor that types through a hidden textarea; served under /vendor/codemirror/. */
-export const CODEMIRROR = "/usr/share/javascript/codemirror"
-export const hasCodeMirror = () => Fs.existsSync(Path.join(CODEMIRROR, "lib", "codemirror.js"))
+/**
+ * Real code editors that type through a hidden input, served under /vendor/<name>/:
+ * Debian's CodeMirror 5 (libjs-codemirror), and Ace and Monaco from npm (devDependencies).
+ */
+const VENDOR: Record<string, string> = {
+  codemirror: "/usr/share/javascript/codemirror",
+  ace: Path.resolve("node_modules/ace-builds/src-min-noconflict"),
+  monaco: Path.resolve("node_modules/monaco-editor/min")
+}
+export const hasCodeMirror = () => Fs.existsSync(Path.join(VENDOR.codemirror!, "lib", "codemirror.js"))
 
 const page = (title: string, body: string, head = "") =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>${head}</head><body>${body}</body></html>`
@@ -186,6 +193,20 @@ zone.addEventListener("drop", async (e) => {
 <script src="/vendor/codemirror/lib/codemirror.js"></script><script src="/vendor/codemirror/mode/javascript/javascript.js"></script>
 <script src="/vendor/codemirror/addon/edit/closebrackets.js"></script>
 <script>window.editor = CodeMirror(document.getElementById("editor"), { value: "// notes", mode: "javascript", autoCloseBrackets: true, lineNumbers: true }); editor.setCursor(0, 8)</script>`, '<link rel="stylesheet" href="/vendor/codemirror/lib/codemirror.css">'),
+  // Ace (npm's ace-builds): its input is a transparent textarea.
+  "ace-editor": () =>
+    page("Ace editor", `<h1>Ace editor</h1><div id="editor" style="width:600px;height:200px"></div>
+<script src="/vendor/ace/ace.js"></script>
+<script>ace.config.set("basePath", "/vendor/ace"); window.editor = ace.edit("editor", { mode: "ace/mode/javascript", value: "// notes", behavioursEnabled: true }); editor.navigateFileEnd()</script>`),
+  // Monaco (npm's monaco-editor, VS Code's editor): its input is a textarea of next to no size.
+  "monaco-editor": () =>
+    page("Monaco editor", `<h1>Monaco editor</h1><div id="editor" style="width:600px;height:200px"></div>
+<script src="/vendor/monaco/vs/loader.js"></script>
+<script>require.config({ paths: { vs: "/vendor/monaco/vs" } }); require(["vs/editor/editor.main"], () => {
+  window.editor = monaco.editor.create(document.getElementById("editor"), { value: "// notes", language: "javascript", autoClosingBrackets: "always", minimap: { enabled: false } })
+  editor.setPosition({ lineNumber: 1, column: 9 })
+  document.title = "Monaco editor ready"
+})</script>`),
   // A toast over the Deploy button for 1.5 s after an import, as a flow editor shows one.
   toast: () =>
     page("Toast", `<button onclick="const t = document.getElementById('toast'); t.style.display = 'block'; setTimeout(() => { t.style.display = 'none' }, 1500)">Import</button>
@@ -239,9 +260,11 @@ export const serveFixtures = async (): Promise<Fixtures> => {
   const server = Http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x")
     const name = decodeURIComponent(url.pathname.slice(1)) || "index"
-    if (name.startsWith("vendor/codemirror/")) {
-      const file = Path.join(CODEMIRROR, Path.normalize(name.slice("vendor/codemirror/".length)).replace(/^(\.\.[/\\])+/, ""))
-      if (!file.startsWith(CODEMIRROR + Path.sep) || !Fs.existsSync(file)) return void res.writeHead(404).end()
+    const vendor = /^vendor\/([a-z]+)\/(.+)$/.exec(name)
+    if (vendor !== null) {
+      const root = VENDOR[vendor[1]!]
+      const file = root === undefined ? "" : Path.join(root, Path.normalize(vendor[2]!).replace(/^(\.\.[/\\])+/, ""))
+      if (root === undefined || !file.startsWith(root + Path.sep) || !Fs.statSync(file, { throwIfNoEntry: false })?.isFile()) return void res.writeHead(404).end()
       res.writeHead(200, { "content-type": file.endsWith(".css") ? "text/css" : "text/javascript" }).end(Fs.readFileSync(file))
       return
     }
