@@ -412,6 +412,8 @@ describe.sequential("page tools in headless Chromium", () => {
   })
 })
 
+if (!hasCodeMirror()) console.log("the CodeMirror 5 case is skipped: it needs Debian's libjs-codemirror (apt-get install libjs-codemirror; .ci/run installs it)")
+
 /** The ref on the first snapshot line matching `line` (a regex), or a failure showing the snapshot. */
 const refIn = (snapshot: string, line: RegExp) => {
   const found = snapshot.split("\n").find((l) => line.test(l))
