@@ -701,6 +701,17 @@ describe.sequential("browser tools on fixture pages", () => {
     }
   })
 
+  it("a real application (Swagger UI from npm, an OpenAPI console) takes an agent's first approach: five calls, no waits, checked by what the app shows", async () => {
+    let page = (await call(agent, "browser_navigate", { url: `${base}/openapi-console` })).structuredContent.snapshot as string
+    page = (await call(agent, "browser_click", { ref: refIn(page, /button "GET \/api\/greet/) })).structuredContent.snapshot
+    page = (await call(agent, "browser_click", { ref: refIn(page, /button "Try it out"/) })).structuredContent.snapshot
+    page = (await call(agent, "browser_type", { ref: refIn(page, /textbox "name"/), text: "Ada" })).structuredContent.snapshot
+    page = (await call(agent, "browser_click", { ref: refIn(page, /button "Execute"/) })).structuredContent.snapshot
+    expect(page).toContain(`generic [ref=`)
+    expect(page).toMatch(/- generic \[ref=\w+\]: \{ "greeting": "Hello, Ada!"\}/)
+    expect(page).toContain("/api/greet?name=Ada")
+  })
+
   it("hover, drag and drop, keys", async () => {
     const hover = await open("hover")
     await call(agent, "browser_hover", { ref: refIn(hover, /Hover me/) })

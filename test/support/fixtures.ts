@@ -18,7 +18,8 @@ import * as Path from "node:path"
 const VENDOR: Record<string, string> = {
   codemirror: "/usr/share/javascript/codemirror",
   ace: Path.resolve("node_modules/ace-builds/src-min-noconflict"),
-  monaco: Path.resolve("node_modules/monaco-editor/min")
+  monaco: Path.resolve("node_modules/monaco-editor/min"),
+  swagger: Path.resolve("node_modules/swagger-ui-dist")
 }
 export const hasCodeMirror = () => Fs.existsSync(Path.join(VENDOR.codemirror!, "lib", "codemirror.js"))
 
@@ -207,6 +208,10 @@ zone.addEventListener("drop", async (e) => {
   editor.setPosition({ lineNumber: 1, column: 9 })
   document.title = "Monaco editor ready"
 })</script>`),
+  // A real OpenAPI console (npm's swagger-ui-dist) for this server's own small API (/openapi.json).
+  "openapi-console": () =>
+    page("API console", `<div id="ui"></div><script src="/vendor/swagger/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#ui" })</script>`, '<link rel="stylesheet" href="/vendor/swagger/swagger-ui.css">'),
   // A toast over the Deploy button for 1.5 s after an import, as a flow editor shows one.
   toast: () =>
     page("Toast", `<button onclick="const t = document.getElementById('toast'); t.style.display = 'block'; setTimeout(() => { t.style.display = 'none' }, 1500)">Import</button>
@@ -245,6 +250,21 @@ ${Array.from({ length: 12 }, (_, i) => `<h2>Section ${i + 1}</h2><p>${"Browsers 
     }</tbody></table>`)
 }
 
+/** The API the OpenAPI console shows: one operation, one parameter. */
+const OPENAPI = {
+  openapi: "3.0.3",
+  info: { title: "Greeter", version: "1.0.0" },
+  paths: {
+    "/api/greet": {
+      get: {
+        summary: "Greet someone",
+        parameters: [{ name: "name", in: "query", required: true, schema: { type: "string" } }],
+        responses: { "200": { description: "A greeting", content: { "application/json": { schema: { type: "object", properties: { greeting: { type: "string" } } } } } } }
+      }
+    }
+  }
+}
+
 /** A 1×1 PNG: a binary response body. */
 export const PIXEL = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64")
 
@@ -266,6 +286,14 @@ export const serveFixtures = async (): Promise<Fixtures> => {
       const file = root === undefined ? "" : Path.join(root, Path.normalize(vendor[2]!).replace(/^(\.\.[/\\])+/, ""))
       if (root === undefined || !file.startsWith(root + Path.sep) || !Fs.statSync(file, { throwIfNoEntry: false })?.isFile()) return void res.writeHead(404).end()
       res.writeHead(200, { "content-type": file.endsWith(".css") ? "text/css" : "text/javascript" }).end(Fs.readFileSync(file))
+      return
+    }
+    if (name === "openapi.json") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(OPENAPI))
+      return
+    }
+    if (name === "api/greet") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ greeting: `Hello, ${url.searchParams.get("name") ?? "nobody"}!` }))
       return
     }
     if (name === "api/slow") {
