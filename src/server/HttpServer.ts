@@ -194,5 +194,8 @@ export const serve = (config: ServerConfig, options: HttpOptions) =>
       Schedule.spaced(Duration.seconds(10))
     ))
     yield* Effect.logInfo(`MCP over Streamable HTTP at http://${options.host}:${port}${PATH} (bearer token required)`)
+    if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(options.host)) {
+      yield* Effect.logWarning(`listening on ${options.host}, not loopback: other machines can reach this endpoint (only with the token)`)
+    }
     return port
   })
