@@ -25,7 +25,7 @@ const snapshotAfter = Effect.map(ServerConfig, (config) => config.snapshotAfterA
 export const browserNavigate = make({
   name: "browser_navigate",
   description:
-    "Load a URL in a tab (default: your current tab; a new one if you have none) and wait for the page to load. Answers with the page's snapshot and, when not 2xx/3xx, its HTTP status. http(s) URLs and about:blank.",
+    "Load a URL in a tab (default: your current tab; a new one if you have none) and wait for the page to load. Answers with the page's snapshot and, when not 2xx/3xx, its HTTP status. http(s) URLs, about:blank, and data: URLs of HTML or text (written into a blank tab).",
   annotations: { title: "Navigate to a URL", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: Schema.Struct({
     url: Schema.String.annotations({ description: "The absolute URL to load, like https://example.com/." }),
