@@ -206,6 +206,13 @@ const Called = Schema.Struct({
   }))
 })
 
+/** The global object of a page, a child frame, or one of its execution contexts, by handle. */
+const globalObject = (tab: number, session: string | undefined, inContext: { readonly contextId?: number } = {}) =>
+  Effect.flatMap(Driver, (driver) => driver.send(tab, "Runtime.evaluate", { expression: "globalThis", ...inContext }, session)).pipe(
+    wrap("Runtime.evaluate"),
+    Effect.flatMap(decode(Global, "Runtime.evaluate"))
+  )
+
 /**
  * Calls a function expression in a page's (or child frame's) global scope, `args` passed
  * by value, promises awaited; a throw is a `PageError` naming what was thrown.
@@ -219,10 +226,7 @@ const callInPage = (
   Effect.gen(function*() {
     const driver = yield* Driver
     const session = on?.session
-    const global = yield* driver.send(tab, "Runtime.evaluate", { expression: "globalThis" }, session).pipe(
-      wrap("Runtime.evaluate"),
-      Effect.flatMap(decode(Global, "Runtime.evaluate"))
-    )
+    const global = yield* globalObject(tab, session)
     const called = yield* driver.send(tab, "Runtime.callFunctionOn", {
       functionDeclaration: fn,
       objectId: global.result.objectId,
@@ -269,15 +273,13 @@ export const evaluate = (tab: number, source: string, args: ReadonlyArray<unknow
     const session = element?.session
     // With a ref, the code runs in the page's own world of the element's frame.
     const contextId = element === undefined ? Option.none() : yield* Snapshot.context(page, element, "main")
+    const inContext = Option.match(contextId, { onNone: () => ({}), onSome: (contextId) => ({ contextId }) })
     // A function declaration (`function foo() { return 1 }`) evaluates to nothing as a statement: CDP
     // compiles it as a function instead (its documented functionDeclaration), and calls it.
     const declared = FUNCTION_DECLARATION.test(source)
     const evaluated = yield* (declared
       ? Effect.flatMap(
-        driver.send(tab, "Runtime.evaluate", { expression: "globalThis", ...Option.match(contextId, { onNone: () => ({}), onSome: (contextId) => ({ contextId }) }) }, session).pipe(
-          wrap("Runtime.evaluate"),
-          Effect.flatMap(decode(Global, "Runtime.evaluate"))
-        ),
+        globalObject(tab, session, inContext),
         (global) =>
           driver.send(tab, "Runtime.callFunctionOn", {
             functionDeclaration: source,
@@ -289,7 +291,7 @@ export const evaluate = (tab: number, source: string, args: ReadonlyArray<unknow
       : driver.send(tab, "Runtime.evaluate", {
         expression: source,
         awaitPromise: true,
-        ...Option.match(contextId, { onNone: () => ({}), onSome: (contextId) => ({ contextId }) })
+        ...inContext
       }, session)).pipe(
         wrap("Runtime.evaluate"),
         Effect.flatMap(decode(AgentEvaluated, "Runtime.evaluate"))

@@ -43,7 +43,9 @@ export const candidates = (env: NodeJS.ProcessEnv = process.env): ReadonlyArray<
 
 const executable = (path: string) => {
   try {
-    return Fs.statSync(path).isFile() && (Fs.accessSync(path, Fs.constants.X_OK), true)
+    if (!Fs.statSync(path).isFile()) return false
+    Fs.accessSync(path, Fs.constants.X_OK)
+    return true
   } catch {
     return false
   }

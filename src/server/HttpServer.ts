@@ -87,14 +87,17 @@ const readBody = (req: Http.IncomingMessage, max: number) =>
     let size = 0
     const declared = Number(req.headers["content-length"] ?? 0)
     if (declared > max) return resume(Effect.fail({ status: 413, message: `the body is over ${max} bytes` }))
-    req.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length
-      if (size > max) {
-        req.destroy()
-        resume(Effect.fail({ status: 413, message: `the body is over ${max} bytes` }))
-      } else chunks.push(chunk)
-    })
+      if (size <= max) return void chunks.push(chunk)
+      // Nothing more is read (or kept); the answer says why and closes the connection.
+      req.off("data", onData)
+      req.pause()
+      resume(Effect.fail({ status: 413, message: `the body is over ${max} bytes` }))
+    }
+    req.on("data", onData)
     req.on("end", () => {
+      if (size > max) return
       try {
         resume(Effect.succeed(JSON.parse(Buffer.concat(chunks).toString("utf8"))))
       } catch {
