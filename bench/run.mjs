@@ -2,7 +2,7 @@
 // Usage: npm run build && node bench/run.mjs <part|all> [args...]
 import { runTs } from "../scripts/run-ts.mjs"
 
-const PARTS = ["footprint", "routing", "discovery", "tools", "scale", "sessions"]
+const PARTS = ["footprint", "routing", "discovery", "tools", "apps", "scale", "sessions"]
 const [part = "all", ...args] = process.argv.slice(2)
 for (const p of part === "all" ? PARTS : [part]) {
   if (!PARTS.includes(p)) throw new Error(`unknown benchmark ${p}: one of ${PARTS.join(", ")}, or all`)

@@ -462,7 +462,8 @@ const settle = (page: PageRecord, events: Queue.Dequeue<CdpEvent>, quiet: Durati
       const p = e.params as any
       switch (e.method) {
         case "Network.requestWillBeSent":
-          if (p.type !== "WebSocket" && p.type !== "EventSource") pending.add(p.requestId)
+          // A worker's own script has no loader of the page's: its end is told to the worker, never here.
+          if (p.type !== "WebSocket" && p.type !== "EventSource" && p.loaderId !== "") pending.add(p.requestId)
           break
         case "Network.loadingFinished":
         case "Network.loadingFailed":

@@ -147,9 +147,10 @@ export const demo = (options: DemoOptions) =>
           { name: "Plan", type: "combobox", ref: refOf(snap, /combobox "Plan"/), value: "Pro" },
           { name: "Terms", type: "checkbox", ref: refOf(snap, /checkbox "I accept the terms"/), value: "true" }
         ]
-      })).structuredContent.snapshot as string
-      sayNow(a.name, "filled in name, email, plan and terms (each action answers with a fresh snapshot: its refs replace the old ones)")
-      const done = (await a.call("browser_click", { ref: refOf(filled, /button "Create account"/), element: "Create account" })).structuredContent
+      })).structuredContent
+      const told = filled.snapshotIs === "changes" ? "what changed" : filled.snapshotIs === "whole" ? "the whole page (not much smaller as changes)" : "no snapshot"
+      sayNow(a.name, `filled in name, email, plan and terms (the result showed ${told}: ${Buffer.byteLength(filled.snapshot ?? "")} bytes; the refs it read stay valid)`)
+      const done = (await a.call("browser_click", { ref: refOf(snap, /button "Create account"/), element: "Create account" })).structuredContent
       sayNow(a.name, `submitted: the page now says "${/- status[^\n]*?\]: (.*)/.exec(done.snapshot ?? "")?.[1] ?? done.title}"`)
       const file = Path.join(shots, "agent-forms-signup.png")
       await a.call("browser_take_screenshot", { path: file })
@@ -185,8 +186,9 @@ export const demo = (options: DemoOptions) =>
     const sharedOf = async (a: Agent) => (await a.call("browser_tabs", { action: "list" })).structuredContent.tabs.find((t: any) => t.shared)?.tab as string
     const post = async (a: Agent, tab: string, note: string) => {
       const snap = (await a.call("browser_snapshot", { tab })).structuredContent.snapshot as string
-      const typed = (await a.call("browser_type", { tab, ref: refOf(snap, /textbox "Note"/), text: note })).structuredContent.snapshot as string
-      const after = (await a.call("browser_click", { tab, ref: refOf(typed, /button "Post"/) })).structuredContent.snapshot as string
+      await a.call("browser_type", { tab, ref: refOf(snap, /textbox "Note"/), text: note })
+      await a.call("browser_click", { tab, ref: refOf(snap, /button "Post"/) })
+      const after = (await a.call("browser_snapshot", { tab })).structuredContent.snapshot as string
       return after.split("\n").filter((l) => /- listitem/.test(l)).length
     }
     yield* Effect.tryPromise({

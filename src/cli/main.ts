@@ -116,11 +116,11 @@ const serverFlags = {
     description: "Take over the kept tabs of an earlier server: its token, as `tabmux status` showed it. Env TABMUX_RESUME."
   }),
   snapshotAfterAction: Flags.choice({
-    choices: ["full", "none"],
+    choices: ["diff", "full", "none"],
     env: "TABMUX_SNAPSHOT_AFTER_ACTION",
-    default: "full",
+    default: "diff",
     description:
-      "Whether each page action (click, type, ...) answers with a fresh snapshot of the page (full), or only a short report (none). Env TABMUX_SNAPSHOT_AFTER_ACTION; default full."
+      "What each page action (click, type, ...) answers of the page: what changed since your last snapshot of it (diff; the whole snapshot when the page is new), the whole snapshot (full), or only a short report (none). Env TABMUX_SNAPSHOT_AFTER_ACTION; default diff."
   }),
   outputDir: Flags.text({
     placeholder: "directory",

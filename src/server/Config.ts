@@ -49,8 +49,12 @@ export interface ServerConfig {
   readonly keepGrace: Duration.Duration
   /** The token of an earlier server whose kept tabs this one takes over. */
   readonly resume: string | undefined
-  /** Whether every page action's result carries a fresh snapshot (`full`) or not (`none`: agents call browser_snapshot). */
-  readonly snapshotAfterAction: "full" | "none"
+  /**
+   * What a page action's result says of the page: what changed since the agent's last snapshot of
+   * the tab (`diff`; the whole snapshot when the page is new), the whole snapshot (`full`), or
+   * nothing (`none`: agents call browser_snapshot).
+   */
+  readonly snapshotAfterAction: "full" | "diff" | "none"
   /** Where screenshots and PDFs go by default, and relative paths are resolved (default `<dir>/output`, private). */
   readonly outputDir: string | undefined
   /** Directories, besides the client's roots and the output directory, that agents' files may be in. */
@@ -84,7 +88,7 @@ export const make = (overrides: Partial<ServerConfig> & { readonly allowOrigins:
   onDisconnect: "close",
   keepGrace: Duration.seconds(60),
   resume: undefined,
-  snapshotAfterAction: "full",
+  snapshotAfterAction: "diff",
   outputDir: undefined,
   allowPaths: [],
   allowFileUrls: false,

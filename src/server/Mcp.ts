@@ -27,6 +27,7 @@ import type { ServerConfig } from "./Config.js"
 import * as Logging from "./Logging.js"
 import { ServerIdentity } from "./ServerIdentity.js"
 import { tools } from "./tools/index.js"
+import { SnapshotChanges } from "./SnapshotChanges.js"
 import { Workspace } from "./Workspace.js"
 import type { ToolResult } from "./tools/Tool.js"
 
@@ -66,7 +67,7 @@ export const layer = Layer.scopedDiscard(
   Effect.gen(function*() {
     const transport = yield* McpTransport
     const identity = yield* ServerIdentity
-    const run = yield* FiberSet.makeRuntime<Bridge | ServerConfig | Workspace>()
+    const run = yield* FiberSet.makeRuntime<Bridge | ServerConfig | Workspace | SnapshotChanges>()
     const workspace = yield* Workspace
     const bridge = yield* Bridge
 

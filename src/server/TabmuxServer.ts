@@ -13,6 +13,7 @@ import * as InstanceLock from "./InstanceLock.js"
 import * as Mcp from "./Mcp.js"
 import * as PortClaims from "./PortClaims.js"
 import * as ServerIdentity from "./ServerIdentity.js"
+import * as SnapshotChanges from "./SnapshotChanges.js"
 import * as UserSecret from "./UserSecret.js"
 import * as WebSocketServer from "./WebSocketServer.js"
 import * as Workspace from "./Workspace.js"
@@ -49,7 +50,7 @@ export const layer = (config: ServerConfig) => {
   // What an embedder gets: the Bridge, the claimed port, the server's identity and config. The
   // secret, the lock service, the workspace and the port service stay inside.
   return Layer.mergeAll(WebSocketServer.layer, Heartbeat.layer, Mcp.layer).pipe(
-    Layer.provide(Workspace.layer),
+    Layer.provide(Layer.merge(Workspace.layer, SnapshotChanges.layer)),
     Layer.provideMerge(bridgeLayer),
     Layer.provide(UserSecret.layer(config.dir)),
     Layer.provideMerge(listener),

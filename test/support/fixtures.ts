@@ -12,15 +12,21 @@ import type { AddressInfo } from "node:net"
 import * as Path from "node:path"
 
 /**
- * Real code editors that type through a hidden input, served under /vendor/<name>/:
- * Debian's CodeMirror 5 (libjs-codemirror), and Ace and Monaco from npm (devDependencies).
+ * Real applications and their libraries, served under /vendor/<name>/: code editors that
+ * type through a hidden input (Debian's CodeMirror 5, libjs-codemirror; Ace and Monaco from
+ * npm), an OpenAPI console (swagger-ui-dist), TodoMVC's applications (todomvc: React's is
+ * /vendor/todomvc/react/index.html) and a flow editor's library (drawflow), all npm
+ * devDependencies.
  */
 const VENDOR: Record<string, string> = {
   codemirror: "/usr/share/javascript/codemirror",
   ace: Path.resolve("node_modules/ace-builds/src-min-noconflict"),
   monaco: Path.resolve("node_modules/monaco-editor/min"),
-  swagger: Path.resolve("node_modules/swagger-ui-dist")
+  swagger: Path.resolve("node_modules/swagger-ui-dist"),
+  todomvc: Path.resolve("node_modules/todomvc/examples"),
+  drawflow: Path.resolve("node_modules/drawflow/dist")
 }
+const TYPES: Record<string, string> = { ".css": "text/css", ".html": "text/html", ".png": "image/png", ".json": "application/json" }
 export const hasCodeMirror = () => Fs.existsSync(Path.join(VENDOR.codemirror!, "lib", "codemirror.js"))
 
 const page = (title: string, body: string, head = "") =>
@@ -203,7 +209,10 @@ zone.addEventListener("drop", async (e) => {
   "monaco-editor": () =>
     page("Monaco editor", `<h1>Monaco editor</h1><div id="editor" style="width:600px;height:200px"></div>
 <script src="/vendor/monaco/vs/loader.js"></script>
-<script>require.config({ paths: { vs: "/vendor/monaco/vs" } }); require(["vs/editor/editor.main"], () => {
+<script>// Monaco's language workers start from a data: URL that loads them from this server (its cross-origin recipe).
+window.MonacoEnvironment = { getWorkerUrl: () => "data:text/javascript;charset=utf-8," + encodeURIComponent(
+  "self.MonacoEnvironment = { baseUrl: '" + location.origin + "/vendor/monaco/' }; importScripts('" + location.origin + "/vendor/monaco/vs/base/worker/workerMain.js')") }
+require.config({ paths: { vs: "/vendor/monaco/vs" } }); require(["vs/editor/editor.main"], () => {
   window.editor = monaco.editor.create(document.getElementById("editor"), { value: "// notes", language: "javascript", autoClosingBrackets: "always", minimap: { enabled: false } })
   editor.setPosition({ lineNumber: 1, column: 9 })
   document.title = "Monaco editor ready"
@@ -212,6 +221,19 @@ zone.addEventListener("drop", async (e) => {
   "openapi-console": () =>
     page("API console", `<div id="ui"></div><script src="/vendor/swagger/swagger-ui-bundle.js"></script>
 <script>window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#ui" })</script>`, '<link rel="stylesheet" href="/vendor/swagger/swagger-ui.css">'),
+  // A flow editor (npm's drawflow, as its own demo uses it): nodes are dragged from a palette onto the canvas.
+  "flow-editor": () =>
+    page("Flow editor", `<div style="display:flex;height:600px"><ul id="palette" style="width:160px">
+<li draggable="true" data-node="source" ondragstart="event.dataTransfer.setData('node', 'source')">Source</li>
+<li draggable="true" data-node="sink" ondragstart="event.dataTransfer.setData('node', 'sink')">Sink</li></ul>
+<div id="drawflow" style="flex:1;position:relative;background:#f4f4f4" ondragover="event.preventDefault()"
+ ondrop="event.preventDefault(); add(event.dataTransfer.getData('node'), event.clientX, event.clientY)"></div></div>
+<script src="/vendor/drawflow/drawflow.min.js"></script>
+<script>window.editor = new Drawflow(document.getElementById("drawflow")); editor.start()
+function add(kind, x, y) {
+  const r = editor.precanvas.getBoundingClientRect()
+  editor.addNode(kind, kind === "source" ? 0 : 1, kind === "source" ? 1 : 0, x - r.x, y - r.y, kind, {}, \`<div>\${kind}</div>\`)
+}</script>`, '<link rel="stylesheet" href="/vendor/drawflow/drawflow.min.css">'),
   // A toast over the Deploy button for 1.5 s after an import, as a flow editor shows one.
   toast: () =>
     page("Toast", `<button onclick="const t = document.getElementById('toast'); t.style.display = 'block'; setTimeout(() => { t.style.display = 'none' }, 1500)">Import</button>
@@ -285,7 +307,7 @@ export const serveFixtures = async (): Promise<Fixtures> => {
       const root = VENDOR[vendor[1]!]
       const file = root === undefined ? "" : Path.join(root, Path.normalize(vendor[2]!).replace(/^(\.\.[/\\])+/, ""))
       if (root === undefined || !file.startsWith(root + Path.sep) || !Fs.statSync(file, { throwIfNoEntry: false })?.isFile()) return void res.writeHead(404).end()
-      res.writeHead(200, { "content-type": file.endsWith(".css") ? "text/css" : "text/javascript" }).end(Fs.readFileSync(file))
+      res.writeHead(200, { "content-type": TYPES[Path.extname(file)] ?? "text/javascript" }).end(Fs.readFileSync(file))
       return
     }
     if (name === "openapi.json") {

@@ -9,6 +9,7 @@ import { ActionResult, FormField, Modifier, type PageAction } from "../../protoc
 import { Bridge } from "../Bridge.js"
 import { Workspace } from "../Workspace.js"
 import { ServerConfig } from "../Config.js"
+import * as SnapshotChanges from "../SnapshotChanges.js"
 import { tabArgument } from "./arguments.js"
 import { BadArguments, make, type ToolAnnotations } from "./Tool.js"
 
@@ -17,7 +18,10 @@ const element = Schema.optional(Schema.String.annotations({
   description: "What the element is, in words (\"Submit button\"); used in messages."
 }))
 
-export const describeAction = (r: ActionResult) =>
+/** An action's result as the agent gets it: the snapshot is what changed, or whole, or left out. */
+const ActionAnswer = Schema.extend(ActionResult, Schema.Struct({ snapshotIs: Schema.optional(Schema.Literal("whole", "changes", "unchanged")) }))
+
+const describeAction = (r: ActionResult, told: SnapshotChanges.Told | undefined) =>
   [
     `${r.did[0]!.toUpperCase()}${r.did.slice(1)}.`,
     `Page: ${r.title || "(untitled)"} — ${r.url}`,
@@ -27,7 +31,7 @@ export const describeAction = (r: ActionResult) =>
       ? undefined
       : `Downloads started (saved where the browser saves downloads):\n${r.downloads.map((d) => `- ${d.filename} from ${d.url}`).join("\n")}`,
     r.settled ? undefined : "The page was still busy (loading or requests in flight) when the wait ended.",
-    r.snapshot === undefined ? undefined : `Snapshot:\n${r.snapshot}`
+    told === undefined ? undefined : SnapshotChanges.words(told)
   ].filter((l) => l !== undefined).join("\n")
 
 /** Runs an action through the extension and words its result. */
@@ -35,8 +39,10 @@ export const act = (tab: string | undefined, action: PageAction) =>
   Effect.gen(function*() {
     const bridge = yield* Bridge
     const config = yield* ServerConfig
-    const result = yield* bridge.call("page.act", { action, snapshot: config.snapshotAfterAction === "full", tab })
-    return { text: describeAction(result), structured: result }
+    const result = yield* bridge.call("page.act", { action, snapshot: config.snapshotAfterAction !== "none", tab })
+    const { snapshot, ...rest } = result
+    const told = snapshot === undefined ? undefined : yield* Effect.flatMap(SnapshotChanges.SnapshotChanges, (s) => s.tell(result.tab, snapshot))
+    return { text: describeAction(result, told), structured: told === undefined ? rest : { ...rest, ...SnapshotChanges.structured(told) } }
   })
 
 const annotations = (title: string, destructive = true): ToolAnnotations => ({
@@ -59,7 +65,7 @@ export const browserClick = make({
     modifiers: Schema.optional(Schema.Array(Modifier).annotations({ description: "Keys held during the click." })),
     tab: tabArgument
   }),
-  output: ActionResult,
+  output: ActionAnswer,
   handler: ({ tab, ...o }) => act(tab, { _tag: "click", ...o })
 })
 
@@ -68,7 +74,7 @@ export const browserHover = make({
   description: "Move the mouse over an element (scrolled into view).",
   annotations: annotations("Hover", false),
   input: Schema.Struct({ ref, element, tab: tabArgument }),
-  output: ActionResult,
+  output: ActionAnswer,
   handler: ({ tab, ...o }) => act(tab, { _tag: "hover", ...o })
 })
 
@@ -77,7 +83,7 @@ export const browserDrag = make({
   description: "Drag one element onto another (mouse drag, including HTML drag and drop).",
   annotations: annotations("Drag and drop"),
   input: Schema.Struct({ startRef: ref, startElement: element, endRef: ref, endElement: element, tab: tabArgument }),
-  output: ActionResult,
+  output: ActionAnswer,
   handler: ({ tab, ...o }) => act(tab, { _tag: "drag", ...o })
 })
 
@@ -93,7 +99,7 @@ export const browserType = make({
     slowly: Schema.optional(Schema.Boolean.annotations({ description: "Type one key at a time instead of inserting the text at once." })),
     tab: tabArgument
   }),
-  output: ActionResult,
+  output: ActionAnswer,
   handler: ({ tab, ...o }) => act(tab, { _tag: "type", ...o })
 })
 
@@ -102,7 +108,7 @@ export const browserFillForm = make({
   description: "Fill several form fields at once: text boxes (typed), checkboxes and radios (\"true\"/\"false\"), comboboxes (an option), sliders (a number).",
   annotations: annotations("Fill a form"),
   input: Schema.Struct({ fields: Schema.Array(FormField).pipe(Schema.minItems(1)).annotations({ description: "The fields, in order." }), tab: tabArgument }),
-  output: ActionResult,
+  output: ActionAnswer,
   handler: ({ fields, tab }) => act(tab, { _tag: "fill", fields })
 })
 
@@ -116,7 +122,7 @@ export const browserSelectOption = make({
     values: Schema.Array(Schema.String).pipe(Schema.minItems(1)).annotations({ description: "Values or labels to choose (several only for a multiple select)." }),
     tab: tabArgument
   }),
-  output: ActionResult,
+  output: ActionAnswer,
   handler: ({ tab, ...o }) => act(tab, { _tag: "select", ...o })
 })
 
@@ -125,7 +131,7 @@ export const browserPressKey = make({
   description: "Press a key in whatever has focus: a character (\"a\"), a named key (Enter, Tab, Escape, Backspace, ArrowDown, PageDown, F5, ...), with modifiers as in \"Control+a\" or \"Shift+Tab\".",
   annotations: annotations("Press a key"),
   input: Schema.Struct({ key: Schema.String.annotations({ description: "The key, like \"Enter\", \"a\" or \"Control+Shift+K\"." }), tab: tabArgument }),
-  output: ActionResult,
+  output: ActionAnswer,
   handler: ({ key, tab }) => act(tab, { _tag: "press", key })
 })
 
@@ -137,7 +143,7 @@ export const browserFileUpload = make({
     paths: Schema.optional(Schema.Array(Schema.String).annotations({ description: "Paths of the files to choose: inside the client's roots or the output directory (relative paths are in the output directory)." })),
     tab: tabArgument
   }),
-  output: ActionResult,
+  output: ActionAnswer,
   handler: ({ paths, tab }) =>
     Effect.flatMap(Workspace, (w) => w.readable("browser_file_upload", paths ?? [])).pipe(
       Effect.flatMap((full) => act(tab, { _tag: "upload", paths: full }))
@@ -157,7 +163,7 @@ export const browserDrop = make({
     })),
     tab: tabArgument
   }),
-  output: ActionResult,
+  output: ActionAnswer,
   handler: ({ paths, data, tab, ...o }) =>
     Effect.gen(function*() {
       const files = (paths ?? []).length > 0
@@ -179,6 +185,6 @@ export const browserHandleDialog = make({
     promptText: Schema.optional(Schema.String.annotations({ description: "The text to answer a prompt with." })),
     tab: tabArgument
   }),
-  output: ActionResult,
+  output: ActionAnswer,
   handler: ({ tab, ...o }) => act(tab, { _tag: "dialog", ...o })
 })

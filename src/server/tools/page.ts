@@ -3,24 +3,35 @@ import { Effect, Schema } from "effect"
 import { ConsoleLevel, PageState, RequestDetail, RequestSummary } from "../../protocol/index.js"
 import { Bridge } from "../Bridge.js"
 import { ServerConfig } from "../Config.js"
+import * as SnapshotChanges from "../SnapshotChanges.js"
 import { Workspace } from "../Workspace.js"
 import { bounded, tabArgument } from "./arguments.js"
 import { BadArguments, make } from "./Tool.js"
 
 
-const describePage = (page: typeof PageState.Type) =>
+/** A page after a navigation as the agent gets it: the snapshot is whole when the page is new, else what changed. */
+const PageAnswer = Schema.extend(PageState, Schema.Struct({ snapshotIs: Schema.optional(Schema.Literal("whole", "changes", "unchanged")) }))
+
+const describePage = (page: typeof PageState.Type, told: SnapshotChanges.Told | undefined) =>
   [
     page.download === undefined
       ? undefined
       : `${page.download.url} is a file: the browser downloaded it as ${page.download.filename} (saved where it saves downloads); the tab stayed where it was.`,
     `${page.tab}: ${page.title || "(untitled)"} — ${page.url}${page.loaded ? "" : " (some of it is still loading)"}`,
     page.status !== undefined && (page.status < 200 || page.status >= 400) ? `HTTP status ${page.status}.` : undefined,
-    page.snapshot === undefined ? undefined : `Snapshot:\n${page.snapshot}`
+    told === undefined ? undefined : SnapshotChanges.words(told)
   ].filter((l) => l !== undefined).join("\n")
 
-
 /** Whether a page call also answers with the page's snapshot (as Playwright MCP does), unless `--snapshot-after-action none`. */
-const snapshotAfter = Effect.map(ServerConfig, (config) => config.snapshotAfterAction === "full")
+const snapshotAfter = Effect.map(ServerConfig, (config) => config.snapshotAfterAction !== "none")
+
+/** A navigation's answer, its snapshot told as the agent's last snapshot of the tab makes it. */
+const answerPage = (page: typeof PageState.Type) =>
+  Effect.gen(function*() {
+    const { snapshot, ...rest } = page
+    const told = snapshot === undefined ? undefined : yield* Effect.flatMap(SnapshotChanges.SnapshotChanges, (s) => s.tell(page.tab, snapshot))
+    return { text: describePage(page, told), structured: told === undefined ? rest : { ...rest, ...SnapshotChanges.structured(told) } }
+  })
 
 export const browserNavigate = make({
   name: "browser_navigate",
@@ -31,10 +42,10 @@ export const browserNavigate = make({
     url: Schema.String.annotations({ description: "The absolute URL to load, like https://example.com/." }),
     tab: tabArgument
   }),
-  output: PageState,
+  output: PageAnswer,
   handler: (input) =>
     Effect.flatMap(Effect.all([Bridge, snapshotAfter]), ([bridge, snapshot]) => bridge.call("page.navigate", { tab: input.tab, url: input.url, snapshot })).pipe(
-      Effect.map((page) => ({ text: describePage(page), structured: page }))
+      Effect.flatMap(answerPage)
     )
 })
 
@@ -44,10 +55,10 @@ const historyTool = (name: string, action: "back" | "forward" | "reload", title:
     description,
     annotations: { title, readOnlyHint: false, destructiveHint: action === "reload", idempotentHint: false, openWorldHint: true },
     input: Schema.Struct({ tab: tabArgument }),
-    output: PageState,
+    output: PageAnswer,
     handler: (input) =>
       Effect.flatMap(Effect.all([Bridge, snapshotAfter]), ([bridge, snapshot]) => bridge.call("page.history", { tab: input.tab, action, snapshot })).pipe(
-        Effect.map((page) => ({ text: describePage(page), structured: page }))
+        Effect.flatMap(answerPage)
       )
   })
 
@@ -112,6 +123,8 @@ export const browserSnapshot = make({
   handler: ({ tab, filename, ...o }) =>
     Effect.gen(function*() {
       const s = yield* Effect.flatMap(Bridge, (bridge) => bridge.call("page.snapshot", { ...o, tab }))
+      // A whole snapshot is what later actions' changes are measured from.
+      if (o.ref === undefined && o.depth === undefined && o.boxes !== true) yield* Effect.flatMap(SnapshotChanges.SnapshotChanges, (c) => c.seen(s.tab, s.snapshot))
       const path = filename === undefined
         ? undefined
         : yield* Effect.flatMap(Workspace, (w) => w.save("browser_snapshot", filename, "", new TextEncoder().encode(`${s.snapshot}\n`)))

@@ -46,7 +46,10 @@ const DIFFERENCES = [
   "- **Snapshots** are aria snapshots computed in the page, without `/url:` lines, `[cursor=pointer]` marks or generic " +
   "wrappers (a block that holds only text is `- generic [ref]: text`): 0.6× Playwright MCP's bytes on real pages. " +
   "Closed shadow roots are not seen.",
-  "- **Action results** carry the fresh snapshot inline (`--snapshot-after-action none` leaves it out), the console " +
+  "- **Action results** carry what changed in the page since the last snapshot of that tab you received (changed and " +
+  "new elements under the elements that hold them, then those gone; the rest is as it was, refs unchanged), or the " +
+  "whole snapshot when the page is new or the change is not much smaller (`--snapshot-after-action full` always sends " +
+  "it whole, as Playwright MCP does; `none` leaves it out); structured results say which (`snapshotIs`). Also the console " +
   "messages and downloads the action caused. A press waits for 300 ms of quiet (typing 100 ms), then for a navigation or " +
   "requests it started; Playwright MCP waits 500 ms.",
   "- **Downloads** are reported by name and URL and saved where the browser saves downloads, not in the output directory.",
