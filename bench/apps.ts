@@ -6,8 +6,9 @@
  * loopback; see test/support/fixtures.ts). Each task is checked through the application's
  * own state, after the run, by a call that is not counted. Reported per task and system:
  * done or not (and why), tool calls, wall time, and the bytes of text the agent received
- * (tokens ≈ bytes / 4). Both systems get the same arguments: tabmux takes Playwright MCP's
- * `target`/`element` names.
+ * (tokens ≈ bytes / 4). Every system gets the same arguments: tabmux takes Playwright MCP's
+ * `target`/`element` names. tabmux runs twice: as it ships (an action's result tells what
+ * changed) and with `--snapshot-after-action full` (whole snapshots, as Playwright MCP's).
  * Usage: node bench/run.mjs apps [reps=3]
  */
 import * as Fs from "node:fs"
@@ -80,19 +81,21 @@ interface Task {
   readonly name: string
   /** Whether it can run here (a Debian package may be missing). */
   readonly available?: () => boolean
+  /** Uncounted, before each run: the application's stored state cleared. */
+  readonly setup?: (agent: Agent, base: string) => Promise<void>
   readonly run: (r: Run, base: string) => Promise<void>
   /** A function expression evaluated in the page after the run: true when the task is done. */
   readonly done: string
 }
 
 const CODE = `if (x) {\nreturn [1, "a"`
-/** Typing code into an editor: aimed at its text box (the one with no name), else at the line it shows. */
+/** Typing code into an editor: aimed at its text box (no name, or the name the editor gives it), else at the line it shows. */
 const editor = (name: string, path: string, value: string): Task => ({
   name,
   ...(name === "codemirror" ? { available: hasCodeMirror } : {}),
   run: async (r, base) => {
     await r.call("browser_navigate", { url: `${base}/${path}` })
-    const target = await r.ref([/- textbox \[/, /\/\/ notes/])
+    const target = await r.ref([/- textbox \[/, /- textbox "(Cursor at|Editor content)/, /\/\/ notes/])
     await r.call("browser_type", { target, element: "code editor", text: CODE })
   },
   done: `() => (${value}).replace(/\\s+/g, " ").includes('if (x) { return [1, "a"')`
@@ -112,6 +115,10 @@ const TASKS: ReadonlyArray<Task> = [
   },
   {
     name: "todomvc-react",
+    setup: async (agent, base) => {
+      await agent.call("browser_navigate", { url: `${base}/vendor/todomvc/react/index.html` })
+      await agent.call("browser_evaluate", { function: "() => (localStorage.clear(), true)" })
+    },
     run: async (r, base) => {
       await r.call("browser_navigate", { url: `${base}/vendor/todomvc/react/index.html` })
       await r.call("browser_type", { target: await r.ref(/textbox "What needs to be done\?"/), element: "new todo", text: "Buy milk", submit: true })
@@ -132,7 +139,7 @@ const TASKS: ReadonlyArray<Task> = [
         endElement: "the canvas"
       })
     },
-    done: `() => Object.keys(editor.export().drawflow.Home.data).length === 1`
+    done: `() => JSON.stringify(Object.values(editor.export().drawflow.Home.data).map((n) => n.name)) === '["source"]' || JSON.stringify(editor.export().drawflow.Home.data)`
   },
   editor("codemirror", "code-editor", "editor.getValue()"),
   editor("ace", "ace-editor", "editor.getValue()"),
@@ -145,15 +152,18 @@ const runtime = browser.dir
 const systems: Array<{ readonly name: string; readonly agent: Agent; readonly fresh: () => Promise<void> }> = []
 
 try {
-  const t = await tabmux("bench-tabmux", runtime)
-  systems.push({
-    name: "tabmux",
-    agent: t,
-    // Each run in a tab of its own, as a new task would be.
-    fresh: async () => {
-      for (const tab of (await t.call("browser_tabs", { action: "list" })).structuredContent.tabs) await t.call("browser_tabs", { action: "close", tab: tab.tab })
-    }
-  })
+  // tabmux as it ships (action results tell what changed), and with whole snapshots after actions, as Playwright MCP's.
+  for (const [name, after] of [["tabmux", "diff"], ["tabmux-full", "full"]] as const) {
+    const t = await tabmux(`bench-${name}`, runtime, { TABMUX_SNAPSHOT_AFTER_ACTION: after })
+    systems.push({
+      name,
+      agent: t,
+      // Each run in a tab of its own, as a new task would be.
+      fresh: async () => {
+        for (const tab of (await t.call("browser_tabs", { action: "list" })).structuredContent.tabs) await t.call("browser_tabs", { action: "close", tab: tab.tab })
+      }
+    })
+  }
   try {
     const cwd = tempDir("tabmux-bench-playwright-")
     const p = await mcp("bench-playwright", [Path.resolve("node_modules/@playwright/mcp/cli.js"), "--headless", "--isolated", "--no-sandbox", "--executable-path", chrome], { cwd })
@@ -170,16 +180,19 @@ try {
       const order = systems.map((_, i) => systems[(i + rep) % systems.length]!)
       for (const s of order) {
         await s.fresh()
+        await task.setup?.(s.agent, fixtures.base)
         const r = new Run(s.agent)
         const t0 = performance.now()
         let why: string | undefined
         try {
           await task.run(r, fixtures.base)
         } catch (e) {
-          why = (e as Error).message.split("\n")[0]!.slice(0, 160)
+          why = (e as Error).message.split("\n").filter((l) => l.trim() !== "").slice(0, 2).join(" ").slice(0, 240)
         }
         const ms = performance.now() - t0
-        const done = why === undefined && (await r.check(task.done).catch((e) => (why = `check: ${(e as Error).message.slice(0, 120)}`, false))) === true
+        const state = why === undefined ? await r.check(task.done).catch((e) => (why = `check: ${(e as Error).message.slice(0, 120)}`, false)) : false
+        const done = state === true
+        if (process.env.BENCH_VERBOSE) console.error(`--- check: ${JSON.stringify(state)}`)
         if (!done && why === undefined) why = "ran, but the application does not show it done"
         ;((results[task.name] ??= {})[s.name] ??= []).push({ done, ...(why ? { why } : {}), calls: r.calls, ms, bytes: r.bytes })
       }

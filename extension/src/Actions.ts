@@ -10,7 +10,7 @@ import { Clock, Context, Duration, Effect, Option, Queue, Schema } from "effect"
 import type * as Protocol from "../../src/protocol/index.js"
 import { BadParams, type CallFailure, ModalOpen, NotActionable, NotWebContent, PageError, StaleRef } from "../../src/protocol/index.js"
 import { Browser } from "./Browser.js"
-import { drawFrame } from "./Capture.js"
+import { drawing } from "./Capture.js"
 import { type CdpEvent, Driver } from "./Driver.js"
 import { driverError, type Modal, type PageRecord } from "./PageRecord.js"
 import { pageOf } from "./TabSessions.js"
@@ -505,6 +505,29 @@ export type ActionResult = Omit<Protocol.ActionResult, "tab">
 
 /** Messages an action's result shows at most (the latest). */
 const MAX_CONSOLE_IN_RESULT = 20
+/** Lines and characters of one message an action's result shows (browser_console_messages shows it whole). */
+const CONSOLE_LINES = 3
+const CONSOLE_CHARS = 400
+
+/**
+ * The messages an action caused, in brief: a message repeated is shown once with its count, and
+ * a long one (an uncaught error's stack) by its first lines, saying where the rest is.
+ */
+export const inBrief = (messages: ReadonlyArray<{ readonly level: typeof Protocol.ConsoleLevel.Type; readonly text: string }>) => {
+  const groups: Array<{ level: typeof Protocol.ConsoleLevel.Type; text: string; count: number }> = []
+  for (const m of messages) {
+    const same = groups.find((g) => g.level === m.level && g.text === m.text)
+    if (same) same.count++
+    else groups.push({ ...m, count: 1 })
+  }
+  return groups.slice(-MAX_CONSOLE_IN_RESULT).map(({ level, text, count }) => {
+    const lines = text.split("\n")
+    let brief = lines.slice(0, CONSOLE_LINES).join("\n")
+    if (brief.length > CONSOLE_CHARS) brief = `${brief.slice(0, CONSOLE_CHARS)}…`
+    const cut = brief.length < text.length ? " (cut: browser_console_messages shows it whole)" : ""
+    return { level, text: `${brief}${cut}${count > 1 ? ` (×${count})` : ""}` }
+  })
+}
 
 /** Refuses an action while a dialog or file chooser waits for its answer, unless the action is that answer. */
 const modalOpen = (page: PageRecord, answers: Modal["kind"] | undefined) =>
@@ -551,7 +574,7 @@ export const acting = <R>(
     const result: ActionResult = {
       did,
       ...where,
-      consoleMessages: page.console.filter((c) => c.seq > consoleBefore).slice(-MAX_CONSOLE_IN_RESULT).map((c) => ({ level: c.level, text: c.text })),
+      consoleMessages: inBrief(page.console.filter((c) => c.seq > consoleBefore)),
       downloads: page.downloads.filter((d) => d.seq > consoleBefore).map(({ filename, url }) => ({ filename, url })),
       settled: !capped,
       ...(modal === undefined ? {} : { modal }),
@@ -614,7 +637,6 @@ export const drag = (page: PageRecord, from: { ref: string; element?: string | u
   Effect.scoped(Effect.gen(function*() {
     const driver = yield* Driver
     const start = yield* target(page, from.ref, from.element, "drag")
-    const end = yield* target(page, to.ref, to.element, "drag")
     const send = (method: string, params: object) => driver.send(page.tab, method, params).pipe(Effect.mapError(driverError))
     // HTML drag and drop: Chrome hands the drag to us (dragIntercepted) and we play its events.
     yield* send("Input.setInterceptDrags", { enabled: true })
@@ -622,20 +644,30 @@ export const drag = (page: PageRecord, from: { ref: string; element?: string | u
     const events = yield* driver.subscribe
     yield* moveBeforePress(page.tab, start)
     yield* mouse(page.tab, "mousePressed", start.x, start.y, { button: "left", buttons: 1, clickCount: 1 })
-    const steps = 5
-    for (let i = 1; i <= steps; i++) {
-      const x = start.x + ((end.x - start.x) * i) / steps
-      const y = start.y + ((end.y - start.y) * i) / steps
-      yield* mouse(page.tab, "mouseMoved", x, y, { button: "left", buttons: 1 })
-    }
+    // The drag starts (past the browser's 4 px threshold) before the end is found: finding it
+    // may scroll, and a drag that starts after a scroll starts from whatever is then under
+    // the point pressed. The end is then found with the button held, as a person drags to it.
+    yield* mouse(page.tab, "mouseMoved", start.x + 6, start.y + 6, { button: "left", buttons: 1 })
     const intercepted = yield* Queue.take(events).pipe(
       Effect.repeat({ until: (e) => e.tab === page.tab && e.method === "Input.dragIntercepted" }),
       Effect.timeout(Duration.millis(200)),
       Effect.option
     )
+    const end = yield* target(page, to.ref, to.element, "drag").pipe(
+      Effect.tapError(() => Effect.ignore(mouse(page.tab, "mouseReleased", start.x, start.y, { button: "left", buttons: 0, clickCount: 1 })))
+    )
     if (Option.isSome(intercepted)) {
+      // An HTML drag: the browser holds it now (mouse moves would wait on it), so its events are played to the end.
       const data = (intercepted.value.params as { data: unknown }).data
       for (const type of ["dragEnter", "dragOver", "drop"]) yield* send("Input.dispatchDragEvent", { type, x: end.x, y: end.y, data })
+    } else {
+      // A drag the page makes of mouse events: the pointer moves there in steps.
+      const steps = 5
+      for (let i = 1; i <= steps; i++) {
+        const x = start.x + ((end.x - start.x) * i) / steps
+        const y = start.y + ((end.y - start.y) * i) / steps
+        yield* mouse(page.tab, "mouseMoved", x, y, { button: "left", buttons: 1 })
+      }
     }
     yield* mouse(page.tab, "mouseReleased", end.x, end.y, { button: "left", buttons: 0, clickCount: 1 })
     return `dragged ${start.what} to ${end.what}`
@@ -680,7 +712,10 @@ const EDITOR_TEXT = `function () {
  * popups, its indentation on Enter); focus is checked before each key.
  */
 const typeIntoEditor = (page: PageRecord, at: Target, o: { readonly text: string; readonly submit?: boolean | undefined }) =>
-  Effect.gen(function*() {
+  Effect.scoped(Effect.gen(function*() {
+    // Some editors (Ace, Monaco) draw their lines at the next frame, which a background tab
+    // makes only when asked: it draws while the keys arrive, as a tab in front would.
+    const frames = yield* drawing(page.tab)
     let typed = 0
     for (const ch of o.text) {
       const moved = yield* callOn(page.tab, at, FOCUS_ELSEWHERE)
@@ -693,16 +728,12 @@ const typeIntoEditor = (page: PageRecord, at: Target, o: { readonly text: string
     if (o.submit) yield* press(page.tab, "Enter", [])
     const shown = callOn(page.tab, at, EDITOR_TEXT).pipe(Effect.orElseSucceed(() => undefined))
     let holds = yield* shown
-    // Some editors (Ace, Monaco) draw their lines at the next frame, which a background tab makes
-    // only when asked: when the last line typed is not shown yet, one frame is drawn (it costs a capture).
+    // What the last key did is drawn at the next frame.
     const last = o.text.split("\n").map((l) => l.trim()).filter((l) => l !== "").at(-1)
-    if (last !== undefined && typeof holds === "string" && !holds.includes(last)) {
-      yield* drawFrame(page.tab)
-      holds = yield* shown
-    }
+    if (last !== undefined && typeof holds === "string" && !holds.includes(last) && (yield* frames.frame)) holds = yield* shown
     return `typed ${JSON.stringify(o.text)} key by key into ${at.what}, an editor's own input, at its cursor${o.submit ? ", and pressed Enter" : ""}` +
       (typeof holds === "string" && holds !== "" ? `; the editor now shows: ${JSON.stringify(holds)}` : "")
-  })
+  }))
 
 export const type = (page: PageRecord, o: { ref: string; element?: string | undefined; text: string; submit?: boolean | undefined; slowly?: boolean | undefined }) =>
   Effect.gen(function*() {

@@ -6,7 +6,7 @@
  * a background tab needs to take a new viewport size, and to route pointer input into
  * its out-of-process frames where they are now (not where they were last drawn).
  */
-import { Deferred, Duration, Effect, Fiber, Schema } from "effect"
+import { Deferred, Duration, Effect, Fiber, Option, Queue, Schema, Stream } from "effect"
 import type { CallFailure } from "../../src/protocol/index.js"
 import { Driver } from "./Driver.js"
 import { pageError } from "./PageRecord.js"
@@ -55,3 +55,41 @@ export const capture = (tab: number, params: object): Effect.Effect<string, Call
 /** Makes the tab draw a frame now (a one-pixel capture); never fails. */
 export const drawFrame = (tab: number) =>
   capture(tab, { format: "png", clip: { x: 0, y: 0, width: 1, height: 1, scale: 1 } }).pipe(Effect.ignore)
+
+/** How long `drawing` waits for the frame that shows what was just done. */
+const NEXT_FRAME_CAP = Duration.millis(500)
+
+/**
+ * Makes a background tab draw every frame while the scope lasts (a screencast of one tiny
+ * image a frame, each acknowledged so the next comes), as a tab in front does: what a page
+ * draws at its next frame (an editor's lines, say) is drawn as it happens. `frame` waits for
+ * the next frame drawn (at most 500 ms).
+ */
+export const drawing = (tab: number) =>
+  Effect.gen(function*() {
+    const driver = yield* Driver
+    const events = yield* driver.subscribe
+    const frames = yield* Queue.sliding<void>(1)
+    yield* Stream.fromQueue(events).pipe(
+      Stream.filter((e) => e.tab === tab && e.session === undefined && e.method === "Page.screencastFrame"),
+      Stream.runForEach((e) =>
+        driver.send(tab, "Page.screencastFrameAck", { sessionId: (e.params as { sessionId: number }).sessionId }).pipe(
+          Effect.ignore,
+          Effect.zipRight(Queue.offer(frames, undefined))
+        )
+      ),
+      Effect.forkScoped
+    )
+    yield* Effect.acquireRelease(
+      driver.send(tab, "Page.startScreencast", { format: "jpeg", quality: 1, maxWidth: 16, maxHeight: 16 }).pipe(Effect.ignore),
+      () => driver.send(tab, "Page.stopScreencast").pipe(Effect.ignore)
+    )
+    return {
+      frame: Queue.takeAll(frames).pipe(
+        Effect.zipRight(Queue.take(frames)),
+        Effect.timeout(NEXT_FRAME_CAP),
+        Effect.option,
+        Effect.map(Option.isSome)
+      )
+    }
+  })

@@ -698,8 +698,8 @@ describe.sequential("browser tools on fixture pages", () => {
       }, 10_000)
       const typed: any = await timed(`type(${editor})`, () => call(agent, "browser_type", { ref: refIn(page, /- textbox/), text: "\nif (x) {\nreturn [1, \"a\"" }))
       const value = await evaluate("() => editor.getValue()") as string
-      // The keys arrived as a person's: Ace closes the brackets and indents; this Monaco build has no JavaScript rules loaded here (its worker cannot start), so it keeps the text as typed.
-      expect(value).toBe(editor === "ace-editor" ? "// notes\nif (x) {\n    return [1, \"a\"]\n}" : "// notes\nif (x) {\nreturn [1, \"a\"")
+      // The keys arrived as a person's: each editor closed the brackets and indented.
+      expect(value).toBe("// notes\nif (x) {\n    return [1, \"a\"]\n}")
       expect(text(typed), text(typed)).toContain(`the editor now shows: ${JSON.stringify(value)}`)
     }
   })
@@ -720,6 +720,35 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(page).toContain(`generic [ref=`)
     expect(page).toMatch(/- generic \[ref=\w+\]: \{ "greeting": "Hello, Ada!"\}/)
     expect(page).toContain("/api/greet?name=Ada")
+  })
+
+  it("real applications from npm take an agent's first approach: TodoMVC (React) and a flow editor's drag from its palette", async () => {
+    // What the agent knows of the page: each result's snapshot or changes, the newest first.
+    let known = ""
+    const act = async (tool: string, args: Record<string, unknown>) => {
+      const result = await call(agent, tool, args)
+      known = `${result.structuredContent.snapshot ?? ""}\n${known}`
+      return result
+    }
+    await act("browser_navigate", { url: `${base}/vendor/todomvc/react/index.html` })
+    await evaluate("() => (localStorage.clear(), true)")
+    await act("browser_reload", {})
+    await act("browser_type", { ref: refIn(known, /textbox "What needs to be done\?"/), text: "Buy milk", submit: true })
+    const second: any = await act("browser_type", { ref: refIn(known, /textbox "What needs to be done\?"/), text: "Walk the dog", submit: true })
+    // Only what changed comes back: the new item, the count; not the header or the first item.
+    expect(second.structuredContent.snapshotIs).toBe("changes")
+    expect(second.structuredContent.snapshot).toContain("Walk the dog")
+    expect(second.structuredContent.snapshot).not.toContain("Buy milk")
+    const lines = known.split("\n")
+    const milk = lines.findIndex((l) => l.includes(": Buy milk"))
+    await act("browser_click", { ref: refIn(lines.slice(milk - 1, milk).join("\n"), /- checkbox/) })
+    await act("browser_click", { ref: refIn(known, /link "Active"/) })
+    expect(await evaluate(`() => [...document.querySelectorAll("#todo-list li")].map((li) => li.innerText.trim())`)).toEqual(["Walk the dog"])
+
+    // The canvas is taller than the viewport: finding it scrolls the page, which must not move the drag's start.
+    const flow = (await call(agent, "browser_navigate", { url: `${base}/flow-editor` })).structuredContent.snapshot as string
+    await call(agent, "browser_drag", { startRef: refIn(flow, /listitem [^\n]*: Source/), endRef: "#drawflow" })
+    expect(await evaluate(`() => Object.values(editor.export().drawflow.Home.data).map((n) => n.name)`)).toEqual(["source"])
   })
 
   it("hover, drag and drop, keys", async () => {
