@@ -19,7 +19,7 @@ export interface SnapshotArgs {
   readonly next: number
   /** What a ref is written as, before its number (the tab's `s<epoch>e`). */
   readonly prefix: string
-  /** Levels shown; deeper content is replaced by "…". */
+  /** The deepest level shown, as Playwright's `depth` counts (0: the top lines only); deeper content is replaced by "…". */
   readonly maxDepth: number
   /** Only the subtree of this element (a ref number of this frame). */
   readonly from: number | null
@@ -35,7 +35,8 @@ export type SnapshotAnswer =
   | {
     readonly text: string
     readonly next: number
-    readonly frames: ReadonlyArray<number>
+    /** Iframes whose content goes in their marker lines: their ref number, and how deep they are (as `maxDepth` counts). */
+    readonly frames: ReadonlyArray<{ readonly n: number; readonly level: number }>
     readonly refs: number
     /** Elements this frame holds, shadow roots included. */
     readonly count: number
@@ -70,7 +71,7 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
 
   let next = args.next
   let shown = 0
-  const frames: Array<number> = []
+  const frames: Array<{ n: number; level: number }> = []
   const refOf = (el: Element) => {
     let n = store.ids.get(el)
     if (n === undefined) {
@@ -390,9 +391,14 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
   /** Roles whose content is their value or their own widget, not lines of the snapshot. */
   const LEAVES = new Set(["textbox", "searchbox", "combobox", "spinbutton", "slider", "img", "separator", "progressbar", "meter"])
 
+  /**
+   * `lift`: how many wrappers left out of the snapshot lie between a line and the line it is
+   * shown under, that Playwright's snapshot shows (a generic block of two or more parts). They
+   * count toward `depth` as Playwright counts it, so a depth shows what Playwright's shows.
+   */
   type Line =
-    | { readonly kind: "text"; readonly text: string; readonly raw: string }
-    | { readonly kind: "node"; readonly el: Element; readonly role: string; readonly name: string; readonly kids: () => Array<Line> }
+    | { readonly kind: "text"; readonly text: string; readonly raw: string; readonly lift?: number }
+    | { readonly kind: "node"; readonly el: Element; readonly role: string; readonly name: string; readonly kids: () => Array<Line>; readonly lift?: number }
 
   const walkChildren = (node: Node, parentName: string, hidden: boolean): Array<Line> => {
     const out: Array<Line> = []
@@ -403,7 +409,7 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
         // Neighbouring text (split by inline elements) reads as one, spaced as in the page.
         if (line.kind === "text" && last?.kind === "text") {
           const raw = last.raw + line.raw
-          out[out.length - 1] = { kind: "text", text: norm(raw), raw }
+          out[out.length - 1] = { kind: "text", text: norm(raw), raw, lift: Math.min(last.lift ?? 0, line.lift ?? 0) }
         }
         else out.push(line)
       }
@@ -432,7 +438,7 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
         if (only?.kind === "text" && !isHidden && (style(node).display !== "inline" || style(node).cursor === "pointer")) {
           return [{ kind: "node", el: node, role: "generic", name: "", kids: () => inner }]
         }
-        return inner
+        return role === "generic" && !isHidden && inner.length > 1 ? inner.map((l) => ({ ...l, lift: (l.lift ?? 0) + 1 })) : inner
       }
     }
     const name = clip(nameOf(node, role))
@@ -461,7 +467,8 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
         ? !parentName.includes(l.text) && !ls.some((o) => o.kind === "node" && o.name.includes(l.text))
         : !((l.role === "legend" || l.role === "caption") && l.name !== "" && l.name === parentName))
 
-  const emit = (line: Line, indent: number, parentName: string) => {
+  /** `level`: the line's depth as Playwright counts it (wrappers it shows included). */
+  const emit = (line: Line, indent: number, level: number, parentName: string) => {
     if (cut) return
     const pad = "  ".repeat(indent)
     if (line.kind === "text") {
@@ -484,15 +491,11 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
     const head = `${pad}- ${line.role}${name ? ` ${JSON.stringify(name)}` : ""}${statesOf(el, line.role)}${ref}`
     if (isFrame) {
       push(head)
-      if (indent + 1 < args.maxDepth) {
+      if (level < args.maxDepth) {
         const n = store.ids.get(el)!
-        frames.push(n)
+        frames.push({ n, level })
         push(`${"  ".repeat(indent + 1)}\u0000${n}`)
       }
-      return
-    }
-    if (indent + 1 >= args.maxDepth) {
-      push(kids.length > 0 ? `${head} …` : value ? `${head}: ${value}` : head)
       return
     }
     const only = kids.length === 1 ? kids[0] : undefined
@@ -500,8 +503,12 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
       push(`${head}: ${clip(only.text)}`)
       return
     }
+    if (level >= args.maxDepth) {
+      push(kids.length > 0 ? `${head} …` : value ? `${head}: ${value}` : head)
+      return
+    }
     push(value ? `${head}: ${value}` : head)
-    for (const kid of kids) emit(kid, indent + 1, line.name || parentName)
+    for (const kid of kids) emit(kid, indent + 1, level + 1 + (kid.lift ?? 0), line.name || parentName)
   }
 
   if (typeof args.from === "number") {
@@ -509,9 +516,9 @@ export function pageSnapshot(args: SnapshotArgs): SnapshotAnswer {
     if (el === undefined || !el.isConnected) return { error: "stale" }
     const role = roleOf(el)
     const name = clip(nameOf(el, role))
-    emit({ kind: "node", el, role, name, kids: () => walkChildren(el, name, false) }, 0, "")
+    emit({ kind: "node", el, role, name, kids: () => walkChildren(el, name, false) }, 0, 0, "")
   } else if (document.documentElement !== null) {
-    for (const line of unrepeated(walkChildren(document.documentElement, "", false), "")) emit(line, 0, "")
+    for (const line of unrepeated(walkChildren(document.documentElement, "", false), "")) emit(line, 0, line.lift ?? 0, "")
   }
   return { text: lines.join("\n"), next, frames, refs: shown, count, cut }
 }

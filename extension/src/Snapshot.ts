@@ -182,11 +182,11 @@ const frameLines = (
     let text = answer.text
     let refs = answer.refs
     const inner = nesting < MAX_FRAME_NESTING ? answer.frames : []
-    const spliced = yield* Effect.forEach(inner, (n) =>
+    const spliced = yield* Effect.forEach(inner, ({ n, level }) =>
       innerFrame(page, frame, n).pipe(
         Effect.flatMap(Option.match({
           onNone: () => Effect.succeedNone,
-          onSome: (child) => frameLines(page, child, { ...args, from: null }, nesting + 1, left)
+          onSome: (child) => frameLines(page, child, { ...args, from: null, maxDepth: args.maxDepth - level - 1 }, nesting + 1, left)
         })),
         // A frame that went away while we looked (or cannot be read) is shown empty, not an
         // error; a page too large counting this frame is.
@@ -210,7 +210,7 @@ const frameLines = (
 export const take = (tab: number, options: SnapshotOptions = {}) =>
   Effect.gen(function*() {
     const page = yield* pageOf(tab)
-    const maxDepth = options.depth ?? 1_000
+    const maxDepth = options.depth ?? 1_000_000
     const start = options.from === undefined ? { frame: topOf(page), from: null } : yield* locate(page, options.from)
     const left: Left = { elements: ELEMENT_BUDGET, chars: SNAPSHOT_CHARS, cut: false }
     const lines = yield* frameLines(page, start.frame, { maxDepth, from: start.from, prefix: `s${page.refs.epoch}e`, boxes: options.boxes === true }, 0, left)

@@ -215,7 +215,8 @@ window.MonacoEnvironment = { getWorkerUrl: () => "data:text/javascript;charset=u
 require.config({ paths: { vs: "/vendor/monaco/vs" } }); require(["vs/editor/editor.main"], () => {
   window.editor = monaco.editor.create(document.getElementById("editor"), { value: "// notes", language: "javascript", autoClosingBrackets: "always", minimap: { enabled: false } })
   editor.setPosition({ lineNumber: 1, column: 9 })
-  document.title = "Monaco editor ready"
+  // Ready once its JavaScript rules (the brackets it closes, its indenting) are loaded: they come a moment after the editor.
+  require(["vs/basic-languages/javascript/javascript"], () => setTimeout(() => { document.title = "Monaco editor ready" }, 50))
 })</script>`),
   // A real OpenAPI console (npm's swagger-ui-dist) for this server's own small API (/openapi.json).
   "openapi-console": () =>

@@ -10,6 +10,7 @@ import {
   browserSelectOption,
   browserType
 } from "./input.js"
+import { browserFind } from "./find.js"
 import { browserInstances, browserTabLock, browserTabUnlock } from "./locks.js"
 import {
   browserClose,
@@ -37,6 +38,7 @@ export const tools = [
   browserNavigateForward,
   browserReload,
   browserSnapshot,
+  browserFind,
   browserClick,
   browserHover,
   browserDrag,

@@ -104,7 +104,7 @@ export const browserSnapshot = make({
   annotations: { title: "Page snapshot", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
     ref: Schema.optional(Schema.String.annotations({ description: "Show only this element's subtree (a ref from a snapshot, or a unique CSS selector)." })),
-    depth: Schema.optional(bounded(1, 100, "Levels of nesting to show; deeper content is marked \"…\".", { int: true })),
+    depth: Schema.optional(bounded(1, 100, "The deepest level to show, counted as Playwright counts it (1: the page's main parts; 2: also what they hold); deeper content is marked \"…\".", { int: true })),
     boxes: Schema.optional(Schema.Boolean.annotations({
       description: "Add each element's box as [box=x,y,width,height]: viewport-relative CSS pixels (its frame's), as getBoundingClientRect gives them."
     })),

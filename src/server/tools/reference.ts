@@ -45,7 +45,7 @@ const DIFFERENCES = [
   "`getByRole(...)` or `text=`, is not).",
   "- **Snapshots** are aria snapshots computed in the page, without `/url:` lines, `[cursor=pointer]` marks or generic " +
   "wrappers (a block that holds only text is `- generic [ref]: text`): 0.6× Playwright MCP's bytes on real pages. " +
-  "Closed shadow roots are not seen.",
+  "`depth` still counts the wrappers Playwright shows, so a depth shows what Playwright's shows. Closed shadow roots are not seen.",
   "- **Action results** carry what changed in the page since the last snapshot of that tab you received (changed and " +
   "new elements under the elements that hold them, then those gone; the rest is as it was, refs unchanged), or the " +
   "whole snapshot when the page is new or the change is not much smaller (`--snapshot-after-action full` always sends " +

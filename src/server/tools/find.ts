@@ -1,0 +1,106 @@
+/**
+ * browser_find (Playwright MCP's): the lines of the page's snapshot that match a text or a
+ * regular expression, each with a few lines around it and the elements that hold it, as one
+ * tree; cheaper than the whole snapshot when an agent only needs an element's ref. An
+ * agent's regular expression runs in a V8 context of its own with a time limit, so one that
+ * backtracks without end is refused instead of stalling the server.
+ */
+import { Effect, Schema } from "effect"
+import * as Vm from "node:vm"
+import { Bridge } from "../Bridge.js"
+import { Workspace } from "../Workspace.js"
+import { tabArgument } from "./arguments.js"
+import { BadArguments, make } from "./Tool.js"
+
+/** Lines shown before and after each match. */
+const AROUND = 3
+/** Matches shown at most; the rest are counted. */
+const SHOWN = 50
+/** How long an agent's regular expression may run over one snapshot. */
+const REGEX_MS = 1_000
+
+/** `/source/flags` as Playwright MCP takes it, else the pattern as written (case-sensitive). */
+const regexOf = (written: string) => {
+  const m = /^\/(.*)\/([a-z]*)$/s.exec(written)
+  return m ? { source: m[1]!, flags: m[2]! } : { source: written, flags: "" }
+}
+
+/** The indexes of the lines that match: a text anywhere in the line (any case), or a regular expression. */
+export const matching = (lines: ReadonlyArray<string>, query: { readonly text: string } | { readonly regex: string }) =>
+  Effect.try({
+    try: () => {
+      if ("text" in query) {
+        const text = query.text.toLowerCase()
+        return lines.flatMap((line, i) => (line.toLowerCase().includes(text) ? [i] : []))
+      }
+      const { source, flags } = regexOf(query.regex)
+      const context = Vm.createContext({ lines, source, flags: flags.replace(/[gy]/g, "") })
+      return new Vm.Script("const re = new RegExp(source, flags); lines.flatMap((line, i) => (re.test(line) ? [i] : []))")
+        .runInContext(context, { timeout: REGEX_MS }) as Array<number>
+    },
+    catch: (e) => {
+      const regex = "regex" in query ? query.regex : ""
+      return new BadArguments({
+        tool: "browser_find",
+        issue: /timed out/i.test(String(e))
+          ? `regex ${regex}: ran longer than ${REGEX_MS / 1000} s over the page (it backtracks too much); write a simpler one, or search for text`
+          : `regex ${regex}: ${String((e as Error).message ?? e)}`
+      })
+    }
+  })
+
+/** The matches with the lines around them and every line that holds one of those, in the snapshot's order. */
+export const excerpt = (lines: ReadonlyArray<string>, matches: ReadonlyArray<number>): string => {
+  const indent = (line: string) => line.length - line.trimStart().length
+  const shown = new Set<number>()
+  for (const i of matches) {
+    for (let j = Math.max(0, i - AROUND); j <= Math.min(lines.length - 1, i + AROUND); j++) {
+      shown.add(j)
+      // The elements that hold it: each line above that is less indented than the last one taken.
+      let under = indent(lines[j]!)
+      for (let k = j - 1; k >= 0 && under > 0; k--) {
+        if (indent(lines[k]!) < under) {
+          shown.add(k)
+          under = indent(lines[k]!)
+        }
+      }
+    }
+  }
+  return [...shown].sort((a, b) => a - b).map((i) => lines[i]!).join("\n")
+}
+
+export const browserFind = make({
+  name: "browser_find",
+  description:
+    "Search the page's snapshot for a text (any case) or a regular expression: each matching line comes with a few lines around it and the elements that hold it, " +
+    "with their refs. Cheaper than a whole snapshot when you only need to find an element.",
+  annotations: { title: "Find in page snapshot", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  input: Schema.Struct({
+    text: Schema.optional(Schema.String.pipe(Schema.minLength(1)).annotations({ description: "Text to find in the snapshot's lines, in any case." })),
+    regex: Schema.optional(Schema.String.pipe(Schema.minLength(1)).annotations({
+      description: "A regular expression instead: case-sensitive as written, or /pattern/flags (like /error/i)."
+    })),
+    filename: Schema.optional(Schema.String.annotations({ description: "Also save the results to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
+    tab: tabArgument
+  }),
+  output: Schema.Struct({ tab: Schema.String, url: Schema.String, matches: Schema.Int, found: Schema.String, path: Schema.optional(Schema.String) }),
+  handler: ({ filename, regex, tab, text }) =>
+    Effect.gen(function*() {
+      if ((text === undefined) === (regex === undefined)) return yield* new BadArguments({ tool: "browser_find", issue: "give text or regex, one of them" })
+      const query = text !== undefined ? { text } : { regex: regex! }
+      const s = yield* Effect.flatMap(Bridge, (bridge) => bridge.call("page.snapshot", { tab }))
+      const lines = s.snapshot.split("\n")
+      const matches = yield* matching(lines, query)
+      const what = text !== undefined ? JSON.stringify(text) : regex!
+      const found = matches.length === 0
+        ? `No matches found for ${what}.`
+        : `Found ${matches.length} ${matches.length === 1 ? "match" : "matches"} for ${what}${matches.length > SHOWN ? ` (the first ${SHOWN} shown)` : ""}:\n\n${excerpt(lines, matches.slice(0, SHOWN))}`
+      const path = filename === undefined
+        ? undefined
+        : yield* Effect.flatMap(Workspace, (w) => w.save("browser_find", filename, "", new TextEncoder().encode(`${found}\n`)))
+      return {
+        text: [`Page: ${s.title || "(untitled)"} — ${s.url}`, path === undefined ? undefined : `Saved to ${path}.`, found].filter((l) => l !== undefined).join("\n"),
+        structured: { tab: s.tab, url: s.url, matches: matches.length, found, ...(path === undefined ? {} : { path }) }
+      }
+    })
+})
