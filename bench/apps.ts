@@ -149,6 +149,8 @@ const TASKS: ReadonlyArray<Task> = [
 const fixtures = await serveFixtures()
 const browser = await launch({ ports: BENCH_PORTS })
 const runtime = browser.dir
+/** Playwright MCP's working directory (it writes its snapshots and logs there). */
+const cwd = tempDir("tabmux-bench-playwright-")
 const systems: Array<{ readonly name: string; readonly agent: Agent; readonly fresh: () => Promise<void> }> = []
 
 try {
@@ -165,7 +167,6 @@ try {
     })
   }
   try {
-    const cwd = tempDir("tabmux-bench-playwright-")
     const p = await mcp("bench-playwright", [Path.resolve("node_modules/@playwright/mcp/cli.js"), "--headless", "--isolated", "--no-sandbox", "--executable-path", chrome], { cwd })
     systems.push({ name: "playwright-mcp", agent: p, fresh: async () => void await p.call("browser_navigate", { url: "about:blank" }) })
   } catch (e) {
@@ -225,4 +226,5 @@ try {
   await browser.close()
   fixtures.close()
   Fs.rmSync(runtime, { recursive: true, force: true })
+  Fs.rmSync(cwd, { recursive: true, force: true })
 }

@@ -6,6 +6,7 @@
  */
 import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
 import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Path from "node:path"
 import * as InstanceLock from "../src/server/InstanceLock.js"
@@ -91,6 +92,7 @@ const figures: Record<string, unknown> = {}
       rows.push({ figure: `${server.name}: start-up`, p50: "unavailable", max: String((e as Error).message).slice(0, 120) })
     }
   }
+  for (const d of [dir, cwd]) Fs.rmSync(d, { recursive: true, force: true })
 }
 
 // Busy memory: a server driving a real page through the extension, sampled while it works.
@@ -135,6 +137,7 @@ for (const strategy of ["kernel", "directory"] as const) {
   const s = stats(times.slice(20))
   rows.push({ figure: `InstanceLock acquire + release (${strategy})`, p50: `${round(s.p50, 2)} ms`, max: `p99 ${round(s.p99, 2)} ms` })
   figures[`lock_${strategy}`] = s
+  Fs.rmSync(dir, { recursive: true, force: true })
 }
 
 // PortClaims: claim + release with none, and with 31 of the 32 ports held by others.
@@ -163,6 +166,7 @@ for (const taken of [0, 31]) {
   const s = stats(times.slice(10))
   rows.push({ figure: `PortClaims claim + release, ${taken} of 32 ports taken`, p50: `${round(s.p50, 2)} ms`, max: `p99 ${round(s.p99, 2)} ms` })
   figures[`claim_${taken}_taken`] = s
+  Fs.rmSync(dir, { recursive: true, force: true })
 }
 
 table("Footprint", rows)

@@ -54,6 +54,8 @@ const PAGES: ReadonlyArray<PageSpec> = [
 ]
 const browser = await launch({ ports: BENCH_PORTS })
 const runtime = browser.dir
+/** Playwright MCP's working directory (it writes its snapshots and logs there). */
+const cwd = tempDir("tabmux-bench-playwright-")
 const systems: Array<System> = []
 const unavailable: Record<string, string> = {}
 
@@ -72,7 +74,6 @@ try {
   })
 
   try {
-    const cwd = tempDir("tabmux-bench-playwright-")
     const p = await mcp("bench-playwright", [Path.resolve("node_modules/@playwright/mcp/cli.js"), "--headless", "--isolated", "--no-sandbox", "--executable-path", chrome], { cwd })
     await p.call("browser_navigate", { url: "about:blank" })
     systems.push({
@@ -180,4 +181,5 @@ try {
   fixtures.close()
   docs.close()
   Fs.rmSync(runtime, { recursive: true, force: true })
+  Fs.rmSync(cwd, { recursive: true, force: true })
 }

@@ -2,7 +2,10 @@
  * Real documentation pages, as an agent with Playwright MCP's habits uses them: navigate,
  * take one snapshot, then click table-of-contents links (near the top, in the middle, far
  * down) with refs from that one snapshot, and a link to another page. Each click must land:
- * the URL takes the link's target and the section it names is on screen.
+ * the URL takes the link's target and the section it names is on screen. At the managed
+ * browser's width (1280×720, Playwright's) and in a narrow window (800×600), where pages
+ * fold their navigation away (links no scroll can reach are marked `[offscreen]`, and an
+ * agent picks another).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Agent, call, startAgent, text } from "../support/agent.js"
@@ -31,7 +34,7 @@ afterAll(async () => {
 })
 
 const links = (snapshot: string) =>
-  snapshot.split("\n").flatMap((line) => {
+  snapshot.split("\n").filter((line) => !line.includes("[offscreen]")).flatMap((line) => {
     const m = /- link "([^"]+)"[^\n]*\[ref=(s\d+e\d+)\]/.exec(line)
     return m ? [{ name: m[1]!, ref: m[2]! }] : []
   })
@@ -44,12 +47,14 @@ const linkOf = async (ref: string) =>
   })).structuredContent.json) as { href: string; listed: boolean }
 
 describe.skipIf(pages.length === 0)("real documentation pages", () => {
-  it.each(pages)("%s: one snapshot, then table-of-contents links near the top, in the middle and far down, and a link to another page", { timeout: 120_000 }, async (path) => {
+  const cases = pages.flatMap((path) => [[path, 1280, 720], [path, 800, 600]] as const)
+  it.each(cases)("%s at %i px: one snapshot, then table-of-contents links near the top, in the middle and far down, and a link to another page", { timeout: 120_000 }, async (path, width, height) => {
     const url = `${docs.base}/${path}`
     const t0 = Date.now()
     const went = await call(agent, "browser_navigate", { url })
     const navigated = Date.now() - t0
     expect(went.structuredContent).toMatchObject({ url, status: 200 })
+    await call(agent, "browser_resize", { width, height })
     const t1 = Date.now()
     const snapshot = (await call(agent, "browser_snapshot")).structuredContent.snapshot as string
     console.log(`${path}: navigate ${navigated} ms, snapshot ${Date.now() - t1} ms, ${Buffer.byteLength(snapshot)} bytes`)
