@@ -494,7 +494,7 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(found.structuredContent.found).toMatch(/link "Related story 3" \[ref=\w+\]/)
     expect(found.structuredContent.found).not.toContain("Section 1")
     expect((await call(agent, "browser_find", { regex: "/^\\s*- heading \"section 1[0-2]\"/i" })).structuredContent.matches).toBe(3)
-    expect(await failure("browser_find", { text: "x", regex: "x" })).toContain("give text or regex, one of them")
+    expect(await failure("browser_find", { text: "x", regex: "x" })).toContain('Provide only one of "text" or "regex", not both.')
   })
 
   it("iframes (same- and cross-origin) and shadow roots are in the snapshot; typing and clicking work inside them", async () => {

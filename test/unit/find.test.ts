@@ -36,4 +36,23 @@ describe("browser_find", () => {
       ...[7, 8, 9, 10, 11, 12, 13].map((i) => `    - listitem [ref=s1e${10 + i}]: Item ${i}`)
     ])
   })
+
+  it("marks lines left out under an element shown only for context, not on the way down to a match", () => {
+    const toolbar = [
+      "- main [ref=e2]",
+      "  - group \"Toolbar\" [ref=e3]",
+      ...["One", "Two", "Three", "Four"].map((b, i) => `    - button "${b}" [ref=e${4 + i}]`),
+      "  - group \"Content\" [ref=e8]",
+      "    - button \"Target Button\" [ref=e9]"
+    ]
+    expect(excerpt(toolbar, [7]).split("\n")).toEqual([
+      "- main [ref=e2]",
+      "  - group \"Toolbar\" [ref=e3]",
+      "    ...",
+      "    - button \"Three\" [ref=e6]",
+      "    - button \"Four\" [ref=e7]",
+      "  - group \"Content\" [ref=e8]",
+      "    - button \"Target Button\" [ref=e9]"
+    ])
+  })
 })

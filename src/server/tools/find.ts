@@ -49,24 +49,42 @@ export const matching = (lines: ReadonlyArray<string>, query: { readonly text: s
     }
   })
 
-/** The matches with the lines around them and every line that holds one of those, in the snapshot's order. */
-export const excerpt = (lines: ReadonlyArray<string>, matches: ReadonlyArray<number>): string => {
-  const indent = (line: string) => line.length - line.trimStart().length
-  const shown = new Set<number>()
-  for (const i of matches) {
-    for (let j = Math.max(0, i - AROUND); j <= Math.min(lines.length - 1, i + AROUND); j++) {
-      shown.add(j)
-      // The elements that hold it: each line above that is less indented than the last one taken.
-      let under = indent(lines[j]!)
-      for (let k = j - 1; k >= 0 && under > 0; k--) {
-        if (indent(lines[k]!) < under) {
-          shown.add(k)
-          under = indent(lines[k]!)
-        }
-      }
+const indent = (line: string) => line.length - line.trimStart().length
+
+/** The lines that hold line `i` (each above it and less indented than the last one taken), nearest first. */
+const holders = (lines: ReadonlyArray<string>, i: number) => {
+  const out: Array<number> = []
+  let under = indent(lines[i]!)
+  for (let k = i - 1; k >= 0 && under > 0; k--) {
+    if (indent(lines[k]!) < under) {
+      out.push(k)
+      under = indent(lines[k]!)
     }
   }
-  return [...shown].sort((a, b) => a - b).map((i) => lines[i]!).join("\n")
+  return out
+}
+
+/**
+ * The matches with the lines around them and every line that holds one of those, in the
+ * snapshot's order. Where lines under an element shown only as context were left out, a
+ * "..." line says so; the way down from a match's own holders to it is not marked.
+ */
+export const excerpt = (lines: ReadonlyArray<string>, matches: ReadonlyArray<number>): string => {
+  const shown = new Set<number>()
+  const path = new Set<number>()
+  for (const i of matches) {
+    for (const k of holders(lines, i)) path.add(k)
+    for (let j = Math.max(0, i - AROUND); j <= Math.min(lines.length - 1, i + AROUND); j++) {
+      shown.add(j)
+      for (const k of holders(lines, j)) shown.add(k)
+    }
+  }
+  const order = [...shown].sort((a, b) => a - b)
+  return order.flatMap((i, n) => {
+    const next = order[n + 1]
+    const gap = next !== undefined && next > i + 1 && !path.has(i) && indent(lines[next]!) > indent(lines[i]!)
+    return gap ? [lines[i]!, `${" ".repeat(indent(lines[next]!))}...`] : [lines[i]!]
+  }).join("\n")
 }
 
 export const browserFind = make({
@@ -80,21 +98,23 @@ export const browserFind = make({
     regex: Schema.optional(Schema.String.pipe(Schema.minLength(1)).annotations({
       description: "A regular expression instead: case-sensitive as written, or /pattern/flags (like /error/i)."
     })),
+    maxResults: Schema.optional(Schema.Int.pipe(Schema.positive()).annotations({ description: `Matches to show at most (default ${SHOWN}); all are counted.` })),
     filename: Schema.optional(Schema.String.annotations({ description: "Also save the results to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, url: Schema.String, matches: Schema.Int, found: Schema.String, path: Schema.optional(Schema.String) }),
-  handler: ({ filename, regex, tab, text }) =>
+  handler: ({ filename, maxResults = SHOWN, regex, tab, text }) =>
     Effect.gen(function*() {
-      if ((text === undefined) === (regex === undefined)) return yield* new BadArguments({ tool: "browser_find", issue: "give text or regex, one of them" })
+      if (text === undefined && regex === undefined) return yield* new BadArguments({ tool: "browser_find", issue: `Provide either "text" or "regex" to search for.` })
+      if (text !== undefined && regex !== undefined) return yield* new BadArguments({ tool: "browser_find", issue: `Provide only one of "text" or "regex", not both.` })
       const query = text !== undefined ? { text } : { regex: regex! }
       const s = yield* Effect.flatMap(Bridge, (bridge) => bridge.call("page.snapshot", { tab }))
       const lines = s.snapshot.split("\n")
       const matches = yield* matching(lines, query)
-      const what = text !== undefined ? JSON.stringify(text) : regex!
+      const what = text !== undefined ? JSON.stringify(text) : (({ flags, source }) => `/${source}/${flags}`)(regexOf(regex!))
       const found = matches.length === 0
         ? `No matches found for ${what}.`
-        : `Found ${matches.length} ${matches.length === 1 ? "match" : "matches"} for ${what}${matches.length > SHOWN ? ` (the first ${SHOWN} shown)` : ""}:\n\n${excerpt(lines, matches.slice(0, SHOWN))}`
+        : `Found ${matches.length} ${matches.length === 1 ? "match" : "matches"} for ${what}${matches.length > maxResults ? ` (showing first ${maxResults})` : ""}:\n\n${excerpt(lines, matches.slice(0, maxResults))}`
       const path = filename === undefined
         ? undefined
         : yield* Effect.flatMap(Workspace, (w) => w.save("browser_find", filename, "", new TextEncoder().encode(`${found}\n`)))
