@@ -92,7 +92,11 @@ interface Line {
   sum: string
 }
 
-const REF = /\[ref=([^\]\s]+)\]/
+/**
+ * A line's ref: in the marks after its role and quoted name (`- role "name" [state] [ref=…]`),
+ * never in the name or the text after it, which the page writes.
+ */
+const REF = /^- [^\s"]+(?: "(?:[^"\\]|\\.)*")?(?: \[[^\]]*\])*? \[ref=([^\]\s]+)\]/
 
 /** The snapshot's lines as a tree, by their indentation (two spaces a level). */
 const parse = (snapshot: string): Array<Line> => {

@@ -86,3 +86,11 @@ describe("SnapshotChanges service", () => {
       expect((yield* seen.tell("t1", form))._tag).toBe("Whole")
     }).pipe(Effect.provide(layer), Effect.provideService(ServerConfig.ServerConfig, config("full"))))
 })
+
+describe("SnapshotChanges refs", () => {
+  it("reads a line's ref from its marks, never from a name or text the page wrote", () => {
+    const before = page([`- button "Save [ref=s1e9]" [ref=s1e1]`, `- generic [ref=s1e2]: see [ref=s1e1]`, `- button "Other" [ref=s1e9]`, ...Array.from({ length: 10 }, (_, i) => `- link "L${i}" [ref=s1e${20 + i}]`)])
+    const after = before.replace(`- button "Other" [ref=s1e9]`, `- button "Other" [pressed] [ref=s1e9]`)
+    expect(changes(before, after)).toEqual(Option.some(`- button "Other" [pressed] [ref=s1e9]`))
+  })
+})
