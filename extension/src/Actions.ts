@@ -513,19 +513,19 @@ const CONSOLE_CHARS = 400
  * The messages an action caused, in brief: a message repeated is shown once with its count, and
  * a long one (an uncaught error's stack) by its first lines, saying where the rest is.
  */
-export const inBrief = (messages: ReadonlyArray<{ readonly level: typeof Protocol.ConsoleLevel.Type; readonly text: string }>) => {
-  const groups: Array<{ level: typeof Protocol.ConsoleLevel.Type; text: string; count: number }> = []
+export const inBrief = (messages: ReadonlyArray<{ readonly level: typeof Protocol.ConsoleLevel.Type; readonly type?: string | undefined; readonly text: string }>) => {
+  const groups: Array<{ level: typeof Protocol.ConsoleLevel.Type; type?: string | undefined; text: string; count: number }> = []
   for (const m of messages) {
-    const same = groups.find((g) => g.level === m.level && g.text === m.text)
+    const same = groups.find((g) => g.level === m.level && g.type === m.type && g.text === m.text)
     if (same) same.count++
-    else groups.push({ ...m, count: 1 })
+    else groups.push({ level: m.level, type: m.type, text: m.text, count: 1 })
   }
-  return groups.slice(-MAX_CONSOLE_IN_RESULT).map(({ level, text, count }) => {
+  return groups.slice(-MAX_CONSOLE_IN_RESULT).map(({ level, type, text, count }) => {
     const lines = text.split("\n")
     let brief = lines.slice(0, CONSOLE_LINES).join("\n")
     if (brief.length > CONSOLE_CHARS) brief = `${brief.slice(0, CONSOLE_CHARS)}…`
     const cut = brief.length < text.length ? " (cut: browser_console_messages shows it whole)" : ""
-    return { level, text: `${brief}${cut}${count > 1 ? ` (×${count})` : ""}` }
+    return { level, ...(type === undefined ? {} : { type }), text: `${brief}${cut}${count > 1 ? ` (×${count})` : ""}` }
   })
 }
 

@@ -392,7 +392,7 @@ export const consoleMessages = (tab: number, level: ConsoleLevel, all: boolean) 
   Effect.map(pageOf(tab), (page) => ({
     messages: page.console
       .filter((m) => (all || m.seq > page.documentSeq) && LEVELS.indexOf(m.level) <= LEVELS.indexOf(level))
-      .map((m) => ({ level: m.level, text: m.text, ...(m.where === undefined ? {} : { where: m.where }) }))
+      .map((m) => ({ level: m.level, type: m.type, text: m.text, ...(m.where === undefined ? {} : { where: m.where }) }))
   }))
 
 const STATIC = new Set(["Image", "Stylesheet", "Font", "Media", "Script", "Manifest", "TextTrack"])

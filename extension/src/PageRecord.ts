@@ -14,6 +14,8 @@ export interface ConsoleEntry {
   /** Increases across the whole page record: "new since" is a comparison. */
   readonly seq: number
   readonly level: ConsoleLevel
+  /** What wrote it, as the console API names it (`log`, `info`, `warning`, ...). */
+  readonly type: string
   readonly text: string
   readonly where: string | undefined
 }
@@ -141,9 +143,9 @@ const consoleLevel = (type: string): ConsoleLevel =>
 const headers = (h: unknown): Record<string, string> =>
   Object.fromEntries(Object.entries((h ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]))
 
-const addConsole = (page: PageRecord, level: ConsoleLevel, text: string, where: string | undefined) => {
+const addConsole = (page: PageRecord, type: string, text: string, where: string | undefined) => {
   page.consoleSeq += 1
-  page.console.push({ seq: page.consoleSeq, level, text: text.slice(0, 2000), where })
+  page.console.push({ seq: page.consoleSeq, level: consoleLevel(type), type: type.slice(0, 32), text: text.slice(0, 2000), where })
   if (page.console.length > MAX_CONSOLE) page.console.splice(0, page.console.length - MAX_CONSOLE)
 }
 
@@ -196,7 +198,7 @@ export const apply = (page: PageRecord, session: string | undefined, method: str
     }
     case "Runtime.consoleAPICalled": {
       const frame = params.stackTrace?.callFrames?.[0]
-      addConsole(page, consoleLevel(params.type), (params.args ?? []).map(text).join(" "), frame ? `${frame.url}:${frame.lineNumber + 1}` : undefined)
+      addConsole(page, String(params.type ?? "log"), (params.args ?? []).map(text).join(" "), frame ? `${frame.url}:${frame.lineNumber + 1}` : undefined)
       return []
     }
     case "Runtime.exceptionThrown": {
@@ -206,7 +208,7 @@ export const apply = (page: PageRecord, session: string | undefined, method: str
     }
     case "Log.entryAdded": {
       const e = params.entry ?? {}
-      addConsole(page, consoleLevel(e.level ?? "info"), String(e.text ?? ""), e.url)
+      addConsole(page, String(e.level ?? "info"), String(e.text ?? ""), e.url)
       return []
     }
     case "Network.requestWillBeSent": {

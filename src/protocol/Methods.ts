@@ -118,6 +118,9 @@ export const PageAction = Schema.Union(
 )
 export type PageAction = typeof PageAction.Type
 
+/** What wrote a console message, as the page's console API names it (`log`, `warning`, ...); `error` for an uncaught exception. */
+export const ConsoleType = Schema.String.pipe(Schema.maxLength(32))
+
 export const ActionResult = Schema.Struct({
   tab: TabHandle,
   /** What was done, in words. */
@@ -127,7 +130,7 @@ export const ActionResult = Schema.Struct({
   /** A dialog or file chooser the action opened (or left open), and how to answer it. */
   modal: Schema.optional(Schema.String),
   /** What the page logged (or threw) during the action, at every level. */
-  consoleMessages: Schema.Array(Schema.Struct({ level: Schema.Literal("error", "warning", "info", "debug"), text: Schema.String })),
+  consoleMessages: Schema.Array(Schema.Struct({ level: Schema.Literal("error", "warning", "info", "debug"), text: Schema.String, type: Schema.optional(ConsoleType) })),
   /** Downloads the action started (saved by the browser where it saves downloads). */
   downloads: Schema.Array(Schema.Struct({ filename: Schema.String, url: Schema.String })),
   /** False when the page was still busy (loading, requests in flight) at the wait's cap. */
@@ -137,7 +140,7 @@ export const ActionResult = Schema.Struct({
 export type ActionResult = typeof ActionResult.Type
 
 export const ConsoleLevel = Schema.Literal("error", "warning", "info", "debug")
-const ConsoleMessage = Schema.Struct({ level: ConsoleLevel, text: Schema.String, where: Schema.optional(Schema.String) })
+const ConsoleMessage = Schema.Struct({ level: ConsoleLevel, text: Schema.String, where: Schema.optional(Schema.String), type: Schema.optional(ConsoleType) })
 
 export const RequestSummary = Schema.Struct({
   id: Schema.String,

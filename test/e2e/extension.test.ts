@@ -862,13 +862,17 @@ describe.sequential("browser tools on fixture pages", () => {
     await waitFor(async () => (await call(agent, "browser_console_messages", {})).structuredContent.messages.length >= 4, 5_000)
     const all = (await call(agent, "browser_console_messages", {})).structuredContent.messages.map((m: any) => `${m.level} ${m.text}`)
     expect(all).toEqual(expect.arrayContaining(["info hello log", "warning a warning", "error an error 42", expect.stringMatching(/^error Uncaught Error: thrown later/)]))
-    const errors = (await call(agent, "browser_console_messages", { level: "error" })).structuredContent.messages
-    expect(errors.every((m: any) => m.level === "error")).toBe(true)
+    const errorsOnly: any = await call(agent, "browser_console_messages", { level: "error" })
+    expect(errorsOnly.structuredContent.messages.every((m: any) => m.level === "error")).toBe(true)
+    // Written as Playwright MCP writes them: the count of all, then each as [TYPE] text @ where.
+    expect(text(errorsOnly)).toMatch(/^Total messages: \d+ \(Errors: \d+, Warnings: 1\)\nReturning \d+ messages for level "error"\n/)
+    expect(text(await call(agent, "browser_console_messages", {}))).toMatch(/^\[LOG\] hello log @ http:\/\/127\.0\.0\.1:\d+\/errors:\d+$/m)
     const failed: any = await call(agent, "browser_click", { ref: refIn((await snap()).snapshot, /button "Fail"/) })
     expect(failed.structuredContent.consoleMessages).toEqual([
-      { level: "error", text: "clicked error" },
-      { level: "error", text: expect.stringMatching(/Uncaught TypeError: Cannot read properties of null/) }
+      { level: "error", type: "error", text: "clicked error" },
+      { level: "error", type: "error", text: expect.stringMatching(/Uncaught TypeError: Cannot read properties of null/) }
     ])
+    expect(text(failed)).toContain("New console messages:\n- [ERROR] clicked error")
 
     const page = await open("fetch")
     const loaded: any = await timed("click(fetch 400 ms)", () => call(agent, "browser_click", { ref: refIn(page, /button "Load"/) }))

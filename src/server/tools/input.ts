@@ -11,6 +11,7 @@ import { Workspace } from "../Workspace.js"
 import { ServerConfig } from "../Config.js"
 import * as SnapshotChanges from "../SnapshotChanges.js"
 import { tabArgument } from "./arguments.js"
+import { consoleLine } from "./page.js"
 import { BadArguments, make, type ToolAnnotations } from "./Tool.js"
 
 const ref = Schema.String.annotations({ description: "The element's ref from a browser_snapshot, like \"s3e12\" (or a CSS selector that matches exactly one element)." })
@@ -26,7 +27,7 @@ const describeAction = (r: ActionResult, told: SnapshotChanges.Told | undefined)
     `${r.did[0]!.toUpperCase()}${r.did.slice(1)}.`,
     `Page: ${r.title || "(untitled)"} — ${r.url}`,
     r.modal === undefined ? undefined : `Modal: ${r.modal}.`,
-    r.consoleMessages.length === 0 ? undefined : `New console messages:\n${r.consoleMessages.map((m) => `- [${m.level}] ${m.text}`).join("\n")}`,
+    r.consoleMessages.length === 0 ? undefined : `New console messages:\n${r.consoleMessages.map((m) => `- ${consoleLine(m)}`).join("\n")}`,
     r.downloads.length === 0
       ? undefined
       : `Downloads started (saved where the browser saves downloads):\n${r.downloads.map((d) => `- ${d.filename} from ${d.url}`).join("\n")}`,

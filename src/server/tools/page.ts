@@ -198,6 +198,12 @@ export const browserTakeScreenshot = make({
 })
 
 
+/** One console message as Playwright MCP writes it: `[LOG] text @ where`. */
+export const consoleLine = (m: { readonly level: string; readonly type?: string | undefined; readonly text: string; readonly where?: string | undefined }) =>
+  `[${(m.type ?? m.level).toUpperCase()}] ${m.text}${m.where ? ` @ ${m.where}` : ""}`
+
+const LEVELS = ["error", "warning", "info", "debug"] as const
+
 export const browserConsoleMessages = make({
   name: "browser_console_messages",
   description: "The page's console messages since it loaded (with `all`, since the tab was first used), uncaught exceptions included.",
@@ -207,15 +213,26 @@ export const browserConsoleMessages = make({
     all: Schema.optional(Schema.Boolean.annotations({ description: "Also the messages of pages this tab showed before (default false)." })),
     tab: tabArgument
   }),
-  output: Schema.Struct({ tab: Schema.String, messages: Schema.Array(Schema.Struct({ level: ConsoleLevel, text: Schema.String, where: Schema.optional(Schema.String) })) }),
+  output: Schema.Struct({
+    tab: Schema.String,
+    messages: Schema.Array(Schema.Struct({ level: ConsoleLevel, type: Schema.optional(Schema.String), text: Schema.String, where: Schema.optional(Schema.String) }))
+  }),
   handler: ({ tab, level, all }) =>
-    Effect.flatMap(Bridge, (bridge) => bridge.call("page.console", { tab, level: level ?? "info", all })).pipe(
-      Effect.map((r) => ({
-        text: r.messages.length === 0
-          ? "No console messages."
-          : r.messages.map((m) => `[${m.level}] ${m.text}${m.where ? ` (${m.where})` : ""}`).join("\n"),
-        structured: r
-      }))
+    // Every level is read, so the count of all comes first (as Playwright MCP's answer starts); then the level asked for.
+    Effect.flatMap(Bridge, (bridge) => bridge.call("page.console", { tab, level: "debug", all })).pipe(
+      Effect.map((r) => {
+        const least = LEVELS.indexOf(level ?? "info")
+        const messages = r.messages.filter((m) => LEVELS.indexOf(m.level) <= least)
+        const count = (l: string) => r.messages.filter((m) => m.level === l).length
+        return {
+          text: [
+            `Total messages: ${r.messages.length} (Errors: ${count("error")}, Warnings: ${count("warning")})`,
+            level === undefined ? undefined : `Returning ${messages.length} messages for level "${level}"`,
+            messages.length === 0 ? "No console messages." : messages.map(consoleLine).join("\n")
+          ].filter((l) => l !== undefined).join("\n"),
+          structured: { tab: r.tab, messages }
+        }
+      })
     )
 })
 
