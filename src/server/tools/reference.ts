@@ -56,7 +56,10 @@ const DIFFERENCES = [
   "- **Files** (screenshots, PDFs, snapshots, bodies, uploads, drops) stay inside the client's roots or the output directory.",
   "- **`data:` URLs** of HTML or text open in a blank tab (Chrome does not let an extension load them, so tabmux writes their document into it): " +
   "the tab's URL stays `about:blank`. **Links to other applications** " +
-  "(`mailto:`, `ftp:`, an app's own scheme) are not clicked: Chrome's prompt for them would block the page.",
+  "(`mailto:`, `ftp:`, an app's own scheme) are not clicked: Chrome's prompt for them would block the page. " +
+  "**`javascript:` URLs** are refused by `browser_navigate` (Playwright MCP runs them): a page is only ever loaded, and code an agent " +
+  "means to run goes through `browser_evaluate`, where it is seen as code. There is no `--test-id-attribute`: a CSS selector such as " +
+  "`[data-testid=submit]` names the same element.",
   "- **`browser_drop`** takes files or data, not both at once (Chrome's drag carries one or the other).",
   "- **Code editors** (CodeMirror, Monaco, Ace) type through a hidden input (a pixel wide, clipped or transparent): `browser_type` on it (or on one of the editor's lines) " +
   "types key by key at the editor's cursor, as a person's keys arrive (brackets it closes, its indentation), and says what the editor shows after.",
