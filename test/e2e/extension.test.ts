@@ -140,6 +140,10 @@ describe.sequential("extension in headless Chromium", () => {
     await tabs(b, { action: "new", url: `${base}/agent-b-4` })
     expect((await tabs(b, { action: "list" })).map((t) => t.tab)).toEqual(["t2", "t3", "t4"])
     expect((await chromeTabs()).some((t) => t.url === `${base}/agent-b-1`)).toBe(false)
+    // Playwright MCP's way: a tab by its place in the list.
+    expect((await tabs(b, { action: "select", index: 1 })).find((t) => t.current)?.tab).toBe("t3")
+    const bad: any = await b.client.callTool({ name: "browser_tabs", arguments: { action: "close", index: 3 } })
+    expect(bad.isError && bad.content[0].text).toContain("index 3: you have 3 tabs (index 0 to 2)")
   })
 
   it("a tab the user drags into an agent's group becomes that agent's", async () => {

@@ -63,7 +63,7 @@ const DIFFERENCES = [
   "- **`browser_drop`** takes files or data, not both at once (Chrome's drag carries one or the other).",
   "- **Code editors** (CodeMirror, Monaco, Ace) type through a hidden input (a pixel wide, clipped or transparent): `browser_type` on it (or on one of the editor's lines) " +
   "types key by key at the editor's cursor, as a person's keys arrive (brackets it closes, its indentation), and says what the editor shows after.",
-  "- **Tabs** are named by handles (`t1`) that are never reused, not by index, and every agent sees only its own tabs: " +
+  "- **Tabs** are named by handles (`t1`) that are never reused (`browser_tabs` also takes Playwright MCP's `index`, a place in its list), and every agent sees only its own tabs: " +
   "a new session's `browser_tabs` `list` answers no tabs (Playwright MCP shows its browser's first blank page) until a tab is opened, " +
   "by `browser_tabs` `new` or by a first `browser_navigate`, which opens one. " +
   "Agents' tabs stay in the background: screenshots of them are slower (the browser draws a hidden tab only when asked). " +

@@ -9,6 +9,9 @@ const Input = Schema.Struct({
     description: "list: your tabs. new: open a tab (in the background) and make it current. select: make a tab current. close: close a tab (default: the current one)."
   }),
   tab: Schema.optional(TabHandle.annotations({ description: "The tab for select or close, as listed by action list (like \"t2\")." })),
+  index: Schema.optional(Schema.Int.pipe(Schema.nonNegative()).annotations({
+    description: "Instead of tab (Playwright MCP's way): the tab's place in action list's answer, 0 for the first."
+  })),
   url: Schema.optional(Schema.String.annotations({ description: "For new: the address to open (default about:blank)." }))
 })
 
@@ -23,6 +26,21 @@ const describe = (tabs: ReadonlyArray<TabInfo>) =>
       return `- ${t.tab}${notes.length ? ` (${notes.join(", ")})` : ""}: ${t.title || "(untitled)"} — ${t.url}`
     }).join("\n")
 
+/** The handle of the tab at `index` in the list (Playwright MCP names tabs by their place). */
+const atIndex = (tab: string | undefined, index: number) =>
+  Effect.gen(function*() {
+    if (tab !== undefined) return yield* new BadArguments({ tool: "browser_tabs", issue: "give tab or index, not both" })
+    const { tabs } = yield* Effect.flatMap(Bridge, (bridge) => bridge.call("tabs.list", {}))
+    const found = tabs[index]
+    if (found === undefined) {
+      return yield* new BadArguments({
+        tool: "browser_tabs",
+        issue: tabs.length === 0 ? `index ${index}: you have no tabs` : `index ${index}: you have ${tabs.length} tab${tabs.length === 1 ? "" : "s"} (index 0 to ${tabs.length - 1})`
+      })
+    }
+    return found.tab
+  })
+
 export const browserTabs = make({
   name: "browser_tabs",
   description:
@@ -31,9 +49,10 @@ export const browserTabs = make({
   annotations: { title: "Manage tabs", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: Input,
   output: Output,
-  handler: (input) =>
+  handler: (given) =>
     Effect.gen(function*() {
       const bridge = yield* Bridge
+      const input = given.index === undefined ? given : { ...given, tab: yield* atIndex(given.tab, given.index) }
       switch (input.action) {
         case "list": {
           const { tabs } = yield* bridge.call("tabs.list", {})
@@ -45,7 +64,7 @@ export const browserTabs = make({
         }
         case "select": {
           if (input.tab === undefined) {
-            return yield* new BadArguments({ tool: "browser_tabs", issue: "action \"select\" needs \"tab\" (a handle from action \"list\", like \"t1\")" })
+            return yield* new BadArguments({ tool: "browser_tabs", issue: "action \"select\" needs \"tab\" (a handle from action \"list\", like \"t1\") or \"index\" (its place in that list, 0 for the first)" })
           }
           const { tabs } = yield* bridge.call("tabs.select", { tab: input.tab })
           return { text: `Selected ${input.tab}.\n${describe(tabs)}`, structured: { tabs } }
