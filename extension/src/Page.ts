@@ -397,8 +397,9 @@ export const consoleMessages = (tab: number, level: ConsoleLevel, all: boolean) 
 
 const STATIC = new Set(["Image", "Stylesheet", "Font", "Media", "Script", "Manifest", "TextTrack"])
 
-const summary = (r: RequestEntry) => ({
+const summary = (r: RequestEntry, index: number) => ({
   id: r.id,
+  index,
   method: r.method,
   url: r.url,
   type: r.type,
@@ -411,9 +412,10 @@ const summary = (r: RequestEntry) => ({
 export const networkRequests = (tab: number, filter: string | undefined, includeStatic: boolean) =>
   Effect.map(pageOf(tab), (page) => ({
     requests: [...page.requests.values()]
+      .map((r, i) => [r, i + 1] as const)
       // A static resource that failed is always listed: that is what an agent looks for.
-      .filter((r) => (includeStatic || !STATIC.has(r.type) || r.failed !== undefined || (r.status ?? 0) >= 400) && (filter === undefined || r.url.toLowerCase().includes(filter.toLowerCase())))
-      .map(summary)
+      .filter(([r]) => (includeStatic || !STATIC.has(r.type) || r.failed !== undefined || (r.status ?? 0) >= 400) && (filter === undefined || r.url.toLowerCase().includes(filter.toLowerCase())))
+      .map(([r, index]) => summary(r, index))
   }))
 
 /** Largest response body returned, in characters. */
@@ -455,7 +457,7 @@ export const networkRequest = (tab: number, id: string, whole: boolean) =>
     })
     return {
       request: {
-        ...summary(r),
+        ...summary(r, [...page.requests.keys()].indexOf(r.id) + 1),
         requestHeaders: r.requestHeaders,
         ...(r.postData === undefined ? {} : { postData: r.postData }),
         ...(r.statusText === undefined ? {} : { statusText: r.statusText }),

@@ -144,6 +144,8 @@ const ConsoleMessage = Schema.Struct({ level: ConsoleLevel, text: Schema.String,
 
 export const RequestSummary = Schema.Struct({
   id: Schema.String,
+  /** Its place among the page's requests since it loaded, from 1 (as Playwright MCP numbers them). */
+  index: Schema.optional(Schema.Int),
   method: Schema.String,
   url: Schema.String,
   type: Schema.String,

@@ -871,6 +871,13 @@ describe.sequential("browser tools on fixture pages", () => {
     // Written as Playwright MCP writes them: the count of all, then each as [TYPE] text @ where.
     expect(text(errorsOnly)).toMatch(/^Total messages: \d+ \(Errors: \d+, Warnings: 1\)\nReturning \d+ messages for level "error"\n/)
     expect(text(await call(agent, "browser_console_messages", {}))).toMatch(/^\[LOG\] hello log @ http:\/\/127\.0\.0\.1:\d+\/errors:\d+$/m)
+    // filename (Playwright MCP's) also saves the answer, as for evaluate.
+    const answer = Path.join(workspace, `tabmux-test-${process.pid}-console.txt`)
+    expect((await call(agent, "browser_console_messages", { filename: answer })).structuredContent.path).toBe(Fs.realpathSync(answer))
+    expect(Fs.readFileSync(answer, "utf8")).toMatch(/^Total messages: \d+ [^]*\[WARNING\] a warning/)
+    await call(agent, "browser_evaluate", { function: "() => document.title", filename: answer })
+    expect(Fs.readFileSync(answer, "utf8")).toBe(`"Errors"\n`)
+    Fs.rmSync(answer)
     const failed: any = await call(agent, "browser_click", { ref: refIn((await snap()).snapshot, /button "Fail"/) })
     expect(failed.structuredContent.consoleMessages).toEqual([
       { level: "error", type: "error", text: "clicked error" },
@@ -886,6 +893,11 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(requests).toEqual([expect.objectContaining({ method: "GET", url: `${base}/api/slow?ms=400`, status: 200, finished: true, size: JSON.stringify({ items: [1, 2, 3] }).length })])
     const detail = (await call(agent, "browser_network_request", { id: requests[0].id })).structuredContent.request
     expect(detail.body).toBe(JSON.stringify({ items: [1, 2, 3] }))
+    // Playwright MCP's ways: a filter that is a regular expression, and a request by its number in the list.
+    const byRegex: any = await call(agent, "browser_network_requests", { filter: "/api/sl[o]w\\?ms=\\d+" })
+    expect(byRegex.structuredContent.requests.map((q: any) => q.id)).toEqual([requests[0].id])
+    expect(text(byRegex)).toMatch(new RegExp(`^${requests[0].index}\\. \\[GET\\] ${base}/api/slow\\?ms=400 → 200`))
+    expect((await call(agent, "browser_network_request", { index: requests[0].index })).structuredContent.request.body).toBe(detail.body)
     expect(detail.responseHeaders["content-type"]).toBe("application/json")
     const everything = (await call(agent, "browser_network_requests", {})).structuredContent.requests
     expect(everything.map((r: any) => r.url)).toContain(`${base}/fetch`)

@@ -1,14 +1,12 @@
 /**
  * browser_find (Playwright MCP's): the lines of the page's snapshot that match a text or a
  * regular expression, each with a few lines around it and the elements that hold it, as one
- * tree; cheaper than the whole snapshot when an agent only needs an element's ref. An
- * agent's regular expression runs in a V8 context of its own with a time limit, so one that
- * backtracks without end is refused instead of stalling the server.
+ * tree; cheaper than the whole snapshot when an agent only needs an element's ref.
  */
 import { Effect, Schema } from "effect"
-import * as Vm from "node:vm"
 import { Bridge } from "../Bridge.js"
 import { Workspace } from "../Workspace.js"
+import * as AgentRegex from "./AgentRegex.js"
 import { tabArgument } from "./arguments.js"
 import { BadArguments, make } from "./Tool.js"
 
@@ -16,38 +14,13 @@ import { BadArguments, make } from "./Tool.js"
 const AROUND = 3
 /** Matches shown at most; the rest are counted. */
 const SHOWN = 50
-/** How long an agent's regular expression may run over one snapshot. */
-const REGEX_MS = 1_000
-
-/** `/source/flags` as Playwright MCP takes it, else the pattern as written (case-sensitive). */
-const regexOf = (written: string) => {
-  const m = /^\/(.*)\/([a-z]*)$/s.exec(written)
-  return m ? { source: m[1]!, flags: m[2]! } : { source: written, flags: "" }
-}
 
 /** The indexes of the lines that match: a text anywhere in the line (any case), or a regular expression. */
-export const matching = (lines: ReadonlyArray<string>, query: { readonly text: string } | { readonly regex: string }) =>
-  Effect.try({
-    try: () => {
-      if ("text" in query) {
-        const text = query.text.toLowerCase()
-        return lines.flatMap((line, i) => (line.toLowerCase().includes(text) ? [i] : []))
-      }
-      const { source, flags } = regexOf(query.regex)
-      const context = Vm.createContext({ lines, source, flags: flags.replace(/[gy]/g, "") })
-      return new Vm.Script("const re = new RegExp(source, flags); lines.flatMap((line, i) => (re.test(line) ? [i] : []))")
-        .runInContext(context, { timeout: REGEX_MS }) as Array<number>
-    },
-    catch: (e) => {
-      const regex = "regex" in query ? query.regex : ""
-      return new BadArguments({
-        tool: "browser_find",
-        issue: /timed out/i.test(String(e))
-          ? `regex ${regex}: ran longer than ${REGEX_MS / 1000} s over the page (it backtracks too much); write a simpler one, or search for text`
-          : `regex ${regex}: ${String((e as Error).message ?? e)}`
-      })
-    }
-  })
+export const matching = (lines: ReadonlyArray<string>, query: { readonly text: string } | { readonly regex: string }) => {
+  if ("regex" in query) return AgentRegex.matches("browser_find", query.regex, lines)
+  const text = query.text.toLowerCase()
+  return Effect.succeed(lines.flatMap((line, i) => (line.toLowerCase().includes(text) ? [i] : [])))
+}
 
 const indent = (line: string) => line.length - line.trimStart().length
 
@@ -111,7 +84,7 @@ export const browserFind = make({
       const s = yield* Effect.flatMap(Bridge, (bridge) => bridge.call("page.snapshot", { tab }))
       const lines = s.snapshot.split("\n")
       const matches = yield* matching(lines, query)
-      const what = text !== undefined ? JSON.stringify(text) : (({ flags, source }) => `/${source}/${flags}`)(regexOf(regex!))
+      const what = text !== undefined ? JSON.stringify(text) : AgentRegex.show(regex!)
       const found = matches.length === 0
         ? `No matches found for ${what}.`
         : `Found ${matches.length} ${matches.length === 1 ? "match" : "matches"} for ${what}${matches.length > maxResults ? ` (showing first ${maxResults})` : ""}:\n\n${excerpt(lines, matches.slice(0, maxResults))}`

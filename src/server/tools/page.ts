@@ -5,6 +5,7 @@ import { Bridge } from "../Bridge.js"
 import { ServerConfig } from "../Config.js"
 import * as SnapshotChanges from "../SnapshotChanges.js"
 import { Workspace } from "../Workspace.js"
+import * as AgentRegex from "./AgentRegex.js"
 import { bounded, tabArgument } from "./arguments.js"
 import { BadArguments, make } from "./Tool.js"
 
@@ -80,19 +81,17 @@ export const browserEvaluate = make({
     args: Schema.optional(Schema.Array(Schema.Unknown).annotations({ description: "JSON values passed to the function, in order." })),
     ref: Schema.optional(Schema.String.annotations({ description: "An element (a ref from a snapshot, or a unique CSS selector) passed to the function before args." })),
     element: Schema.optional(Schema.String.annotations({ description: "What the element is, in words." })),
+    filename: Schema.optional(Schema.String.annotations({ description: "Also save the answer to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
     tab: tabArgument
   }),
-  output: Schema.Struct({ tab: Schema.String, json: Schema.String, truncated: Schema.Boolean }),
+  output: Schema.Struct({ tab: Schema.String, json: Schema.String, truncated: Schema.Boolean, path: Schema.optional(Schema.String) }),
   handler: (input) =>
-    Effect.flatMap(Bridge, (bridge) =>
-      bridge.call("page.evaluate", {
-        function: input.function,
-        args: input.args ?? [],
-        ref: input.ref,
-        tab: input.tab
-      })).pipe(
-        Effect.map((r) => ({ text: r.truncated ? `${r.json}\n(cut at 64 KB)` : r.json, structured: r }))
-      )
+    Effect.gen(function*() {
+      const r = yield* Effect.flatMap(Bridge, (bridge) => bridge.call("page.evaluate", { function: input.function, args: input.args ?? [], ref: input.ref, tab: input.tab }))
+      const text = r.truncated ? `${r.json}\n(cut at 64 KB)` : r.json
+      const path = yield* saved("browser_evaluate", input.filename, r.json)
+      return { text: path === undefined ? text : `${text}\nSaved to ${path}.`, structured: path === undefined ? r : { ...r, path } }
+    })
 })
 
 export const browserSnapshot = make({
@@ -198,6 +197,10 @@ export const browserTakeScreenshot = make({
 })
 
 
+/** Saves a tool's text answer to `filename` when asked; the real path written. */
+const saved = (tool: string, filename: string | undefined, text: string) =>
+  filename === undefined ? Effect.succeed(undefined) : Effect.flatMap(Workspace, (w) => w.save(tool, filename, "", new TextEncoder().encode(`${text}\n`)))
+
 /** One console message as Playwright MCP writes it: `[LOG] text @ where`. */
 export const consoleLine = (m: { readonly level: string; readonly type?: string | undefined; readonly text: string; readonly where?: string | undefined }) =>
   `[${(m.type ?? m.level).toUpperCase()}] ${m.text}${m.where ? ` @ ${m.where}` : ""}`
@@ -211,29 +214,29 @@ export const browserConsoleMessages = make({
   input: Schema.Struct({
     level: Schema.optional(ConsoleLevel.annotations({ description: "Least severe level shown: error, warning, info (default) or debug." })),
     all: Schema.optional(Schema.Boolean.annotations({ description: "Also the messages of pages this tab showed before (default false)." })),
+    filename: Schema.optional(Schema.String.annotations({ description: "Also save the answer to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
     tab: tabArgument
   }),
   output: Schema.Struct({
     tab: Schema.String,
-    messages: Schema.Array(Schema.Struct({ level: ConsoleLevel, type: Schema.optional(Schema.String), text: Schema.String, where: Schema.optional(Schema.String) }))
+    messages: Schema.Array(Schema.Struct({ level: ConsoleLevel, type: Schema.optional(Schema.String), text: Schema.String, where: Schema.optional(Schema.String) })),
+    path: Schema.optional(Schema.String)
   }),
-  handler: ({ tab, level, all }) =>
-    // Every level is read, so the count of all comes first (as Playwright MCP's answer starts); then the level asked for.
-    Effect.flatMap(Bridge, (bridge) => bridge.call("page.console", { tab, level: "debug", all })).pipe(
-      Effect.map((r) => {
-        const least = LEVELS.indexOf(level ?? "info")
-        const messages = r.messages.filter((m) => LEVELS.indexOf(m.level) <= least)
-        const count = (l: string) => r.messages.filter((m) => m.level === l).length
-        return {
-          text: [
-            `Total messages: ${r.messages.length} (Errors: ${count("error")}, Warnings: ${count("warning")})`,
-            level === undefined ? undefined : `Returning ${messages.length} messages for level "${level}"`,
-            messages.length === 0 ? "No console messages." : messages.map(consoleLine).join("\n")
-          ].filter((l) => l !== undefined).join("\n"),
-          structured: { tab: r.tab, messages }
-        }
-      })
-    )
+  handler: ({ tab, level, all, filename }) =>
+    Effect.gen(function*() {
+      // Every level is read, so the count of all comes first (as Playwright MCP's answer starts); then the level asked for.
+      const r = yield* Effect.flatMap(Bridge, (bridge) => bridge.call("page.console", { tab, level: "debug", all }))
+      const least = LEVELS.indexOf(level ?? "info")
+      const messages = r.messages.filter((m) => LEVELS.indexOf(m.level) <= least)
+      const count = (l: string) => r.messages.filter((m) => m.level === l).length
+      const text = [
+        `Total messages: ${r.messages.length} (Errors: ${count("error")}, Warnings: ${count("warning")})`,
+        level === undefined ? undefined : `Returning ${messages.length} messages for level "${level}"`,
+        messages.length === 0 ? "No console messages." : messages.map(consoleLine).join("\n")
+      ].filter((l) => l !== undefined).join("\n")
+      const path = yield* saved("browser_console_messages", filename, text)
+      return { text: path === undefined ? text : `Saved to ${path}.\n${text}`, structured: { tab: r.tab, messages, ...(path === undefined ? {} : { path }) } }
+    })
 })
 
 export const browserNetworkRequests = make({
@@ -241,22 +244,31 @@ export const browserNetworkRequests = make({
   description: "The page's network requests since it loaded: method, URL, status, size. Images, scripts, styles and fonts only with includeStatic.",
   annotations: { title: "Network requests", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
-    filter: Schema.optional(Schema.String.annotations({ description: "Only URLs containing this text (case-insensitive)." })),
+    filter: Schema.optional(Schema.String.annotations({
+      description: "Only URLs that contain this text (any case) or match it as a regular expression (as Playwright MCP's, like \"/api/.*user\")."
+    })),
     includeStatic: Schema.optional(Schema.Boolean.annotations({ description: "Also list images, scripts, styles and fonts." })),
+    filename: Schema.optional(Schema.String.annotations({ description: "Also save the list to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
     tab: tabArgument
   }),
-  output: Schema.Struct({ tab: Schema.String, requests: Schema.Array(RequestSummary) }),
-  handler: ({ tab, filter, includeStatic }) =>
-    Effect.flatMap(Bridge, (bridge) => bridge.call("page.network", { tab, includeStatic: includeStatic ?? false, filter })).pipe(
-      Effect.map((r) => ({
-        text: r.requests.length === 0
-          ? "No requests."
-          : r.requests.map((q) =>
-            `[${q.id}] ${q.method} ${q.url} → ${q.failed ?? (q.status === undefined ? "pending" : q.status)}${q.size === undefined ? "" : `, ${q.size} bytes`} (${q.type})`
-          ).join("\n"),
-        structured: r
-      }))
-    )
+  output: Schema.Struct({ tab: Schema.String, requests: Schema.Array(RequestSummary), path: Schema.optional(Schema.String) }),
+  handler: ({ tab, filter, includeStatic, filename }) =>
+    Effect.gen(function*() {
+      const r = yield* Effect.flatMap(Bridge, (bridge) => bridge.call("page.network", { tab, includeStatic: includeStatic ?? false }))
+      const urls = r.requests.map((q) => q.url)
+      const kept = filter === undefined ? undefined : new Set([
+        ...urls.flatMap((u, i) => (u.toLowerCase().includes(filter.toLowerCase()) ? [i] : [])),
+        ...yield* AgentRegex.matches("browser_network_requests", filter, urls).pipe(Effect.orElseSucceed(() => []))
+      ])
+      const requests = kept === undefined ? r.requests : r.requests.filter((_, i) => kept.has(i))
+      const text = requests.length === 0
+        ? "No requests."
+        : requests.map((q) =>
+          `${q.index ?? "-"}. [${q.method}] ${q.url} → ${q.failed ?? (q.status === undefined ? "pending" : q.status)}${q.size === undefined ? "" : `, ${q.size} bytes`} (${q.type}; id ${q.id})`
+        ).join("\n")
+      const path = yield* saved("browser_network_requests", filename, text)
+      return { text: path === undefined ? text : `Saved to ${path}.\n${text}`, structured: { tab: r.tab, requests, ...(path === undefined ? {} : { path }) } }
+    })
 })
 
 export const browserNetworkRequest = make({
@@ -265,14 +277,19 @@ export const browserNetworkRequest = make({
   // Not read-only: with `filename` it writes a file.
   annotations: { title: "Network request", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
-    id: Schema.String.annotations({ description: "The request's id, from browser_network_requests." }),
+    id: Schema.optional(Schema.String.annotations({ description: "The request's id, from browser_network_requests." })),
+    index: Schema.optional(Schema.Int.pipe(Schema.positive()).annotations({ description: "Instead of id (Playwright MCP's way): the request's number in browser_network_requests, from 1." })),
     filename: Schema.optional(Schema.String.annotations({ description: "Save the whole response body (up to 10 MB) to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, request: RequestDetail, path: Schema.optional(Schema.String) }),
-  handler: ({ tab, id, filename }) =>
+  handler: ({ tab, id: given, index, filename }) =>
     Effect.gen(function*() {
       const bridge = yield* Bridge
+      const bad = (issue: string) => new BadArguments({ tool: "browser_network_request", issue })
+      if ((given === undefined) === (index === undefined)) return yield* bad("give id or index, one of them")
+      const id = given ?? (yield* bridge.call("page.network", { tab, includeStatic: true })).requests.find((q) => q.index === index)?.id
+      if (id === undefined) return yield* bad(`index ${index}: no request of this page has that number; list them with browser_network_requests`)
       const { request: { bodyBase64, ...q }, ...r } = yield* bridge.call("page.request", { tab, id, whole: filename !== undefined })
       if (filename !== undefined && bodyBase64 === undefined) {
         return yield* new BadArguments({ tool: "browser_network_request", issue: `filename: request ${id} has no body to save (${q.failed ?? (q.finished ? "the browser no longer has it, or it is over 10 MB" : "it has not finished")})` })
