@@ -492,6 +492,8 @@ export const resize = (tab: number, width: number, height: number) =>
 
 const Metrics = Schema.Struct({
   cssVisualViewport: Schema.Struct({ pageX: Schema.Number, pageY: Schema.Number, clientWidth: Schema.Number, clientHeight: Schema.Number }),
+  /** The same viewport in device pixels: their ratio is the device pixel ratio. */
+  visualViewport: Schema.Struct({ clientWidth: Schema.Number }),
   cssContentSize: Schema.Struct({ width: Schema.Number, height: Schema.Number })
 })
 const Captured = Schema.Struct({ data: Schema.String })
@@ -499,7 +501,10 @@ const Box = Schema.Struct({ model: Schema.Struct({ border: Schema.Array(Schema.N
 
 /** Longest side of a screenshot, in pixels: larger pages are scaled down to it. */
 const MAX_SIDE = 2000
-export const screenshot = (tab: number, o: { fullPage: boolean; ref?: string | undefined; element?: string | undefined; type: "png" | "jpeg" | "webp"; quality?: number | undefined }) =>
+export const screenshot = (
+  tab: number,
+  o: { fullPage: boolean; ref?: string | undefined; element?: string | undefined; type: "png" | "jpeg" | "webp"; quality?: number | undefined; scale?: "css" | "device" | undefined }
+) =>
   Effect.gen(function*() {
     const page = yield* modalFree(tab)
     const driver = yield* Driver
@@ -523,7 +528,11 @@ export const screenshot = (tab: number, o: { fullPage: boolean; ref?: string | u
       }
       if (clip.width < 1 || clip.height < 1) return yield* Effect.fail(new NotActionable({ message: `${o.element ?? o.ref} has no visible box to capture` }))
     }
-    const scale = Math.min(1, MAX_SIDE / Math.max(clip.width, clip.height))
+    // Image pixels per CSS pixel: 1 with "css" (the default, as Playwright MCP's), the display's ratio with "device";
+    // then at most MAX_SIDE on the longest side. Chrome's capture multiplies its scale by the display's ratio.
+    const dpr = Math.max(0.25, metrics.visualViewport.clientWidth / Math.max(1, view.clientWidth))
+    const perCss = (o.scale === "device" ? dpr : 1) * Math.min(1, MAX_SIDE / (Math.max(clip.width, clip.height) * (o.scale === "device" ? dpr : 1)))
+    const scale = perCss / dpr
     const params = {
       format: o.type,
       ...(o.type !== "png" ? { quality: o.quality ?? 80 } : {}),
@@ -534,8 +543,8 @@ export const screenshot = (tab: number, o: { fullPage: boolean; ref?: string | u
     return {
       data,
       mimeType: `image/${o.type}`,
-      width: Math.round(clip.width * scale),
-      height: Math.round(clip.height * scale)
+      width: Math.round(clip.width * perCss),
+      height: Math.round(clip.height * perCss)
     }
   })
 

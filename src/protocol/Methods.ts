@@ -321,7 +321,9 @@ export const Methods = {
       ref: Schema.optional(Schema.String),
       element: Schema.optional(Schema.String),
       type: Schema.Literal("png", "jpeg", "webp"),
-      quality: Schema.optional(Schema.Int.pipe(Schema.between(0, 100)))
+      quality: Schema.optional(Schema.Int.pipe(Schema.between(0, 100))),
+      /** Image pixels: one per CSS pixel (`css`, the default) or the display's (`device`). */
+      scale: Schema.optional(Schema.Literal("css", "device"))
     }),
     result: Schema.Struct({ tab: TabHandle, data: Schema.String, mimeType: Schema.String, width: Schema.Number, height: Schema.Number }),
     timeout: "30 seconds",

@@ -972,6 +972,15 @@ describe.sequential("browser tools on fixture pages", () => {
       expect(isPng(image.data)).toBe(true)
       expect(shot.structuredContent.width).toBeGreaterThan(100)
     }
+    // The image is as large as the result says, in CSS pixels by default and in the display's with scale "device" (Playwright MCP's).
+    const pngSize = (data: string) => { const b = Buffer.from(data, "base64"); return [b.readUInt32BE(16), b.readUInt32BE(20)] }
+    const dpr = await evaluate("() => devicePixelRatio") as number
+    for (const scale of ["css", "device"]) {
+      const shot: any = await call(agent, "browser_take_screenshot", { scale })
+      const [w, h] = pngSize(shot.content.find((c: any) => c.type === "image").data)
+      expect([w, h], scale).toEqual([shot.structuredContent.width, shot.structuredContent.height])
+      expect(w).toBe(Math.round((await evaluate("() => document.documentElement.clientWidth") as number) * (scale === "device" ? dpr : 1)))
+    }
     const full: any = await call(agent, "browser_take_screenshot", { fullPage: true, type: "jpeg", quality: 50 })
     // The 5,000 px page, scaled to 2,000 px on its longest side.
     expect(full.structuredContent.height).toBe(2000)

@@ -173,6 +173,9 @@ export const browserTakeScreenshot = make({
     type: Schema.optional(Schema.Literal("png", "jpeg", "webp").annotations({ description: "Image format (default png)." })),
     quality: Schema.optional(bounded(0, 100, "JPEG quality, 0-100 (default 80).", { int: true })),
     fullPage: Schema.optional(Schema.Boolean.annotations({ description: "Capture the whole scrollable page." })),
+    scale: Schema.optional(Schema.Literal("css", "device").annotations({
+      description: "css (default): one image pixel per CSS pixel; device: the display's pixels (sharper on a high-density screen, larger)."
+    })),
     ref: Schema.optional(Schema.String.annotations({ description: "Capture only this element (a ref from a snapshot, or a unique CSS selector)." })),
     element: Schema.optional(Schema.String.annotations({ description: "What the element is, in words." })),
     filename: Schema.optional(Schema.String.annotations({ description: "Also save the image to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
