@@ -730,7 +730,10 @@ const typeIntoEditor = (page: PageRecord, at: Target, o: { readonly text: string
     let holds = yield* shown
     // What the last key did is drawn at the next frame.
     const last = o.text.split("\n").map((l) => l.trim()).filter((l) => l !== "").at(-1)
-    if (last !== undefined && typeof holds === "string" && !holds.includes(last) && (yield* frames.frame)) holds = yield* shown
+    if (last !== undefined && typeof holds === "string" && !holds.includes(last)) {
+      yield* frames.frame
+      holds = yield* shown
+    }
     return `typed ${JSON.stringify(o.text)} key by key into ${at.what}, an editor's own input, at its cursor${o.submit ? ", and pressed Enter" : ""}` +
       (typeof holds === "string" && holds !== "" ? `; the editor now shows: ${JSON.stringify(holds)}` : "")
   }))

@@ -10,7 +10,7 @@
  * State is per server (one agent): the last whole snapshot text per tab handle, the most
  * recent few only (a snapshot is at most a few MB).
  */
-import { Context, Effect, Layer, Option, Ref } from "effect"
+import { Context, Effect, Layer, Option, Ref, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { ServerConfig } from "./Config.js"
 
@@ -75,6 +75,9 @@ export const words = (told: Told): string => {
       return "Snapshot: unchanged since the last one of this tab you received."
   }
 }
+
+/** The field a result's structured content adds for it: which kind the `snapshot` it carries is. */
+export const Kind = Schema.Struct({ snapshotIs: Schema.optional(Schema.Literal("whole", "changes", "unchanged")) })
 
 /** What a result's structured content carries of it: the text as told, and which kind it is. */
 export const structured = (told: Told) =>

@@ -117,8 +117,10 @@ describe("MCP over stdio", () => {
       expect(text(select)).toContain("needs \"tab\"")
       const handle = await client.callTool({ name: "browser_tabs", arguments: { action: "select", tab: 3 } })
       expect(text(handle)).toContain("tab: expected string, got 3")
-      const extra = await client.callTool({ name: "browser_tabs", arguments: { action: "list", index: 1 } })
-      expect(text(extra)).toContain("index: is not an argument of this tool")
+      const extra = await client.callTool({ name: "browser_tabs", arguments: { action: "list", page: 1 } })
+      expect(text(extra)).toContain("page: is not an argument of this tool")
+      const misplaced = await client.callTool({ name: "browser_tabs", arguments: { action: "new", index: 1 } })
+      expect(text(misplaced)).toContain("index is for select and close")
       // A number out of range names the range and the value, not the argument's description.
       const small = await client.callTool({ name: "browser_resize", arguments: { width: 800, height: 10 } })
       expect(text(small)).toContain("height: expected an integer from 100 to 10000, got 10")

@@ -1,6 +1,7 @@
 /** Arguments several tools share. */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { TabHandle } from "../../protocol/index.js"
+import { Workspace } from "../Workspace.js"
 
 export const tabArgument = Schema.optional(
   TabHandle.annotations({ description: "The tab (a handle from browser_tabs, like \"t2\"); default: your current tab." })
@@ -18,3 +19,13 @@ export const bounded = (min: number, max: number, description: string, options: 
       override: true
     })
   })
+
+/** `filename` of a tool whose answer (`what`: "the snapshot", "the image", ...) can also be saved. */
+export const filenameArgument = (what: string) =>
+  Schema.optional(Schema.String.annotations({
+    description: `Also save ${what} to this file: inside the client's roots or the output directory (a relative name is in the client's first root).`
+  }))
+
+/** Saves a tool's text answer to `filename` when one is given; the real path written. */
+export const saveText = (tool: string, filename: string | undefined, text: string) =>
+  filename === undefined ? Effect.succeed(undefined) : Effect.flatMap(Workspace, (w) => w.save(tool, filename, "", new TextEncoder().encode(`${text}\n`)))

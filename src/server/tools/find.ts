@@ -5,9 +5,8 @@
  */
 import { Effect, Schema } from "effect"
 import { Bridge } from "../Bridge.js"
-import { Workspace } from "../Workspace.js"
 import * as AgentRegex from "./AgentRegex.js"
-import { tabArgument } from "./arguments.js"
+import { filenameArgument, saveText, tabArgument } from "./arguments.js"
 import { BadArguments, make } from "./Tool.js"
 
 /** Lines shown before and after each match. */
@@ -72,7 +71,7 @@ export const browserFind = make({
       description: "A regular expression instead: case-sensitive as written, or /pattern/flags (like /error/i)."
     })),
     maxResults: Schema.optional(Schema.Int.pipe(Schema.positive()).annotations({ description: `Matches to show at most (default ${SHOWN}); all are counted.` })),
-    filename: Schema.optional(Schema.String.annotations({ description: "Also save the results to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
+    filename: filenameArgument("the results"),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, url: Schema.String, matches: Schema.Int, found: Schema.String, path: Schema.optional(Schema.String) }),
@@ -88,9 +87,7 @@ export const browserFind = make({
       const found = matches.length === 0
         ? `No matches found for ${what}.`
         : `Found ${matches.length} ${matches.length === 1 ? "match" : "matches"} for ${what}${matches.length > maxResults ? ` (showing first ${maxResults})` : ""}:\n\n${excerpt(lines, matches.slice(0, maxResults))}`
-      const path = filename === undefined
-        ? undefined
-        : yield* Effect.flatMap(Workspace, (w) => w.save("browser_find", filename, "", new TextEncoder().encode(`${found}\n`)))
+      const path = yield* saveText("browser_find", filename, found)
       return {
         text: [`Page: ${s.title || "(untitled)"} — ${s.url}`, path === undefined ? undefined : `Saved to ${path}.`, found].filter((l) => l !== undefined).join("\n"),
         structured: { tab: s.tab, url: s.url, matches: matches.length, found, ...(path === undefined ? {} : { path }) }

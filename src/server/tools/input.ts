@@ -20,7 +20,7 @@ const element = Schema.optional(Schema.String.annotations({
 }))
 
 /** An action's result as the agent gets it: the snapshot is what changed, or whole, or left out. */
-const ActionAnswer = Schema.extend(ActionResult, Schema.Struct({ snapshotIs: Schema.optional(Schema.Literal("whole", "changes", "unchanged")) }))
+const ActionAnswer = Schema.extend(ActionResult, SnapshotChanges.Kind)
 
 const describeAction = (r: ActionResult, told: SnapshotChanges.Told | undefined) =>
   [

@@ -6,12 +6,12 @@ import { ServerConfig } from "../Config.js"
 import * as SnapshotChanges from "../SnapshotChanges.js"
 import { Workspace } from "../Workspace.js"
 import * as AgentRegex from "./AgentRegex.js"
-import { bounded, tabArgument } from "./arguments.js"
+import { bounded, filenameArgument, saveText, tabArgument } from "./arguments.js"
 import { BadArguments, make } from "./Tool.js"
 
 
 /** A page after a navigation as the agent gets it: the snapshot is whole when the page is new, else what changed. */
-const PageAnswer = Schema.extend(PageState, Schema.Struct({ snapshotIs: Schema.optional(Schema.Literal("whole", "changes", "unchanged")) }))
+const PageAnswer = Schema.extend(PageState, SnapshotChanges.Kind)
 
 const describePage = (page: typeof PageState.Type, told: SnapshotChanges.Told | undefined) =>
   [
@@ -81,7 +81,7 @@ export const browserEvaluate = make({
     args: Schema.optional(Schema.Array(Schema.Unknown).annotations({ description: "JSON values passed to the function, in order." })),
     ref: Schema.optional(Schema.String.annotations({ description: "An element (a ref from a snapshot, or a unique CSS selector) passed to the function before args." })),
     element: Schema.optional(Schema.String.annotations({ description: "What the element is, in words." })),
-    filename: Schema.optional(Schema.String.annotations({ description: "Also save the answer to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
+    filename: filenameArgument("the answer"),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, json: Schema.String, truncated: Schema.Boolean, path: Schema.optional(Schema.String) }),
@@ -89,7 +89,7 @@ export const browserEvaluate = make({
     Effect.gen(function*() {
       const r = yield* Effect.flatMap(Bridge, (bridge) => bridge.call("page.evaluate", { function: input.function, args: input.args ?? [], ref: input.ref, tab: input.tab }))
       const text = r.truncated ? `${r.json}\n(cut at 64 KB)` : r.json
-      const path = yield* saved("browser_evaluate", input.filename, r.json)
+      const path = yield* saveText("browser_evaluate", input.filename, r.json)
       return { text: path === undefined ? text : `${text}\nSaved to ${path}.`, structured: path === undefined ? r : { ...r, path } }
     })
 })
@@ -107,7 +107,7 @@ export const browserSnapshot = make({
     boxes: Schema.optional(Schema.Boolean.annotations({
       description: "Add each element's box as [box=x,y,width,height]: viewport-relative CSS pixels (its frame's), as getBoundingClientRect gives them."
     })),
-    filename: Schema.optional(Schema.String.annotations({ description: "Also save the snapshot to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
+    filename: filenameArgument("the snapshot"),
     tab: tabArgument
   }),
   output: Schema.Struct({
@@ -124,9 +124,7 @@ export const browserSnapshot = make({
       const s = yield* Effect.flatMap(Bridge, (bridge) => bridge.call("page.snapshot", { ...o, tab }))
       // A whole snapshot is what later actions' changes are measured from.
       if (o.ref === undefined && o.depth === undefined && o.boxes !== true) yield* Effect.flatMap(SnapshotChanges.SnapshotChanges, (c) => c.seen(s.tab, s.snapshot))
-      const path = filename === undefined
-        ? undefined
-        : yield* Effect.flatMap(Workspace, (w) => w.save("browser_snapshot", filename, "", new TextEncoder().encode(`${s.snapshot}\n`)))
+      const path = yield* saveText("browser_snapshot", filename, s.snapshot)
       return {
         text: [
           `Page: ${s.title || "(untitled)"} — ${s.url}`,
@@ -178,7 +176,7 @@ export const browserTakeScreenshot = make({
     })),
     ref: Schema.optional(Schema.String.annotations({ description: "Capture only this element (a ref from a snapshot, or a unique CSS selector)." })),
     element: Schema.optional(Schema.String.annotations({ description: "What the element is, in words." })),
-    filename: Schema.optional(Schema.String.annotations({ description: "Also save the image to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
+    filename: filenameArgument("the image"),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, mimeType: Schema.String, width: Schema.Number, height: Schema.Number, bytes: Schema.Int, path: Schema.optional(Schema.String) }),
@@ -200,15 +198,9 @@ export const browserTakeScreenshot = make({
 })
 
 
-/** Saves a tool's text answer to `filename` when asked; the real path written. */
-const saved = (tool: string, filename: string | undefined, text: string) =>
-  filename === undefined ? Effect.succeed(undefined) : Effect.flatMap(Workspace, (w) => w.save(tool, filename, "", new TextEncoder().encode(`${text}\n`)))
-
 /** One console message as Playwright MCP writes it: `[LOG] text @ where`. */
 export const consoleLine = (m: { readonly level: string; readonly type?: string | undefined; readonly text: string; readonly where?: string | undefined }) =>
   `[${(m.type ?? m.level).toUpperCase()}] ${m.text}${m.where ? ` @ ${m.where}` : ""}`
-
-const LEVELS = ["error", "warning", "info", "debug"] as const
 
 export const browserConsoleMessages = make({
   name: "browser_console_messages",
@@ -217,7 +209,7 @@ export const browserConsoleMessages = make({
   input: Schema.Struct({
     level: Schema.optional(ConsoleLevel.annotations({ description: "Least severe level shown: error, warning, info (default) or debug." })),
     all: Schema.optional(Schema.Boolean.annotations({ description: "Also the messages of pages this tab showed before (default false)." })),
-    filename: Schema.optional(Schema.String.annotations({ description: "Also save the answer to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
+    filename: filenameArgument("the answer"),
     tab: tabArgument
   }),
   output: Schema.Struct({
@@ -229,15 +221,15 @@ export const browserConsoleMessages = make({
     Effect.gen(function*() {
       // Every level is read, so the count of all comes first (as Playwright MCP's answer starts); then the level asked for.
       const r = yield* Effect.flatMap(Bridge, (bridge) => bridge.call("page.console", { tab, level: "debug", all }))
-      const least = LEVELS.indexOf(level ?? "info")
-      const messages = r.messages.filter((m) => LEVELS.indexOf(m.level) <= least)
+      const severity = (l: typeof ConsoleLevel.Type) => ConsoleLevel.literals.indexOf(l)
+      const messages = r.messages.filter((m) => severity(m.level) <= severity(level ?? "info"))
       const count = (l: string) => r.messages.filter((m) => m.level === l).length
       const text = [
         `Total messages: ${r.messages.length} (Errors: ${count("error")}, Warnings: ${count("warning")})`,
         level === undefined ? undefined : `Returning ${messages.length} messages for level "${level}"`,
         messages.length === 0 ? "No console messages." : messages.map(consoleLine).join("\n")
       ].filter((l) => l !== undefined).join("\n")
-      const path = yield* saved("browser_console_messages", filename, text)
+      const path = yield* saveText("browser_console_messages", filename, text)
       return { text: path === undefined ? text : `Saved to ${path}.\n${text}`, structured: { tab: r.tab, messages, ...(path === undefined ? {} : { path }) } }
     })
 })
@@ -251,7 +243,7 @@ export const browserNetworkRequests = make({
       description: "Only URLs that contain this text (any case) or match it as a regular expression (as Playwright MCP's, like \"/api/.*user\")."
     })),
     includeStatic: Schema.optional(Schema.Boolean.annotations({ description: "Also list images, scripts, styles and fonts." })),
-    filename: Schema.optional(Schema.String.annotations({ description: "Also save the list to this file: inside the client's roots or the output directory (a relative name is in the client's first root)." })),
+    filename: filenameArgument("the list"),
     tab: tabArgument
   }),
   output: Schema.Struct({ tab: Schema.String, requests: Schema.Array(RequestSummary), path: Schema.optional(Schema.String) }),
@@ -269,7 +261,7 @@ export const browserNetworkRequests = make({
         : requests.map((q) =>
           `${q.index ?? "-"}. [${q.method}] ${q.url} → ${q.failed ?? (q.status === undefined ? "pending" : q.status)}${q.size === undefined ? "" : `, ${q.size} bytes`} (${q.type}; id ${q.id})`
         ).join("\n")
-      const path = yield* saved("browser_network_requests", filename, text)
+      const path = yield* saveText("browser_network_requests", filename, text)
       return { text: path === undefined ? text : `Saved to ${path}.\n${text}`, structured: { tab: r.tab, requests, ...(path === undefined ? {} : { path }) } }
     })
 })

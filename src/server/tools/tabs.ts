@@ -52,6 +52,9 @@ export const browserTabs = make({
   handler: (given) =>
     Effect.gen(function*() {
       const bridge = yield* Bridge
+      if (given.index !== undefined && given.action !== "select" && given.action !== "close") {
+        return yield* new BadArguments({ tool: "browser_tabs", issue: `index is for select and close, not ${given.action}` })
+      }
       const input = given.index === undefined ? given : { ...given, tab: yield* atIndex(given.tab, given.index) }
       switch (input.action) {
         case "list": {
