@@ -531,10 +531,19 @@ describe.sequential("browser tools on fixture pages", () => {
     // A page that embeds an extension's page cannot be driven (Chrome's rule): said plainly, in its own tab.
     await tabs(agent, { action: "new", url: `${base}/extension-frame` })
     const hostage = (await tabs(agent, { action: "list" })).find((t) => t.url.endsWith("/extension-frame"))!.tab
-    expect(await failure("browser_snapshot", { tab: hostage })).toContain("embeds another extension's page")
-    await tabs(agent, { action: "close", tab: hostage })
-    const current = (await tabs(agent, { action: "list" }))[0]!.tab
-    await tabs(agent, { action: "select", tab: current })
+    try {
+      // Refused once the extension's frame is in the page (it may come a moment after the tab opened).
+      const refused = await waitFor(async () => {
+        const r: any = await agent.client.callTool({ name: "browser_snapshot", arguments: { tab: hostage } })
+        return r.isError === true && text(r)
+      }, 10_000)
+      expect(refused).toContain("embeds another extension's page")
+    } finally {
+      // Closed whatever happened, so the tests after this one do not inherit it as the current tab.
+      await tabs(agent, { action: "close", tab: hostage })
+      const current = (await tabs(agent, { action: "list" }))[0]!.tab
+      await tabs(agent, { action: "select", tab: current })
+    }
 
     const shadow = await open("shadow")
     expect(shadow).toContain("Inside the shadow")
