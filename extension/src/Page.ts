@@ -7,7 +7,7 @@ import { BadParams, type CallFailure, ModalOpen, NavigationFailed, NotActionable
 import * as Actions from "./Actions.js"
 import { capture, drawFrame } from "./Capture.js"
 import { describeModal } from "./Actions.js"
-import { Driver } from "./Driver.js"
+import { type CdpEvent, Driver } from "./Driver.js"
 import { type ConsoleLevel, type PageRecord, pageError, type RequestEntry } from "./PageRecord.js"
 import { pageOf, type TabSessions } from "./TabSessions.js"
 import * as Snapshot from "./Snapshot.js"
@@ -15,6 +15,12 @@ import * as Snapshot from "./Snapshot.js"
 const LOAD_CAP = Duration.seconds(30)
 /** How long a navigation waits for the load event once the document is ready. */
 const AFTER_READY = Duration.seconds(3)
+/**
+ * How long, after the load event, a navigation waits for the requests its page made and
+ * has not finished (an application that fetches its code or data once loaded, and renders
+ * it): the snapshot then shows the page as it comes up. Nothing in flight: no wait at all.
+ */
+const AFTER_LOAD = Duration.seconds(2)
 
 /** Checks a URL an agent asked to load: absolute, and web content (invariant 10). */
 export const checkUrl = (text: string, options: WebContentOptions): Effect.Effect<string, CallFailure> => {
@@ -105,21 +111,36 @@ const loading = <E, R>(tab: number, act: Effect.Effect<boolean, E, R>) =>
     // Subscribe before acting, so the load event cannot be missed.
     const events = yield* driver.subscribe
     const expectLoad = yield* act
+    // The page's own requests since it started loading (a worker's script is the worker's to finish).
+    const pending = new Set<string>()
+    const next = (until: number) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        if (now >= until) return Option.none<CdpEvent>()
+        const e = yield* Queue.take(events).pipe(Effect.timeout(Duration.millis(until - now)), Effect.option)
+        if (Option.isNone(e) || e.value.tab !== tab || e.value.session !== undefined) return e
+        const p = e.value.params as { requestId?: string; loaderId?: string; type?: string }
+        if (e.value.method === "Network.requestWillBeSent" && p.loaderId !== "" && p.type !== "WebSocket" && p.type !== "EventSource") pending.add(p.requestId!)
+        if (e.value.method === "Network.loadingFinished" || e.value.method === "Network.loadingFailed") pending.delete(p.requestId!)
+        return e
+      })
     // Settle on what an agent needs: the load event, or the document ready plus a short
     // grace for the rest (an image that never loads must not hold the agent for 30 s).
     const waitLoad = Effect.gen(function*() {
       let deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(LOAD_CAP)
       while (true) {
-        const now = yield* Clock.currentTimeMillis
-        if (now >= deadline) return false
-        const e = yield* Queue.take(events).pipe(Effect.timeout(Duration.millis(deadline - now)), Effect.option)
+        const e = yield* next(deadline)
         if (Option.isNone(e)) return false
         if (e.value.tab !== tab || e.value.session !== undefined) continue
         if (e.value.method === "Page.loadEventFired" || restoredFromCache(e.value.params)) return true
-        if (e.value.method === "Page.domContentEventFired") deadline = Math.min(deadline, now + Duration.toMillis(AFTER_READY))
+        if (e.value.method === "Page.domContentEventFired") deadline = Math.min(deadline, (yield* Clock.currentTimeMillis) + Duration.toMillis(AFTER_READY))
       }
     })
     const loaded = !expectLoad || (yield* waitLoad)
+    if (loaded && expectLoad) {
+      const until = (yield* Clock.currentTimeMillis) + Duration.toMillis(AFTER_LOAD)
+      while (pending.size > 0 && Option.isSome(yield* next(until)));
+    }
     const { url, title } = yield* whereIs(tab)
     // The HTTP status of the document now shown (its main-frame Document request, the latest for its URL).
     const page = yield* pageOf(tab)

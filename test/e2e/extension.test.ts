@@ -614,6 +614,15 @@ describe.sequential("browser tools on fixture pages", () => {
     expect(await failure("browser_click", { ref: "[[" })).toContain("neither a ref")
   })
 
+  it("a navigation waits for what the page fetched once loaded, so its snapshot shows the page as it came up", async () => {
+    const went: any = await timed("navigate(render after load)", () => call(agent, "browser_navigate", { url: `${base}/render-after-load` }))
+    expect(went.structuredContent.snapshot).toContain(`button "Item 3"`)
+    // A page with nothing in flight once loaded is answered at once.
+    const t0 = Date.now()
+    await call(agent, "browser_navigate", { url: `${base}/link` })
+    expect(Date.now() - t0).toBeLessThan(1_500)
+  })
+
   it("a click that navigates waits for the new page; a covered button is reported; a far button is scrolled to", async () => {
     const link = await open("link")
     const went: any = await timed("click(navigates)", () => call(agent, "browser_click", { ref: refIn(link, /link "Go to the form"/) }))

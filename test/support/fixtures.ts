@@ -235,6 +235,12 @@ function add(kind, x, y) {
   const r = editor.precanvas.getBoundingClientRect()
   editor.addNode(kind, kind === "source" ? 0 : 1, kind === "source" ? 1 : 0, x - r.x, y - r.y, kind, {}, \`<div>\${kind}</div>\`)
 }</script>`, '<link rel="stylesheet" href="/vendor/drawflow/drawflow.min.css">'),
+  // An application that fetches its data once loaded, then renders it (as single-page applications do).
+  "render-after-load": () =>
+    page("Render after load", `<main id="app">Loading…</main>
+<script>addEventListener("load", () => fetch("/api/slow?ms=400").then((r) => r.json()).then((d) => {
+  document.getElementById("app").innerHTML = "<h1>Items</h1>" + d.items.map((i) => "<button>Item " + i + "</button>").join("")
+}))</script>`),
   // A toast over the Deploy button for 1.5 s after an import, as a flow editor shows one.
   toast: () =>
     page("Toast", `<button onclick="const t = document.getElementById('toast'); t.style.display = 'block'; setTimeout(() => { t.style.display = 'none' }, 1500)">Import</button>

@@ -37,7 +37,7 @@ const answerPage = (page: typeof PageState.Type) =>
 export const browserNavigate = make({
   name: "browser_navigate",
   description:
-    "Load a URL in a tab (default: your current tab; a new one if you have none) and wait for the page to load. Answers with the page's snapshot and, when not 2xx/3xx, its HTTP status. http(s) URLs, about:blank, and data: URLs of HTML or text (written into a blank tab).",
+    "Load a URL in a tab (default: your current tab; a new one if you have none) and wait for the page to load (and for what it fetches once loaded, up to 2 s). Answers with the page's snapshot and, when not 2xx/3xx, its HTTP status. http(s) URLs, about:blank, and data: URLs of HTML or text (written into a blank tab).",
   annotations: { title: "Navigate to a URL", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: Schema.Struct({
     url: Schema.String.annotations({ description: "The absolute URL to load, like https://example.com/." }),
