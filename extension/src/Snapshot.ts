@@ -13,7 +13,7 @@ import { Effect, Option, Schema } from "effect"
 import { BadParams, type CallFailure, notWebContent, PageError, StaleRef } from "../../src/protocol/index.js"
 import { Driver } from "./Driver.js"
 import { pageElement, pageSelect, pageSnapshot, pageUrl, type SelectAnswer, type SnapshotAnswer, type SnapshotArgs } from "./PageScript.js"
-import { contextKey, type FrameRef, type PageRecord, type World, WORLD_NAME } from "./PageRecord.js"
+import { contextKey, type FrameRef, type PageRecord, pageError, type World, WORLD_NAME } from "./PageRecord.js"
 import { pageOf } from "./TabSessions.js"
 
 /**
@@ -48,7 +48,8 @@ const URL_SOURCE = pageUrl.toString()
 /**
  * The execution context of `world` in a frame. The page's own is known from Runtime's
  * events; tabmux's isolated world is made the first time a frame needs it (and again
- * after the frame's document changed). `None` when the frame is gone.
+ * after the frame's document changed). `None` when the frame is gone; refused (`NotWebContent`)
+ * when the page embeds another extension's page, which Chrome lets no other extension drive.
  */
 export const context = (page: PageRecord, frame: FrameRef, world: World) =>
   Effect.gen(function*() {
@@ -62,7 +63,11 @@ export const context = (page: PageRecord, frame: FrameRef, world: World) =>
         page.contexts.set(key, created.executionContextId)
         return Option.some(created.executionContextId)
       }),
-      Effect.orElseSucceed(() => Option.none<number>())
+      // A frame gone reads as none; a page Chrome will not let us drive says so.
+      Effect.catchAll((e) => {
+        const failure = pageError("Page.createIsolatedWorld", e.message)
+        return failure._tag === "NotWebContent" ? Effect.fail(failure) : Effect.succeed(Option.none<number>())
+      })
     )
   })
 
@@ -92,7 +97,11 @@ const callInFrame = (page: PageRecord, frame: FrameRef, source: string, arg: unk
           return once
         })
       ),
-      Effect.catchAll(() => Effect.succeedNone)
+      // A frame gone (or not ready) reads as nothing; a page Chrome will not let us drive says so.
+      Effect.catchAll((e) => {
+        const failure = "_tag" in e && e._tag === "NotWebContent" ? e : pageError("Runtime.callFunctionOn", e.message)
+        return failure._tag === "NotWebContent" ? Effect.fail(failure) : Effect.succeedNone
+      })
     )
     if (Option.isSome(called) && called.value.exceptionDetails !== undefined) {
       const e = called.value.exceptionDetails

@@ -538,6 +538,9 @@ describe.sequential("browser tools on fixture pages", () => {
         return r.isError === true && text(r)
       }, 10_000)
       expect(refused).toContain("embeds another extension's page")
+      // Every call says so (a snapshot once answered "the page shows nothing", a click "not ready").
+      expect(await failure("browser_click", { tab: hostage, ref: "iframe" })).toContain("embeds another extension's page")
+      expect(await failure("browser_snapshot", { tab: hostage })).toContain("embeds another extension's page")
     } finally {
       // Closed whatever happened, so the tests after this one do not inherit it as the current tab.
       await tabs(agent, { action: "close", tab: hostage })
