@@ -43,30 +43,21 @@ class Run {
    */
   async ref(patterns: RegExp | ReadonlyArray<RegExp>, near?: RegExp): Promise<string> {
     const wanted = Array.isArray(patterns) ? patterns : [patterns as RegExp]
-    const find = () => {
-      for (const line of wanted) {
-        const ref = this.find(line, near)
-        if (ref) return ref
-      }
-      return undefined
-    }
-    const found = find()
-    if (found) return found
-    await this.call("browser_snapshot")
-    const again = find()
-    if (again) return again
-    throw new Error(`never told of an element matching ${wanted.join(" or ")}${near ? ` near ${near}` : ""}`)
+    const known = () => wanted.map((line) => this.told(line, near)).find((ref) => ref !== undefined)
+    const ref = known() ?? (await this.call("browser_snapshot"), known())
+    if (ref === undefined) throw new Error(`never told of an element matching ${wanted.join(" or ")}${near ? ` near ${near}` : ""}`)
+    return ref
   }
-  private find(line: RegExp, near: RegExp | undefined) {
-      const lines = this.known.split("\n")
-      for (let i = 0; i < lines.length; i++) {
-        if (!line.test(lines[i]!)) continue
-        // `near`: the element must sit beside (within three lines of) a line matching it, as a to-do's checkbox beside its text.
-        if (near && !lines.slice(Math.max(0, i - 3), i + 4).some((l) => /^\s*- /.test(l) && near.test(l))) continue
-        const ref = /\[ref=([^\]]+)\]/.exec(lines[i]!)?.[1]
-        if (ref) return ref
-      }
-      return undefined
+  /** The ref on the newest line told that matches `line` (and, with `near`, sits within three lines of a snapshot line matching it). */
+  private told(line: RegExp, near: RegExp | undefined) {
+    const lines = this.known.split("\n")
+    for (let i = 0; i < lines.length; i++) {
+      if (!line.test(lines[i]!)) continue
+      if (near && !lines.slice(Math.max(0, i - 3), i + 4).some((l) => /^\s*- /.test(l) && near.test(l))) continue
+      const ref = /\[ref=([^\]]+)\]/.exec(lines[i]!)?.[1]
+      if (ref) return ref
+    }
+    return undefined
   }
   /** An uncounted look at the application's state. */
   async check(fn: string): Promise<unknown> {

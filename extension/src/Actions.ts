@@ -18,10 +18,6 @@ import * as Snapshot from "./Snapshot.js"
 import { _keyDefinitions, type KeyDefinition, type KeyInput } from "puppeteer-core/internal/common/USKeyboardLayout.js"
 
 /**
- * Scrolls the element into view (`align`: where in the viewport, as scrollIntoView's
- * block and inline) and checks a click at its centre would reach it. Runs with `this` = the element.
- */
-/**
  * The visible surface of an editor whose own input `el` is (a textarea or text input one
  * cannot see: a pixel wide, clipped to nothing by a tiny box, or transparent), or null.
  */
@@ -52,6 +48,10 @@ const EDITOR_INPUT = `function () {
   return null
 }`
 
+/**
+ * Scrolls the element into view (`align`: where in the viewport, as scrollIntoView's
+ * block and inline) and checks a click at its centre would reach it. Runs with `this` = the element.
+ */
 const PREPARE = `function (action, align) {
   const el = this.nodeType === 1 ? this : this.parentElement
   if (!el || !el.isConnected) return { error: "gone" }

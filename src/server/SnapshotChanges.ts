@@ -46,13 +46,17 @@ export const make = Effect.gen(function*() {
       while (kept.length > 1 && (kept.length > KEPT_TABS || chars > KEPT_CHARS)) chars -= kept.shift()![1].length
       return kept
     })
+  // Only measuring changes needs what the agent saw.
+  if (config.snapshotAfterAction !== "diff") {
+    return SnapshotChanges.of({ seen: () => Effect.void, tell: (_, snapshot) => Effect.succeed({ _tag: "Whole", snapshot }) })
+  }
   return SnapshotChanges.of({
     seen: remember,
     tell: (tab, snapshot) =>
       Effect.gen(function*() {
         const before = (yield* Ref.get(last)).find(([t]) => t === tab)?.[1]
         yield* remember(tab, snapshot)
-        if (config.snapshotAfterAction !== "diff" || before === undefined) return { _tag: "Whole", snapshot } as const
+        if (before === undefined) return { _tag: "Whole", snapshot } as const
         if (before === snapshot) return { _tag: "Unchanged" } as const
         return Option.match(changes(before, snapshot), {
           onNone: () => ({ _tag: "Whole", snapshot }) as const,
