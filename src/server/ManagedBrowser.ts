@@ -85,7 +85,7 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
     const loaded = await Effect.runPromise(Chromium.loadExtension(running, extensionDir))
     if ("error" in loaded) {
       try {
-        process.kill(-running.child.pid!, "SIGKILL")
+        if (running.child.exitCode === null && running.child.signalCode === null) process.kill(-running.child.pid!, "SIGKILL")
       } catch {}
       throw new Error(`${binary}: ${loaded.error}`)
     }
@@ -109,6 +109,8 @@ export const launch = async (options: LaunchOptions = {}): Promise<Browser> => {
   })
   // However this process ends, the browser it started ends with it.
   const killGroup = () => {
+    // Once the browser is reaped its pid (and so its group's id) may be another's (pid_max can be 32,768).
+    if (child.exitCode !== null || child.signalCode !== null) return
     try {
       process.kill(-child.pid!, "SIGKILL")
     } catch {}
